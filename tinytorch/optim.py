@@ -1,0 +1,205 @@
+"""Optimizers and learning-rate schedules, ordered from simple to complex: SGD, Adam, AdamW, then
+`clip_grad_norm_` and the schedules. Updates are in place on the parameters' NumPy arrays, with the same
+formulas (and the same parameter-group API) as torch.optim, so results track PyTorch step for step.
+
+Gradient accumulation: divide each micro-batch loss by the number of micro-batches before `backward()`,
+so the accumulated gradient is the average, not the sum (tinygpt's trainer does this).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+class Optimizer:
+    def __init__(self, params, defaults: dict):
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups = []
+        for group in groups:
+            full = {**defaults, **group, "params": list(group["params"])}
+            self.param_groups.append(full)
+        self.state: dict[int, dict] = {}  # id(param) -> per-parameter state
+        for name, value in defaults.items():
+            if name == "lr" and value < 0:
+                raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {value}")
+
+    def zero_grad(self) -> None:
+        for group in self.param_groups:
+            for param in group["params"]:
+                param.grad = None
+
+    def _params_with_grad(self, group):
+        for param in group["params"]:
+            if param.grad is not None:
+                yield param, param.grad.data, self.state.setdefault(id(param), {})
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            for param, grad, state in self._params_with_grad(group):
+                self._update(param.data, grad, state, group)
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """Per-parameter state keyed by position in the groups (as in PyTorch), plus the hyper-parameters."""
+        order = [p for group in self.param_groups for p in group["params"]]
+        state = {i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.state[id(p)].items()}
+                 for i, p in enumerate(order) if id(p) in self.state}
+        groups = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        order = [p for group in self.param_groups for p in group["params"]]
+        if len(state_dict["param_groups"]) != len(self.param_groups):
+            raise ValueError("optimizer state has a different number of parameter groups")
+        for group, saved in zip(self.param_groups, state_dict["param_groups"]):
+            group.update(saved)
+        self.state = {}
+        for index, values in state_dict["state"].items():
+            param = order[int(index)]
+            self.state[id(param)] = {k: (np.array(v, dtype=param.dtype) if isinstance(v, np.ndarray) else v)
+                                     for k, v in values.items()}
+
+
+class SGD(Optimizer):
+    """SGD with optional momentum (dampening 0), Nesterov momentum and L2 weight decay, as torch.optim.SGD."""
+
+    def __init__(self, params, lr: float = 1e-2, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0):
+        if nesterov and momentum <= 0:
+            raise ValueError("SGD: nesterov momentum needs momentum > 0")
+        super().__init__(params, {"lr": lr, "momentum": momentum, "nesterov": nesterov, "weight_decay": weight_decay})
+
+    def _update(self, param, grad, state, group):
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * param
+        if group["momentum"]:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = grad.copy()
+            else:
+                state["momentum_buffer"] *= group["momentum"]
+                state["momentum_buffer"] += grad
+            buffer = state["momentum_buffer"]
+            grad = grad + group["momentum"] * buffer if group["nesterov"] else buffer
+        param -= group["lr"] * grad
+
+
+class Adam(Optimizer):
+    """Adam with bias correction; `weight_decay` is L2 added to the gradient (coupled), as torch.optim.Adam."""
+
+    decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+
+    def _update(self, param, grad, state, group):
+        beta1, beta2 = group["betas"]
+        if "step" not in state:
+            state["step"], state["exp_avg"], state["exp_avg_sq"] = 0, np.zeros_like(param), np.zeros_like(param)
+        state["step"] += 1
+        if group["weight_decay"]:
+            if self.decoupled:
+                param *= 1 - group["lr"] * group["weight_decay"]
+            else:
+                grad = grad + group["weight_decay"] * param
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg *= beta1
+        exp_avg += (1 - beta1) * grad
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (grad * grad)
+        bias_correction1 = 1 - beta1 ** state["step"]
+        bias_correction2 = 1 - beta2 ** state["step"]
+        denominator = np.sqrt(exp_avg_sq) / math.sqrt(bias_correction2)
+        denominator += group["eps"]
+        param -= (group["lr"] / bias_correction1) * (exp_avg / denominator)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: param *= 1 - lr * weight_decay before the Adam step."""
+
+    decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+def clip_grad_norm_(parameters, max_norm: float) -> float:
+    """Scale all gradients together so their global L2 norm is at most `max_norm`; returns the norm before."""
+    grads = [p.grad.data for p in parameters if isinstance(p, Tensor) and p.grad is not None]
+    total = math.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads))
+    scale = max_norm / (total + 1e-6)
+    if scale < 1:
+        for g in grads:
+            g *= scale
+    return total
+
+
+class LRScheduler:
+    """Sets each group's lr to base_lr * factor(step) on every `step()` (like torch's LambdaLR)."""
+
+    def __init__(self, optimizer: Optimizer):
+        self.optimizer = optimizer
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self.last_step = 0
+        self._apply()
+
+    def factor(self, step: int) -> float:
+        raise NotImplementedError
+
+    def _apply(self) -> None:
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = base * self.factor(self.last_step)
+
+    def step(self) -> None:
+        self.last_step += 1
+        self._apply()
+
+    def get_last_lr(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {"last_step": self.last_step, "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.last_step, self.base_lrs = state["last_step"], list(state["base_lrs"])
+        self._apply()
+
+
+class StepLR(LRScheduler):
+    """Multiply the learning rate by `gamma` every `step_size` steps."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer)
+
+    def factor(self, step: int) -> float:
+        return self.gamma ** (step // self.step_size)
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: float = 0.1) -> float:
+    """Linear warmup from 0 to 1 over `warmup_steps`, then cosine decay to `min_ratio` at `total_steps`."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if step >= total_steps:
+        return min_ratio
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class WarmupCosineLR(LRScheduler):
+    def __init__(self, optimizer: Optimizer, warmup_steps: int, total_steps: int, min_ratio: float = 0.1):
+        self.warmup_steps, self.total_steps, self.min_ratio = warmup_steps, total_steps, min_ratio
+        super().__init__(optimizer)
+
+    def factor(self, step: int) -> float:
+        return warmup_cosine(step, self.warmup_steps, self.total_steps, self.min_ratio)
