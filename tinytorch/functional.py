@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from . import ops
+from ._parallel import for_row_blocks
 from .autograd import Function
 from .tensor import Tensor, default_rng
 
@@ -38,66 +39,89 @@ class Linear(Function):
 
 
 class LayerNorm(Function):
-    """Normalise over the last dim, then scale and shift."""
+    """Normalise over the last dim, then scale and shift (row blocks on all cores)."""
 
     def forward(self, x, weight, bias, eps=1e-5):
-        mean = x.mean(axis=-1, keepdims=True)
-        centered = x - mean
-        var = np.einsum("...i,...i->...", centered, centered)[..., None] / x.shape[-1]
-        self.rstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-        self.xhat = centered
-        self.xhat *= self.rstd
-        self.weight = weight
-        out = self.xhat * weight
-        if bias is not None:
-            out += bias
-        return out
+        rows = x.reshape(-1, x.shape[-1])
+        n = rows.shape[1]
+        self.xhat, self.rstd, self.weight = np.empty_like(rows), np.empty((rows.shape[0], 1), x.dtype), weight
+        out = np.empty_like(rows)
+
+        def kernel(r):
+            xhat, o = self.xhat[r], out[r]
+            np.subtract(rows[r], rows[r].mean(axis=1, keepdims=True), out=xhat)
+            var = np.einsum("ij,ij->i", xhat, xhat)[:, None] / n
+            self.rstd[r] = 1.0 / np.sqrt(var + eps)
+            xhat *= self.rstd[r]
+            np.multiply(xhat, weight, out=o)
+            if bias is not None:
+                o += bias
+
+        for_row_blocks(kernel, rows.shape[0], rows.size)
+        return out.reshape(x.shape)
 
     def backward(self, g):
-        xhat, n = self.xhat, self.xhat.shape[-1]
-        gxhat = g * self.weight
-        mean_g = gxhat.mean(axis=-1, keepdims=True)
-        mean_gx = np.einsum("...i,...i->...", gxhat, xhat)[..., None] / n
-        gxhat -= mean_g
-        gxhat -= xhat * mean_gx
-        gxhat *= self.rstd
-        g2, xhat2 = g.reshape(-1, n), xhat.reshape(-1, n)
-        gw = np.einsum("ni,ni->i", g2, xhat2) if self.needs_grad[1] else None
-        gb = g2.sum(axis=0) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
-        return gxhat, gw, gb
+        grads, xhat, n = g.reshape(-1, g.shape[-1]), self.xhat, self.xhat.shape[1]
+        gx = np.empty_like(xhat)
+
+        def kernel(r):
+            gxhat = gx[r]
+            np.multiply(grads[r], self.weight, out=gxhat)
+            mean_g = gxhat.mean(axis=1, keepdims=True)
+            mean_gx = np.einsum("ij,ij->i", gxhat, xhat[r])[:, None] / n
+            gxhat -= mean_g
+            gxhat -= xhat[r] * mean_gx
+            gxhat *= self.rstd[r]
+
+        for_row_blocks(kernel, xhat.shape[0], xhat.size)
+        gw = np.einsum("ni,ni->i", grads, xhat) if self.needs_grad[1] else None
+        gb = grads.sum(axis=0) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
+        return gx.reshape(g.shape), gw, gb
 
 
 class CrossEntropy(Function):
     """Mean cross-entropy over all positions whose target is not `ignore_index`; logits (..., C), targets (...)."""
 
-    def forward(self, logits, targets, ignore_index=-100, label_smoothing=0.0):
+    def forward(self, logits, targets, ignore_index=-100):
         classes = logits.shape[-1]
         flat = logits.reshape(-1, classes)
         targets = np.asarray(targets).reshape(-1)
         if targets.shape[0] != flat.shape[0]:
             raise ValueError(f"cross_entropy: logits {logits.shape} and targets of {targets.shape[0]} positions differ")
-        self.logits_shape = logits.shape
         keep = targets != ignore_index
-        self.count = max(int(keep.sum()), 1)
         safe_targets = np.where(keep, targets, 0)
         if keep.any() and (safe_targets.min() < 0 or safe_targets.max() >= classes):
             raise IndexError(f"cross_entropy: target out of range [0, {classes})")
-        shifted = flat - flat.max(axis=1, keepdims=True)
-        np.exp(shifted, out=shifted)
-        sums = shifted.sum(axis=1, keepdims=True)
-        shifted /= sums  # now softmax probabilities
-        self.probs, self.targets, self.keep = shifted, safe_targets, keep
-        rows = np.arange(flat.shape[0])
-        log_probs_target = np.log(np.maximum(shifted[rows, safe_targets], np.finfo(flat.dtype).tiny))
-        loss = -(log_probs_target * keep).sum() / self.count
-        return np.asarray(loss, dtype=logits.dtype)
+        self.logits_shape, self.targets, self.keep = logits.shape, safe_targets, keep
+        self.count = max(int(keep.sum()), 1)
+        probs = np.empty_like(flat)
+        log_normalizer = np.empty((flat.shape[0], 1), dtype=flat.dtype)  # logsumexp of each row
+
+        def kernel(r):
+            p, row_max = probs[r], flat[r].max(axis=1, keepdims=True)
+            np.subtract(flat[r], row_max, out=p)
+            np.exp(p, out=p)
+            sums = p.sum(axis=1, keepdims=True)
+            p /= sums
+            log_normalizer[r] = row_max + np.log(sums)
+
+        for_row_blocks(kernel, flat.shape[0], flat.size)
+        self.probs = probs
+        # log-softmax at the target from the logits, exact even where the probability underflows to 0
+        log_probs_target = flat[np.arange(flat.shape[0]), safe_targets] - log_normalizer[:, 0]
+        return np.asarray(-(log_probs_target * keep).sum() / self.count, dtype=logits.dtype)
 
     def backward(self, g):
         grad, self.probs = self.probs, None  # reuse the saved softmax buffer in place
         if grad is None:
             raise RuntimeError("cross_entropy: backward called twice on the same graph")
         grad[np.arange(grad.shape[0]), self.targets] -= 1
-        grad *= (self.keep * (g / self.count)).astype(grad.dtype)[:, None]
+        row_scale = (self.keep * (g / self.count)).astype(grad.dtype)[:, None]
+
+        def kernel(r):
+            grad[r] *= row_scale[r]
+
+        for_row_blocks(kernel, grad.shape[0], grad.size)
         return grad.reshape(self.logits_shape), None
 
 
@@ -112,37 +136,64 @@ def causal_mask(query_len: int, key_len: int) -> np.ndarray:
     return _mask_cache[key]
 
 
+def _heads(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).reshape(-1, a.shape[-2], a.shape[-1])
+
+
 class Attention(Function):
-    """softmax(q k^T * scale + mask) v for q, k, v of shape (B, nh, T, hs), batched over B and heads at once."""
+    """softmax(q k^T * scale + mask) v for q, k, v of shape (B, nh, T, hs): the (B * nh) heads are split into
+    contiguous blocks, one per core, and each block is batched matrix products plus an in-place softmax."""
 
     def forward(self, q, k, v, mask=None, is_causal=False, scale=None):
         self.scale = scale if scale is not None else 1.0 / math.sqrt(q.shape[-1])
-        scores = q @ np.swapaxes(k, -1, -2)  # (B, nh, Tq, Tk)
-        scores *= self.scale
-        allowed = causal_mask(q.shape[-2], k.shape[-2]) if is_causal else None
+        self.out_shape = q.shape[:-1] + (v.shape[-1],)
+        self.q, self.k, self.v = _heads(q), _heads(k), _heads(v)  # (B*nh, T, hs)
+        heads, q_len, k_len = self.q.shape[0], q.shape[-2], k.shape[-2]
+        blocked = None if not is_causal else ~causal_mask(q_len, k_len)
+        additive = None
         if mask is not None:
+            full = np.broadcast_to(mask, q.shape[:-2] + (q_len, k_len)).reshape(heads, q_len, k_len)
             if mask.dtype == np.bool_:
-                allowed = mask if allowed is None else allowed & mask
+                blocked = ~full if blocked is None else blocked | ~full
             else:
-                scores += mask
-        if allowed is not None:
-            scores = np.where(allowed, scores, np.float32(-np.inf)).astype(q.dtype, copy=False)
-        scores -= scores.max(axis=-1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=-1, keepdims=True)
-        self.q, self.k, self.v, self.probs = q, k, v, scores
-        return scores @ v
+                additive = full
+        self.probs = np.empty((heads, q_len, k_len), dtype=q.dtype)
+        out = np.empty((heads, q_len, self.v.shape[-1]), dtype=q.dtype)
+
+        def kernel(r):
+            scores = self.probs[r]
+            np.matmul(self.q[r], np.swapaxes(self.k[r], -1, -2), out=scores)
+            scores *= self.scale
+            if additive is not None:
+                scores += additive[r]
+            if blocked is not None:
+                np.copyto(scores, -np.inf, where=blocked if blocked.ndim == 2 else blocked[r])
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            np.matmul(scores, self.v[r], out=out[r])
+
+        for_row_blocks(kernel, heads, self.probs.size)
+        return out.reshape(self.out_shape)
 
     def backward(self, g):
-        probs = self.probs
-        gv = np.swapaxes(probs, -1, -2) @ g
-        gscores = g @ np.swapaxes(self.v, -1, -2)
-        gscores -= np.einsum("...ij,...ij->...i", gscores, probs)[..., None]
-        gscores *= probs
-        gscores *= self.scale
-        gq = gscores @ self.k
-        gk = np.swapaxes(gscores, -1, -2) @ self.q
-        return gq, gk, gv, None
+        g = _heads(g)
+        gq, gk, gv = np.empty_like(self.q), np.empty_like(self.k), np.empty_like(self.v)
+
+        def kernel(r):
+            probs = self.probs[r]
+            np.matmul(np.swapaxes(probs, -1, -2), g[r], out=gv[r])
+            gscores = g[r] @ np.swapaxes(self.v[r], -1, -2)
+            gscores -= np.einsum("hij,hij->hi", gscores, probs)[..., None]
+            gscores *= probs
+            gscores *= self.scale
+            np.matmul(gscores, self.k[r], out=gq[r])
+            np.matmul(np.swapaxes(gscores, -1, -2), self.q[r], out=gk[r])
+
+        for_row_blocks(kernel, self.probs.shape[0], self.probs.size)
+        shape = self.out_shape[:-2]
+        return (gq.reshape(shape + self.q.shape[1:]), gk.reshape(shape + self.k.shape[1:]),
+                gv.reshape(shape + self.v.shape[1:]), None)
 
 
 class SelfAttention(Attention):
@@ -155,7 +206,7 @@ class SelfAttention(Attention):
         return out.transpose(0, 2, 1, 3).reshape(batch, time, three_c // 3)
 
     def backward(self, g):
-        batch, n_head, time, head_size = self.q.shape
+        batch, n_head, time, head_size = self.out_shape
         gq, gk, gv, _ = super().backward(g.reshape(batch, time, n_head, head_size).transpose(0, 2, 1, 3))
         gqkv = np.empty((batch, time, 3, n_head, head_size), dtype=g.dtype)
         as_heads = gqkv.transpose(2, 0, 3, 1, 4)

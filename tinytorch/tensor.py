@@ -20,7 +20,8 @@ int64, int32, uint8, bool_ = np.int64, np.int32, np.uint8, np.bool_
 def _as_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):  # NumPy arrays and scalars keep their dtype, as in PyTorch
+        data = np.asarray(data)
         return data if dtype is None else data.astype(dtype, copy=False)
     array = np.asarray(data)
     if dtype is None:
@@ -255,6 +256,8 @@ def randint(low: int, high: int, size, dtype=np.int64) -> Tensor:
 
 def arange(start, end=None, step=1, dtype=None) -> Tensor:
     array = np.arange(start, end, step) if end is not None else np.arange(start)
+    if dtype is None and array.dtype == np.float64:
+        dtype = np.float32  # float bounds give float32, as in PyTorch
     return Tensor(array, dtype=dtype)
 
 

@@ -1,0 +1,100 @@
+"""Test helpers: `check_op` (an op in tinytorch and in PyTorch on the same seeded inputs, compared value by value
+and gradient by gradient) and `check_grad` (float64 central differences along random directions, no PyTorch).
+
+PyTorch is imported inside `check_op` only, so the finite-difference tests run where it is not installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+import tinytorch as tt
+
+
+def _as_tuple(out) -> tuple:
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def _torch_dtype_name(t) -> str:
+    return str(t.dtype).removeprefix("torch.")
+
+
+def _assert_close(name: str, ours: np.ndarray, theirs: np.ndarray, atol: float, rtol: float) -> None:
+    assert ours.shape == theirs.shape, f"{name}: shape {ours.shape} != torch {theirs.shape}"
+    np.testing.assert_allclose(ours, theirs, atol=atol, rtol=rtol, err_msg=name)
+
+
+def check_op(shapes: Sequence[tuple[int, ...]], torch_fn: Callable, tt_fn: Callable | None = None, *,
+             low: float = -2.0, high: float = 2.0, atol: float = 1e-5, rtol: float = 1e-4,
+             grad_atol: float = 1e-4, grad_rtol: float = 1e-4, forward_only: bool = False, seed: int = 0) -> None:
+    """Run `tt_fn` (default: `torch_fn`, when the syntax is the same) and `torch_fn` on float32 inputs of `shapes`
+    drawn uniformly from [low, high); compare shape, dtype and values of every output, then backpropagate the same
+    random upstream gradient through both and compare the gradient of every input."""
+    import torch
+
+    tt_fn = torch_fn if tt_fn is None else tt_fn
+    rng = np.random.default_rng(seed)
+    arrays = [rng.uniform(low, high, size=shape).astype(np.float32) for shape in shapes]
+    torch_inputs = [torch.tensor(a, requires_grad=not forward_only) for a in arrays]
+    tt_inputs = [tt.Tensor(a.copy(), requires_grad=not forward_only) for a in arrays]
+
+    torch_outs, tt_outs = _as_tuple(torch_fn(*torch_inputs)), _as_tuple(tt_fn(*tt_inputs))
+    assert len(tt_outs) == len(torch_outs), f"{len(tt_outs)} outputs, torch gives {len(torch_outs)}"
+    for i, (ours, theirs) in enumerate(zip(tt_outs, torch_outs, strict=True)):
+        assert isinstance(ours, tt.Tensor), f"output {i} is {type(ours).__name__}, not a Tensor"
+        assert ours.shape == tuple(theirs.shape), f"output {i}: shape {ours.shape} != torch {tuple(theirs.shape)}"
+        assert ours.dtype.name == _torch_dtype_name(theirs), f"output {i}: dtype {ours.dtype} != torch {theirs.dtype}"
+        _assert_close(f"forward output {i}", ours.numpy(), theirs.detach().numpy(), atol, rtol)
+    if forward_only:
+        return
+
+    upstream = [rng.standard_normal(out.shape).astype(np.float32) for out in tt_outs]
+    if len(tt_outs) == 1:
+        tt_outs[0].backward(upstream[0])
+    else:  # several outputs: backpropagate sum_i <out_i, upstream_i>
+        sum(((out * g).sum() for out, g in zip(tt_outs, upstream, strict=True)), tt.tensor(0.0)).backward()
+    torch.autograd.backward(torch_outs, [torch.tensor(g) for g in upstream])
+
+    for i, (ours, theirs) in enumerate(zip(tt_inputs, torch_inputs, strict=True)):
+        if theirs.grad is None:
+            assert ours.grad is None or not np.any(ours.grad.numpy()), f"input {i}: gradient where torch has none"
+            continue
+        assert ours.grad is not None, f"input {i}: no gradient, torch has one"
+        assert ours.grad.dtype == np.float32, f"input {i}: gradient dtype {ours.grad.dtype}"
+        _assert_close(f"gradient of input {i}", ours.grad.numpy(), theirs.grad.numpy(), grad_atol, grad_rtol)
+
+
+def numerical_directional_derivative(fn: Callable, arrays: list[np.ndarray], index: int, direction: np.ndarray,
+                                     upstream: np.ndarray, eps: float) -> float:
+    """d/dt <fn(..., x_index + t * direction, ...), upstream> at t = 0, by central differences."""
+    def scalar(t: float) -> float:
+        shifted = [a + t * direction if i == index else a for i, a in enumerate(arrays)]
+        return float(np.sum(fn(*(tt.Tensor(a) for a in shifted)).numpy() * upstream))
+
+    return (scalar(eps) - scalar(-eps)) / (2 * eps)
+
+
+def check_grad(fn: Callable, *arrays: np.ndarray, n_directions: int = 2, eps: float = 1e-6, rtol: float = 1e-6,
+               atol: float = 1e-8, seed: int = 0) -> None:
+    """Float64 gradient check in the style of HIPS autograd: for each input and a few random directions v, the
+    analytic directional derivative <grad, v> (from one backward pass with a random upstream gradient) must equal
+    the central difference of <fn(x + eps v), upstream>."""
+    rng = np.random.default_rng(seed)
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    inputs = [tt.Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = fn(*inputs)
+    assert out.dtype == np.float64, f"gradient check needs a float64 output, got {out.dtype}"
+    upstream = rng.standard_normal(out.shape)
+    out.backward(upstream)
+    for index, tensor in enumerate(inputs):
+        assert tensor.grad is not None, f"input {index}: no gradient"
+        assert tensor.grad.shape == tensor.shape, f"input {index}: gradient shape {tensor.grad.shape} != {tensor.shape}"
+        for _ in range(n_directions):
+            direction = rng.standard_normal(arrays[index].shape)
+            analytic = float(np.sum(tensor.grad.numpy() * direction))
+            numeric = numerical_directional_derivative(fn, arrays, index, direction, upstream, eps)
+            assert abs(analytic - numeric) <= atol + rtol * abs(numeric), (
+                f"input {index}: analytic directional derivative {analytic!r} != numerical {numeric!r}"
+            )

@@ -1,0 +1,119 @@
+"""Training configuration: a dataclass with sensible defaults, overridable by a JSON config file and then by
+`--key=value` flags. A wrong type or an unknown key is a clear `ConfigError` before anything runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass
+class TrainConfig:
+    # data and output
+    data_dir: str = "data/stdlib"
+    out_dir: str = "runs/tinygpt"
+    # model (vocab_size comes from the dataset)
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 256
+    block_size: int = 256
+    dropout: float = 0.0
+    bias: bool = True
+    pos_encoding: str = "learned"
+    # optimisation
+    batch_size: int = 16
+    grad_accum: int = 1  # micro-batches per step; their gradients are averaged
+    max_steps: int = 5000
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 200
+    weight_decay: float = 0.1  # on matrices only
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0  # 0 disables clipping
+    # evaluation, checkpoints, reproducibility
+    eval_interval: int = 250
+    eval_batches: int = 16
+    checkpoint_interval: int = 250
+    seed: int = 1337
+    time_limit_minutes: float = 0.0  # stop (with a checkpoint) after this long; 0 = no limit
+    progress: bool = True
+
+    def validate(self) -> None:
+        positive = ["n_layer", "n_head", "n_embd", "block_size", "batch_size", "grad_accum", "max_steps",
+                    "eval_interval", "eval_batches", "checkpoint_interval"]
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_embd % self.n_head:
+            raise ConfigError(f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.pos_encoding not in ("learned", "sinusoidal"):
+            raise ConfigError(f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _convert(name: str, kind: type, raw):
+    if isinstance(raw, str):
+        if kind is bool:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"--{name} expects true or false, got {raw!r}")
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ConfigError(f"--{name} expects {kind.__name__}, got {raw!r}") from None
+    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    if not isinstance(raw, kind) or (kind is int and isinstance(raw, bool)):
+        raise ConfigError(f"{name} expects {kind.__name__}, got {raw!r} ({type(raw).__name__})")
+    return raw
+
+
+def build_config(values: dict) -> TrainConfig:
+    """TrainConfig from a dict of overrides (strings from flags or typed values from JSON)."""
+    types = {f.name: type(f.default) for f in fields(TrainConfig)}
+    unknown = sorted(set(values) - set(types))
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {unknown}; known keys: {', '.join(types)}")
+    config = TrainConfig(**{k: _convert(k, types[k], v) for k, v in values.items()})
+    config.validate()
+    return config
+
+
+def parse_args(argv: list[str]) -> tuple[TrainConfig, bool]:
+    """`[config.json] [--key=value ...] [--resume]` -> (config, resume)."""
+    values, resume = {}, False
+    for arg in argv:
+        if arg == "--resume":
+            resume = True
+        elif arg.startswith("--"):
+            key, sep, value = arg[2:].partition("=")
+            if not sep:
+                raise ConfigError(f"flags take the form --key=value, got {arg!r}")
+            values[key.replace("-", "_")] = value
+        else:
+            path = Path(arg)
+            if not path.is_file():
+                raise ConfigError(f"config file not found: {arg}")
+            try:
+                from_file = json.loads(path.read_text())
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"config file {arg} is not valid JSON: {err}") from None
+            if not isinstance(from_file, dict):
+                raise ConfigError(f"config file {arg} must hold a JSON object")
+            values = {**from_file, **values}
+    return build_config(values), resume

@@ -1,0 +1,128 @@
+"""TinyGPT: a GPT-2-shaped language model built only from tinytorch.
+
+    tokens (B, T) -> wte + wpe -> n_layer x [x + attn(ln_1(x)); x + mlp(ln_2(x))] -> ln_f -> lm_head -> logits
+
+Parameter names and math follow GPT-2 exactly (pre-LN blocks, GELU with the tanh approximation, LayerNorm
+epsilon 1e-5, learned positions, the output head tied to the token embedding), so a checkpoint exports to
+Hugging Face's GPT2LMHeadModel unchanged. Sinusoidal positions and bidirectional attention are options that
+GPT-2 lacks; they stay off by default.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+import tinytorch as tt
+import tinytorch.functional as F
+from tinytorch import nn
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int = 4096
+    block_size: int = 256  # longest context the model sees
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 256
+    dropout: float = 0.0
+    bias: bool = True
+    pos_encoding: str = "learned"  # "learned" (GPT-2) or "sinusoidal"
+    causal: bool = True  # False gives bidirectional attention (not a language model any more)
+
+    def __post_init__(self):
+        if self.n_embd % self.n_head:
+            raise ValueError(f"GPTConfig: n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
+        if self.pos_encoding not in ("learned", "sinusoidal"):
+            raise ValueError(f"GPTConfig: pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"GPTConfig: {name} must be >= 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> GPTConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"GPTConfig: unknown keys {unknown}")
+        return cls(**values)
+
+
+class GPT(nn.Module):
+    def __init__(self, config: GPTConfig, seed: int | None = None):
+        super().__init__()
+        self.config = config
+        if seed is not None:
+            tt.manual_seed(seed)
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+        if config.pos_encoding == "learned":
+            self.wpe = nn.LearnedPositionalEmbedding(config.block_size, config.n_embd)
+        else:
+            self.wpe = nn.SinusoidalPositionalEncoding(config.block_size, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.h = nn.ModuleList(
+            nn.TransformerBlock(config.n_embd, config.n_head, config.dropout, config.bias, config.causal)
+            for _ in range(config.n_layer)
+        )
+        self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight  # weight tying, as in GPT-2
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        """GPT-2 init: N(0, 0.02), zero biases, residual projections scaled by 1/sqrt(2 * n_layer)."""
+        rng = tt.default_rng()
+        residual_std = 0.02 / math.sqrt(2 * self.config.n_layer)
+        for name, param in self.named_parameters():
+            if name.endswith("bias"):
+                param.data[...] = 0
+            elif name.endswith("c_proj.weight"):
+                param.data[...] = rng.normal(0, residual_std, param.shape)
+            elif param.ndim == 2:
+                param.data[...] = rng.normal(0, 0.02, param.shape)
+
+    def forward(self, idx, targets=None, kv_caches: list[nn.KVCache] | None = None, last_only: bool = False):
+        """idx (B, T) token ids -> (logits (B, T, V) or (B, 1, V) if last_only, loss or None).
+
+        With `kv_caches` (one per layer, inference only) idx holds just the new tokens, placed after the
+        positions already cached.
+        """
+        idx = idx.data if isinstance(idx, tt.Tensor) else np.asarray(idx)
+        batch, time = idx.shape
+        start = kv_caches[0].length if kv_caches else 0
+        if start + time > self.config.block_size:
+            raise ValueError(f"GPT: {start + time} positions exceed block_size {self.config.block_size}")
+        positions = np.arange(start, start + time)
+        x = self.drop(self.wte(idx) + self.wpe(positions))  # (B, T, C)
+        for layer, block in enumerate(self.h):
+            x = block(x, kv_cache=kv_caches[layer] if kv_caches else None)
+        if last_only:
+            x = x[:, -1:, :]
+        logits = self.lm_head(self.ln_f(x))  # (B, T, V)
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
+
+    def new_kv_caches(self, batch_size: int, max_len: int | None = None) -> list[nn.KVCache]:
+        head_size = self.config.n_embd // self.config.n_head
+        length = max_len or self.config.block_size
+        return [nn.KVCache(batch_size, self.config.n_head, length, head_size) for _ in range(self.config.n_layer)]
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Parameters by name without the tied duplicate (lm_head.weight is wte.weight)."""
+        return {name: param.data for name, param in self.named_parameters()}
+
+    def load_weights(self, weights: dict[str, np.ndarray]) -> None:
+        state = dict(weights)
+        state.setdefault("lm_head.weight", state.get("wte.weight"))
+        self.load_state_dict(state, strict=True)
+
+    def optimizer_groups(self, weight_decay: float) -> list[dict]:
+        """Weight decay on matrices (linear and embedding weights) only, never on biases and norm gains."""
+        decay = [p for _, p in self.named_parameters() if p.ndim >= 2]
+        no_decay = [p for _, p in self.named_parameters() if p.ndim < 2]
+        return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]

@@ -1,0 +1,30 @@
+"""Run a row-wise kernel on both (all) cores: NumPy's elementwise ufuncs are single-threaded but release the
+GIL, so splitting a big array into contiguous row blocks and handing each to a thread divides the time.
+
+Set TINYTORCH_NUM_THREADS=1 to turn it off (results are identical either way: each row is computed once).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+NUM_THREADS = max(1, int(os.environ.get("TINYTORCH_NUM_THREADS", os.cpu_count() or 1)))
+MIN_ELEMENTS = 1 << 16  # below this, threads cost more than they save
+_pool: ThreadPoolExecutor | None = None
+
+
+def for_row_blocks(kernel, rows: int, elements: int) -> None:
+    """Call kernel(slice) over contiguous blocks of `rows`, in parallel when the work (`elements`) is large."""
+    global _pool
+    threads = min(NUM_THREADS, rows)
+    if threads <= 1 or elements < MIN_ELEMENTS:
+        kernel(slice(0, rows))
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(NUM_THREADS, thread_name_prefix="tinytorch")
+    bounds = [rows * i // threads for i in range(threads + 1)]
+    futures = [_pool.submit(kernel, slice(bounds[i], bounds[i + 1])) for i in range(1, threads)]
+    kernel(slice(bounds[0], bounds[1]))
+    for future in futures:
+        future.result()

@@ -1,0 +1,218 @@
+"""Byte-level byte-pair encoding (BPE), the tokenizer family of GPT-2, trained here on Python source.
+
+How text becomes token ids:
+
+1. Special tokens (`<|endoftext|>`, which separates files) are cut out first and map straight to their ids.
+2. The rest is pre-tokenized into words by a regex (see `pretokenize.py`): identifiers, numbers, punctuation runs,
+   newline-plus-indentation runs.
+3. Each word becomes its UTF-8 bytes, ids 0..255. Working on bytes rather than characters means every string
+   (tabs, CRLF, NUL, emoji, CJK) is representable with no unknown token: `decode(encode(s)) == s` for any `s`.
+4. Learned merges are applied to each word: repeatedly find the adjacent pair with the lowest merge rank (the
+   earliest learned) and fuse it, leftmost first on ties, until no pair has a merge. This is exactly what Hugging
+   Face `tokenizers` does, so an exported tokenizer gives identical ids.
+
+Training (`BPETokenizer.train`) counts the distinct words of a corpus and learns merges from them (`bpe_trainer.py`).
+Encoding keeps a cache from word to ids: source code repeats its words, so most words are looked up, not merged.
+
+Ids: 0..255 are bytes, then one id per learned token in order, then the special tokens.
+`explain(text)` and `show_merges()` print the tokenizer's work for a human.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import hf
+from .bpe_trainer import Merge, learn_merges
+from .pretokenize import CODE_PATTERN, END_OF_TEXT, PreTokenizer, special_token_splitter, split_on_special_tokens
+
+FORMAT_NAME = "tinytorch.text.BPETokenizer"
+FORMAT_VERSION = 1
+
+
+def replay_merges(merges: Sequence[Merge]) -> list[bytes]:
+    """The bytes of every token, by id: the 256 single bytes, then what each merge spells, checking that each merge
+    either creates the next id or names an existing token with the same bytes."""
+    token_bytes = [bytes([byte]) for byte in range(256)]
+    for left, right, merged in merges:
+        spelled = token_bytes[left] + token_bytes[right]
+        if merged == len(token_bytes):
+            token_bytes.append(spelled)
+        elif merged > len(token_bytes) or token_bytes[merged] != spelled:
+            raise ValueError(f"merge {(left, right, merged)} does not follow from the merges before it")
+    return token_bytes
+
+
+class BPETokenizer:
+    """A byte-level BPE tokenizer: merges (left id, right id, merged id) in rank order, special tokens and the
+    pre-tokenizer regex. Build one with `train` or `load`."""
+
+    def __init__(
+        self, merges: Sequence[Merge], special_tokens: Sequence[str] = (END_OF_TEXT,), pattern: str = CODE_PATTERN
+    ):
+        self.merges = [tuple(merge) for merge in merges]
+        self.token_bytes = replay_merges(self.merges)
+        self.merge_rank = {(left, right): rank for rank, (left, right, _) in enumerate(self.merges)}
+        self.special_tokens = {token: len(self.token_bytes) + i for i, token in enumerate(special_tokens)}
+        if len(self.special_tokens) != len(special_tokens):
+            raise ValueError(f"special_tokens must be distinct, got {list(special_tokens)}")
+        self.special_token_of_id = {token_id: token for token, token_id in self.special_tokens.items()}
+        self.pattern = pattern
+        self.pretokenize = PreTokenizer(pattern)
+        self._special_splitter = special_token_splitter(self.special_tokens)
+        self._cache: dict[str, list[int]] = {}
+
+    # ---- training ----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def train(
+        cls,
+        texts: Iterable[str],
+        vocab_size: int,
+        special_tokens: Sequence[str] = (END_OF_TEXT,),
+        pattern: str = CODE_PATTERN,
+        min_pair_count: int = 2,
+        progress: bool = False,
+    ) -> BPETokenizer:
+        """Learn merges from `texts` until the vocabulary (bytes + merged tokens + special tokens) has `vocab_size`
+        entries, or no pair of tokens occurs `min_pair_count` times (then the vocabulary comes out smaller).
+        Special tokens inside the texts are skipped, never learned from."""
+        minimum = 256 + len(special_tokens)
+        if vocab_size < minimum:
+            raise ValueError(f"vocab_size must be at least {minimum} (256 bytes + {len(special_tokens)} special "
+                             f"tokens), got {vocab_size}")
+        pretokenize = PreTokenizer(pattern)
+        splitter = special_token_splitter(special_tokens)
+        word_counts: Counter[str] = Counter()
+        for text in tqdm(texts, desc="pre-tokenizing", unit="text", disable=not progress):
+            for piece, is_special in split_on_special_tokens(text, splitter):
+                if not is_special:
+                    word_counts.update(pretokenize(piece))
+        merges, _ = learn_merges(word_counts, vocab_size - len(special_tokens), min_pair_count, progress)
+        return cls(merges, special_tokens, pattern)
+
+    # ---- encoding and decoding ---------------------------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.token_bytes) + len(self.special_tokens)
+
+    @property
+    def eot_id(self) -> int:
+        """Id of `<|endoftext|>`, the separator between documents."""
+        return self.special_tokens[END_OF_TEXT]
+
+    def encode(self, text: str, allow_special: bool = True) -> list[int]:
+        """Token ids of `text`. With `allow_special=False`, special-token strings in the text are encoded as plain
+        text, which is what you want for untrusted input. Raises UnicodeEncodeError for lone surrogates, the only
+        strings that have no UTF-8 bytes."""
+        ids: list[int] = []
+        splitter = self._special_splitter if allow_special else None
+        for piece, is_special in split_on_special_tokens(text, splitter):
+            if is_special:
+                ids.append(self.special_tokens[piece])
+                continue
+            for word in self.pretokenize(piece):
+                word_ids = self._cache.get(word)
+                if word_ids is None:
+                    word_ids = self._cache[word] = self.merge_word(word)
+                ids.extend(word_ids)
+        return ids
+
+    def encode_batch(self, texts: Iterable[str], allow_special: bool = True) -> list[list[int]]:
+        """`encode` for many texts; they share the word cache, so a batch of similar texts encodes fast."""
+        return [self.encode(text, allow_special) for text in texts]
+
+    def merge_word(self, word: str) -> list[int]:
+        """Apply the learned merges to one pre-tokenized word: fuse the lowest-rank adjacent pair (leftmost on
+        ties) until no adjacent pair has a merge."""
+        ids = list(word.encode("utf-8"))
+        while len(ids) > 1:
+            candidates = [(self.merge_rank[pair], i) for i, pair in enumerate(zip(ids, ids[1:])) if pair in self.merge_rank]
+            if not candidates:
+                break
+            rank, position = min(candidates)
+            ids[position : position + 2] = [self.merges[rank][2]]
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of `ids`. Byte sequences that are not valid UTF-8 (a model can emit half a character) decode to
+        U+FFFD, the replacement character."""
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    def decode_bytes(self, ids: Iterable[int]) -> bytes:
+        pieces = []
+        for token_id in ids:
+            if 0 <= token_id < len(self.token_bytes):
+                pieces.append(self.token_bytes[token_id])
+            elif token_id in self.special_token_of_id:
+                pieces.append(self.special_token_of_id[token_id].encode("utf-8"))
+            else:
+                raise ValueError(f"token id {token_id} is out of range for a vocabulary of {self.vocab_size}")
+        return b"".join(pieces)
+
+    # ---- showing the work --------------------------------------------------------------------------------------
+
+    def token_text(self, token_id: int) -> str:
+        """A printable form of one token: its text, with bytes that are not valid UTF-8 shown as escapes."""
+        if token_id in self.special_token_of_id:
+            return self.special_token_of_id[token_id]
+        return self.token_bytes[token_id].decode("utf-8", errors="backslashreplace")
+
+    def explain(self, text: str) -> str:
+        """One line per pre-tokenized word: the word and the tokens it became, e.g. `' self' -> [' self']`."""
+        lines = []
+        for piece, is_special in split_on_special_tokens(text, self._special_splitter):
+            words = [piece] if is_special else self.pretokenize(piece)
+            for word in words:
+                tokens = [self.token_text(token_id) for token_id in self.encode(word)]
+                lines.append(f"{word!r:>24} -> {tokens!r}")
+        return "\n".join(lines)
+
+    def show_merges(self, first: int = 0, count: int = 20) -> str:
+        """The merges learned from rank `first` on: `rank: left + right -> merged`."""
+        lines = []
+        for rank, (left, right, merged) in enumerate(self.merges[first : first + count], start=first):
+            parts = [repr(self.token_text(token_id)) for token_id in (left, right, merged)]
+            lines.append(f"{rank:>5}: {parts[0]} + {parts[1]} -> {parts[2]}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
+                f"special_tokens={list(self.special_tokens)})")
+
+    # ---- saving and loading ------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "pattern": self.pattern,
+            "special_tokens": list(self.special_tokens),
+            "merges": [list(merge) for merge in self.merges],
+        }
+
+    @classmethod
+    def from_dict(cls, document: dict) -> BPETokenizer:
+        if document.get("format") != FORMAT_NAME or document.get("version") != FORMAT_VERSION:
+            raise ValueError(f"not a {FORMAT_NAME} v{FORMAT_VERSION} document: format={document.get('format')!r}, "
+                             f"version={document.get('version')!r}")
+        return cls(document["merges"], document["special_tokens"], document["pattern"])
+
+    def save(self, path: str | Path) -> None:
+        """Write the tokenizer as JSON: the regex, the special tokens and the merges as `[left, right, merged]`."""
+        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> BPETokenizer:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def save_hf(self, directory: str | Path) -> None:
+        """Export for Hugging Face: `tokenizer.json`, `tokenizer_config.json`, `special_tokens_map.json`, loadable
+        with `tokenizers.Tokenizer.from_file` and `transformers.AutoTokenizer.from_pretrained`."""
+        hf.save_hf(self, directory)

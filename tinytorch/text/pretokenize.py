@@ -1,0 +1,71 @@
+r"""Pre-tokenization: cut text into the pieces ("words") that byte-pair merges may never cross.
+
+BPE on its own would happily learn a token for `x = 1\n` or `) -> None:\n    return`; pre-tokenizing first
+keeps tokens meaningful and makes training fast, because the trainer only has to look at each distinct word once.
+
+The pattern below is tuned for Python source. Reading its alternatives in order:
+
+    [ .]?[\p{L}_][\p{L}\p{N}_]*  an identifier, optionally with the space or dot before it:
+                                 ` self`, `.append`, `__init__`, `x2`
+     ?\p{N}+                     a number, optionally with a leading space: ` 0`, `2024`
+     ?[^\s\p{L}\p{N}_]+          a run of punctuation, optionally with a leading space: ` =`, `):`, ` #`
+    \s*\n[ \t]*                  line breaks (blank lines, trailing spaces, CRLF) together with the indentation
+                                 of the next line, so `\n        ` (newline + 8 spaces) can become one token
+    [ \t]+(?!\S)                 other runs of spaces or tabs, leaving the last space to the word that follows
+    \s+                          any whitespace left over (a trailing space at the very end of the text)
+
+Every character is matched by some alternative, so `"".join(pretokenize(text)) == text` always holds: nothing is
+lost before the bytes reach BPE. The pattern also runs unchanged in the Rust regex engine of Hugging Face
+`tokenizers` (no possessive quantifiers, no `^`/`$`); both engines agree on `\s`, and on `\p{L}`/`\p{N}` up to the
+characters added in the newest Unicode versions.
+
+Special tokens such as `<|endoftext|>` are cut out before the pattern ever sees the text: they are never split and
+never merged with their neighbours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import regex
+
+END_OF_TEXT = "<|endoftext|>"
+CODE_PATTERN = r"[ .]?[\p{L}_][\p{L}\p{N}_]*| ?\p{N}+| ?[^\s\p{L}\p{N}_]+|\s*\n[ \t]*|[ \t]+(?!\S)|\s+"
+
+
+class PreTokenizer:
+    """Splits text into words with a regex; compiled once, then reused for every call."""
+
+    def __init__(self, pattern: str = CODE_PATTERN):
+        self.pattern = pattern
+        self._compiled = regex.compile(pattern)
+
+    def __call__(self, text: str) -> list[str]:
+        return self._compiled.findall(text)
+
+    def __repr__(self) -> str:
+        return f"PreTokenizer({self.pattern!r})"
+
+
+def special_token_splitter(special_tokens: Iterable[str]) -> regex.Pattern | None:
+    """A regex whose matches are the special tokens, longest first so `<|a|b|>` wins over `<|a|>`."""
+    ordered = sorted(special_tokens, key=len, reverse=True)
+    if not ordered:
+        return None
+    return regex.compile("|".join(regex.escape(token) for token in ordered))
+
+
+def split_on_special_tokens(text: str, splitter: regex.Pattern | None) -> Iterator[tuple[str, bool]]:
+    """Yield `(piece, is_special)` in order; ordinary pieces are non-empty and contain no special token."""
+    if splitter is None:
+        if text:
+            yield text, False
+        return
+    start = 0
+    for match in splitter.finditer(text):
+        if match.start() > start:
+            yield text[start : match.start()], False
+        yield match.group(), True
+        start = match.end()
+    if start < len(text):
+        yield text[start:], False
