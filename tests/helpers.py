@@ -66,6 +66,22 @@ def check_op(shapes: Sequence[tuple[int, ...]], torch_fn: Callable, tt_fn: Calla
         _assert_close(f"gradient of input {i}", ours.grad.numpy(), theirs.grad.numpy(), grad_atol, grad_rtol)
 
 
+def torch_self_attention(qkv, n_head: int, causal: bool = True, mask: np.ndarray | None = None):
+    """Reference multi-head self-attention in plain (unfused) PyTorch ops, from a fused (B, T, 3C) projection
+    whose last dim holds q, k, v in that order; `mask` is boolean, True where attention is allowed."""
+    import torch
+
+    batch, time, three_c = qkv.shape
+    n_embd = three_c // 3
+    q, k, v = (t.view(batch, time, n_head, n_embd // n_head).transpose(1, 2) for t in qkv.split(n_embd, dim=2))
+    scores = q @ k.transpose(-2, -1) / (n_embd // n_head) ** 0.5  # (B, nh, T, T)
+    if causal:
+        scores = scores.masked_fill(~torch.tril(torch.ones(time, time, dtype=torch.bool)), float("-inf"))
+    if mask is not None:
+        scores = scores.masked_fill(~torch.tensor(mask), float("-inf"))
+    return (scores.softmax(-1) @ v).transpose(1, 2).reshape(batch, time, n_embd)
+
+
 def numerical_directional_derivative(fn: Callable, arrays: list[np.ndarray], index: int, direction: np.ndarray,
                                      upstream: np.ndarray, eps: float) -> float:
     """d/dt <fn(..., x_index + t * direction, ...), upstream> at t = 0, by central differences."""

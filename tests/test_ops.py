@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from helpers import check_op
+from helpers import check_op, torch_self_attention
 
 import tinytorch as tt
 from tinytorch import functional as F
 
 torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # tiny tensors: extra threads only contend with each other
 TF = torch.nn.functional
 
 BINARY_SHAPES = [
@@ -319,23 +320,10 @@ def test_sdpa_causal_with_fewer_queries_attends_to_the_prefix():
     check_op([(B, NH, 2, HS), (B, NH, T, HS), (B, NH, T, HS)], torch_sdpa(prefix_causal), tt_sdpa(is_causal=True))
 
 
-def unfused_self_attention(qkv, n_head: int, causal: bool = True, mask=None):
-    """Reference multi-head self-attention in plain PyTorch ops, from a fused (B, T, 3C) projection."""
-    batch, time, three_c = qkv.shape
-    n_embd = three_c // 3
-    q, k, v = (t.view(batch, time, n_head, n_embd // n_head).transpose(1, 2) for t in qkv.split(n_embd, dim=2))
-    scores = q @ k.transpose(-2, -1) / (n_embd // n_head) ** 0.5  # (B, nh, T, T)
-    if causal:
-        scores = scores.masked_fill(~torch.tril(torch.ones(time, time, dtype=torch.bool)), float("-inf"))
-    if mask is not None:
-        scores = scores.masked_fill(~torch.tensor(mask), float("-inf"))
-    return (scores.softmax(-1) @ v).transpose(1, 2).reshape(batch, time, n_embd)
-
-
 @pytest.mark.parametrize("n_head", [1, 2, 4])
-def test_self_attention(n_head): check_op([(2, 5, 24)], lambda qkv: unfused_self_attention(qkv, n_head),
+def test_self_attention(n_head): check_op([(2, 5, 24)], lambda qkv: torch_self_attention(qkv, n_head),
                                           lambda qkv: F.self_attention(qkv, n_head))
-def test_self_attention_bidirectional(): check_op([(2, 5, 12)], lambda x: unfused_self_attention(x, 2, causal=False),
+def test_self_attention_bidirectional(): check_op([(2, 5, 12)], lambda x: torch_self_attention(x, 2, causal=False),
                                                   lambda x: F.self_attention(x, 2, is_causal=False))
-def test_self_attention_bool_mask(): check_op([(2, 5, 12)], lambda x: unfused_self_attention(x, 2, mask=PADDING_BOOL),
+def test_self_attention_bool_mask(): check_op([(2, 5, 12)], lambda x: torch_self_attention(x, 2, mask=PADDING_BOOL),
                                               lambda x: F.self_attention(x, 2, PADDING_BOOL))

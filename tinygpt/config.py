@@ -18,6 +18,7 @@ class TrainConfig:
     # data and output
     data_dir: str = "data/stdlib"
     out_dir: str = "runs/tinygpt"
+    release_dir: str = ""  # if set, the finished model is also written there: fp16 weights, tokenizer, logs
     # model (vocab_size comes from the dataset)
     n_layer: int = 4
     n_head: int = 4

@@ -1,12 +1,18 @@
-"""The one-to-one map between TinyGPT's parameters and Hugging Face GPT2LMHeadModel's.
+"""The one-to-one map between TinyGPT and Hugging Face GPT-2: parameters, config and tokenizer.
 
 TinyGPT's `Linear` stores weights as (out, in) like PyTorch; GPT-2's `Conv1D` stores (in, out), so the four
 projections per block are transposed on the way across. Everything else is renamed only. No torch needed.
+
+Tokenizers go one way for free (`BPETokenizer.save_hf`); `bpe_from_tokenizer_json` is the way back, for the
+`tokenizer.json` files that describe exactly what a `BPETokenizer` does (see its docstring for which ones).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from tinytorch.text import BPETokenizer
+from tinytorch.text.hf import bytes_to_unicode, tokenizer_json
 
 from .model import GPTConfig
 
@@ -82,3 +88,69 @@ def from_hf_config(hf_config: dict) -> GPTConfig:
         raise ValueError(f"unsupported GPT-2 options: {unsupported or ['scale_attn_weights=False']}")
     return GPTConfig(vocab_size=hf_config["vocab_size"], block_size=hf_config["n_positions"],
                      n_layer=hf_config["n_layer"], n_head=hf_config["n_head"], n_embd=hf_config["n_embd"])
+
+
+# The regex of Hugging Face's ByteLevel pre-tokenizer with use_regex=True (GPT-2's own pattern).
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+
+def pretokenizer_pattern(pre_tokenizer: dict | None) -> str:
+    """The regex of a byte-level pre-tokenizer: Split(regex, Isolated) then ByteLevel(use_regex=False), as
+    `BPETokenizer.save_hf` writes it, or a lone ByteLevel(use_regex=True), as GPT-2's tokenizer has it."""
+    if not pre_tokenizer:
+        steps = []
+    elif pre_tokenizer.get("type") == "Sequence":
+        steps = pre_tokenizer.get("pretokenizers", [])
+    else:
+        steps = [pre_tokenizer]
+    kinds = [step.get("type") for step in steps]
+    if any(step.get("add_prefix_space") for step in steps):
+        raise ValueError("its ByteLevel pre-tokenizer adds a prefix space")
+    if kinds == ["ByteLevel"] and steps[0].get("use_regex", True):
+        return GPT2_PATTERN
+    if kinds == ["Split", "ByteLevel"] and not steps[1].get("use_regex", True):
+        split = steps[0]
+        if split.get("behavior") == "Isolated" and not split.get("invert") and "Regex" in split.get("pattern", {}):
+            return split["pattern"]["Regex"]
+    raise ValueError(f"pre-tokenizer {kinds} is not byte-level BPE's Split(regex) + ByteLevel")
+
+
+def bpe_from_tokenizer_json(document: dict) -> BPETokenizer:
+    """A `BPETokenizer` that encodes exactly like this `tokenizer.json`, or ValueError saying why none can.
+
+    Representable: byte-level BPE with no normalizer, whose ids 0..255 are the 256 bytes in byte order, whose
+    merges create ids 256, 257, ... in rank order, and whose special tokens come last. That is what `save_hf`
+    writes. GPT-2's own tokenizer (and most trained by `tokenizers`) orders its 256 byte tokens differently, so
+    its ids cannot be kept; those are copied, not converted.
+    """
+    model = document.get("model") or {}
+    if model.get("type") != "BPE":
+        raise ValueError(f"model type {model.get('type')!r} is not BPE")
+    options = ("dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "byte_fallback",
+               "ignore_merges")
+    used = [name for name in options if model.get(name)]
+    if used or document.get("normalizer"):
+        raise ValueError(f"it uses options a BPETokenizer lacks: {used or ['normalizer']}")
+    post_processor = (document.get("post_processor") or {}).get("type", "ByteLevel")
+    decoder = (document.get("decoder") or {}).get("type", "ByteLevel")
+    if post_processor != "ByteLevel" or decoder != "ByteLevel":
+        raise ValueError(f"post-processor {post_processor!r} / decoder {decoder!r} are not ByteLevel")
+    pattern = pretokenizer_pattern(document.get("pre_tokenizer"))
+    vocab = model.get("vocab", {})
+    if any(vocab.get(character) != byte for byte, character in enumerate(bytes_to_unicode())):
+        raise ValueError("its ids 0..255 are not the 256 bytes in byte order")
+    try:
+        pairs = [merge.split(" ") if isinstance(merge, str) else merge for merge in model.get("merges", [])]
+        merges = [(vocab[left], vocab[right], vocab[left + right]) for left, right in pairs]
+    except (KeyError, ValueError) as err:
+        raise ValueError(f"a merge names a token outside the vocabulary: {err}") from None
+    added = sorted(document.get("added_tokens") or [], key=lambda token: token["id"])
+    if not all(token.get("special") for token in added):
+        raise ValueError("it has added tokens that are not special")
+    tokenizer = BPETokenizer(merges, [token["content"] for token in added], pattern)
+    rebuilt = tokenizer_json(tokenizer)
+    if rebuilt["model"]["vocab"] != vocab or [[t["content"], t["id"]] for t in rebuilt["added_tokens"]] != [
+        [t["content"], t["id"]] for t in added
+    ]:
+        raise ValueError("its ids are not bytes, then one id per merge, then the special tokens")
+    return tokenizer

@@ -6,7 +6,9 @@ held-out loss and bits per byte, atomic checkpoints that resume exactly, and a l
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,7 +20,7 @@ import tinytorch as tt
 from tinytorch.optim import AdamW, clip_grad_norm_, warmup_cosine
 
 from . import data
-from .checkpoint import CheckpointError, load_model, optimizer_state_from, save_checkpoint
+from .checkpoint import CheckpointError, atomic_write_text, load_model, optimizer_state_from, save_checkpoint
 from .config import ConfigError, TrainConfig, parse_args
 from .model import GPT, GPTConfig
 from .report import write_logs
@@ -82,7 +84,8 @@ class Trainer:
     # ---- checkpoints ---------------------------------------------------------------------------------------------
     def _metadata(self) -> dict:
         return {
-            "train_config": self.config.to_dict(), "step": self.step, "tokenizer": self.meta.get("tokenizer"),
+            "train_config": self.config.to_dict(), "step": self.step,
+            "tokenizer": str(Path(self.config.data_dir) / self.meta["tokenizer"]),
             "data_rng": self.data_rng.bit_generator.state, "tt_rng": tt.default_rng().bit_generator.state,
             "history": self.history, "evals": self.evals, "dataset": self.meta,
         }
@@ -148,7 +151,7 @@ class Trainer:
         c = self.config
         tokens_per_step = c.batch_size * c.block_size * c.grad_accum
         start, last_time = time.perf_counter(), time.perf_counter()
-        bar = tqdm(total=c.max_steps, initial=self.step, desc="train", disable=not c.progress, unit="step")
+        bar = tqdm(total=c.max_steps, initial=self.step, desc="train", disable=not c.progress, unit="step", mininterval=1.0)
         while self.step < c.max_steps:
             loss = self.train_step()
             now = time.perf_counter()
@@ -169,7 +172,29 @@ class Trainer:
                 bar.write(f"time limit of {c.time_limit_minutes} min reached at step {self.step}; resume with --resume")
                 break
         bar.close()
+        if self.config.release_dir:
+            self.release(Path(self.config.release_dir))
         return self.evals
+
+    def release(self, release_dir: Path) -> dict:
+        """Write the shippable model: fp16 weights, tokenizer, logs, and the exact held-out bits per byte."""
+        release_dir.mkdir(parents=True, exist_ok=True)
+        val = self.meta["splits"]["val"]
+        shipped = GPT(self.model.config)  # measure exactly what ships: the weights rounded to fp16
+        shipped.load_weights({k: v.astype(np.float16).astype(np.float32) for k, v in self.model.weights().items()})
+        val_loss = evaluate_split(shipped, self.val_tokens, self.config.batch_size, progress=self.config.progress)
+        metrics = {"step": self.step, "val_loss": val_loss, "val_bpb": bits_per_byte(val_loss, val["tokens"],
+                                                                                       val["bytes"]),
+                   "val_tokens": val["tokens"], "val_bytes": val["bytes"], "weights_dtype": "float16"}
+        metadata = {**self._metadata(), "tokenizer": "tokenizer.json", "metrics": metrics}
+        for key in ("data_rng", "tt_rng", "history"):
+            metadata.pop(key)
+        save_checkpoint(release_dir / "model.safetensors", self.model, metadata, dtype=np.float16)
+        shutil.copyfile(Path(self.config.data_dir) / self.meta["tokenizer"], release_dir / "tokenizer.json")
+        write_logs(release_dir, self.history, self.evals)
+        atomic_write_text(release_dir / "metrics.json", json.dumps(metrics, indent=1))
+        print(f"released {release_dir}: held-out bits per byte {metrics['val_bpb']:.4f} (loss {val_loss:.4f})")
+        return metrics
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,7 +60,7 @@ class DataLoader:
 
     def __iter__(self) -> Iterator:
         order = self.rng.permutation(len(self.dataset)) if self.shuffle else np.arange(len(self.dataset))
-        if isinstance(self.dataset, TensorDataset):  # vectorised fast path: one fancy-index per batch
+        if isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate:  # one fancy-index a batch
             for start in range(0, len(self), 1):
                 index = order[start * self.batch_size:(start + 1) * self.batch_size]
                 yield tuple(Tensor(a[index]) for a in self.dataset.arrays)

@@ -5,9 +5,9 @@ repeat. Recounting the whole corpus for each of thousands of merges is what make
 the counts up to date instead:
 
 - The corpus is a table of distinct pre-tokenized words with their frequencies. Each word is a list of token ids,
-  starting as its UTF-8 bytes (ids 0..255). Code repeats itself, so 30 MB of source is only ~170k distinct words.
+  starting as its UTF-8 bytes (ids 0..255). Code repeats itself, so 30 MB of source is only ~180k distinct words.
 - `pair_counts[(left, right)]` is how often the pair occurs, each word weighted by its frequency.
-- `words_with_pair[(left, right)]` is the set of words containing the pair, so a merge visits only the words it
+- `words_with_pair[(left, right)]` lists the words containing the pair, so a merge visits only the words it
   changes, and in them only the pairs next to each merge change their counts (see `merge_in_words`).
 - A heap yields the most frequent pair. When a count changes, a fresh heap entry is pushed and the old one goes stale;
   stale entries are recognised (their count no longer matches) and skipped when popped.

@@ -1,0 +1,1 @@
+"""TinyGPT: a small GPT trained on Python source with tinytorch."""

@@ -1,0 +1,182 @@
+"""Logits processors: small functions that reshape the next-token scores before a token is chosen.
+
+Each processor is called as `processor(input_ids, scores) -> scores`, where `input_ids` (B, L) is everything the
+row holds so far (prompt and generated tokens) and `scores` (B, V) are float32 logits (or log-probabilities in beam
+search). A processor never changes its input in place. Filters set the scores of the tokens they remove to -inf, so
+that softmax gives them probability zero.
+
+They follow Hugging Face transformers' processors exactly, in the same order:
+
+    repetition penalty -> no-repeat-n-gram -> temperature -> top-k -> top-p -> min-p
+
+The first two change what the model says (and also apply to greedy and beam search); the last four only shape the
+distribution that sampling draws from. Order matters: top-p measures probability mass after temperature and top-k.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram", "RepetitionPenalty", "Temperature",
+    "TopKFilter", "TopPFilter", "log_softmax", "softmax",
+]
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float32; rows may hold -inf (filtered tokens), never only -inf."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted, dtype=np.float32)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def log_softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax in float32, computed as x - max - log(sum(exp(x - max)))."""
+    scores = scores.astype(np.float32, copy=False)
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+class LogitsProcessor:
+    """Base class: `__call__(input_ids (B, L), scores (B, V)) -> new scores (B, V)`."""
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class RepetitionPenalty(LogitsProcessor):
+    """Make every token that already occurs in the row (prompt included) less likely, once per token: a positive
+    score is divided by `penalty`, a negative one multiplied by it (CTRL, Keskar et al. 2019)."""
+
+    def __init__(self, penalty: float):
+        if not penalty > 0:
+            raise ValueError(f"repetition_penalty must be > 0, got {penalty}")
+        self.penalty = penalty
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        seen = np.zeros(scores.shape, dtype=bool)
+        np.put_along_axis(seen, input_ids, True, axis=1)
+        penalized = np.where(scores < 0, scores * np.float32(self.penalty), scores / np.float32(self.penalty))
+        return np.where(seen, penalized, scores).astype(scores.dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"RepetitionPenalty({self.penalty})"
+
+
+class NoRepeatNGram(LogitsProcessor):
+    """Forbid any token that would complete an n-gram (n = `ngram_size`) already present in the row.
+
+    With n = 3 and a row `... a b c ... a b`, the last two tokens `a b` were once followed by `c`, so `c` is banned.
+    """
+
+    def __init__(self, ngram_size: int):
+        if ngram_size < 1:
+            raise ValueError(f"no_repeat_ngram_size must be >= 1, got {ngram_size}")
+        self.ngram_size = ngram_size
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        n = self.ngram_size
+        length = input_ids.shape[1]
+        if length < n:
+            return scores
+        windows = np.lib.stride_tricks.sliding_window_view(input_ids, n, axis=1)  # (B, L - n + 1, n)
+        prefix = input_ids[:, length - n + 1:]  # the last n - 1 tokens, (B, n - 1)
+        matches = (windows[:, :, :-1] == prefix[:, None, :]).all(axis=-1)  # (B, L - n + 1)
+        banned = np.zeros(scores.shape, dtype=bool)
+        rows, starts = np.nonzero(matches)
+        banned[rows, windows[rows, starts, -1]] = True
+        return np.where(banned, np.float32(-np.inf), scores)
+
+    def __repr__(self) -> str:
+        return f"NoRepeatNGram({self.ngram_size})"
+
+
+class Temperature(LogitsProcessor):
+    """Divide the logits by `temperature`: below 1 sharpens the distribution, above 1 flattens it."""
+
+    def __init__(self, temperature: float):
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.temperature = temperature
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        return scores / np.float32(self.temperature)
+
+    def __repr__(self) -> str:
+        return f"Temperature({self.temperature})"
+
+
+class TopKFilter(LogitsProcessor):
+    """Keep the `top_k` highest-scoring tokens. Every token tied with the k-th score is kept too, so a few more
+    than k may survive."""
+
+    def __init__(self, top_k: int, min_tokens_to_keep: int = 1):
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        self.top_k = max(top_k, min_tokens_to_keep)
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        k = min(self.top_k, scores.shape[-1])
+        kth_largest = -np.partition(-scores, k - 1, axis=-1)[:, k - 1:k]  # (B, 1)
+        return np.where(scores < kth_largest, np.float32(-np.inf), scores)
+
+    def __repr__(self) -> str:
+        return f"TopKFilter({self.top_k})"
+
+
+class TopPFilter(LogitsProcessor):
+    """Nucleus filtering (Holtzman et al. 2019): keep the smallest set of most likely tokens whose probabilities
+    sum to at least `top_p`. The token whose probability crosses the threshold is kept.
+
+    Computed as Hugging Face does: sort ascending, accumulate probability from the least likely token, and remove
+    tokens while the accumulated mass is still <= 1 - top_p.
+    """
+
+    def __init__(self, top_p: float, min_tokens_to_keep: int = 1):
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        self.top_p = top_p
+        self.min_tokens_to_keep = min_tokens_to_keep
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        ascending = np.argsort(scores, axis=-1, kind="stable")
+        sorted_scores = np.take_along_axis(scores, ascending, axis=-1)
+        cumulative = np.cumsum(softmax(sorted_scores), axis=-1, dtype=np.float32)
+        remove_sorted = cumulative <= np.float32(1 - self.top_p)
+        remove_sorted[:, -self.min_tokens_to_keep:] = False  # the most likely tokens always survive
+        remove = np.zeros_like(remove_sorted)
+        np.put_along_axis(remove, ascending, remove_sorted, axis=-1)
+        return np.where(remove, np.float32(-np.inf), scores)
+
+    def __repr__(self) -> str:
+        return f"TopPFilter({self.top_p})"
+
+
+class MinPFilter(LogitsProcessor):
+    """Keep tokens whose probability is at least `min_p` times that of the most likely token (Nguyen et al. 2024):
+    a cutoff that follows the model's confidence."""
+
+    def __init__(self, min_p: float, min_tokens_to_keep: int = 1):
+        if not 0 <= min_p <= 1:
+            raise ValueError(f"min_p must be in [0, 1], got {min_p}")
+        self.min_p = min_p
+        self.min_tokens_to_keep = min_tokens_to_keep
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        probs = softmax(scores)
+        remove = probs < np.float32(self.min_p) * probs.max(axis=-1, keepdims=True)
+        keep = min(self.min_tokens_to_keep, scores.shape[-1])
+        np.put_along_axis(remove, np.argsort(-probs, axis=-1, kind="stable")[:, :keep], False, axis=-1)
+        return np.where(remove, np.float32(-np.inf), scores)
+
+    def __repr__(self) -> str:
+        return f"MinPFilter({self.min_p})"
+
+
+class LogitsProcessorList(list):
+    """Processors applied one after another, in list order."""
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        for processor in self:
+            scores = processor(input_ids, scores)
+        return scores
