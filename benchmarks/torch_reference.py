@@ -2,13 +2,16 @@
 
     TorchGPT          nanoGPT-shaped: fused q/k/v Linear, F.scaled_dot_product_attention (causal), GELU-tanh,
                       the head tied to the token embedding; loads TinyGPT's weights by the same names
-    greedy_decode     batch-1 greedy decoding with a hand-written KV cache (preallocated, like TinyGPT's)
+    train_step_fn     an AdamW step (torch.optim.AdamW, decay on matrices only, as TinyGPT's optimizer groups)
+    greedy_decode     greedy decoding with a hand-written KV cache (preallocated, like TinyGPT's), or without one
     hf_model          transformers' GPT2LMHeadModel holding the same weights (for `generate`)
 
 Imported lazily by tinygpt.bench, only when torch is installed; nothing in tinytorch or tinygpt imports it.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import torch
@@ -100,22 +103,42 @@ class TorchGPT(nn.Module):
                 {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
 
 
+def train_step_fn(model: TorchGPT, lr: float, weight_decay: float):
+    """One AdamW training step on a (B, T + 1) int array of token ids (inputs and shifted targets); returns loss."""
+    optimizer = torch.optim.AdamW(model.optimizer_groups(weight_decay), lr=lr)
+
+    def step(batch: np.ndarray) -> float:
+        tokens = torch.from_numpy(batch)
+        _, loss = model(tokens[:, :-1], tokens[:, 1:])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
 @torch.no_grad()
-def greedy_decode(model: TorchGPT, prompt: np.ndarray, new_tokens: int, use_cache: bool = True) -> np.ndarray:
-    """Greedy continuation of a (1, T) prompt: with the cache, prefill once then one token per step; without it,
-    re-run the whole sequence each step. Returns the new token ids."""
+def forward(model: TorchGPT, batch: np.ndarray) -> None:
+    """Inference forward (logits only) of the inputs of a (B, T + 1) batch."""
+    model(torch.from_numpy(batch[:, :-1]))
+
+
+@torch.no_grad()
+def greedy_decode(model: TorchGPT, prompt: np.ndarray, new_tokens: int, use_cache: bool = True
+                  ) -> tuple[np.ndarray, float]:
+    """Greedy continuation of a (B, T) prompt: with the cache, prefill once then feed one token per step; without
+    it, re-run the whole sequence every step. Returns the new ids and the seconds spent after the prefill."""
     idx = torch.from_numpy(np.asarray(prompt, dtype=np.int64))
     caches = model.new_kv_caches(idx.shape[0], idx.shape[1] + new_tokens) if use_cache else None
     logits, _ = model(idx, kv_caches=caches, last_only=True)
-    generated = []
-    for _ in range(new_tokens):
-        token = logits[:, -1].argmax(dim=-1, keepdim=True)  # (B, 1)
-        generated.append(token)
-        if len(generated) == new_tokens:
-            break
-        idx = token if use_cache else torch.cat([idx, token], dim=1)
+    start = time.perf_counter()
+    generated = [logits[:, -1].argmax(dim=-1, keepdim=True)]  # (B, 1)
+    while len(generated) < new_tokens:
+        idx = generated[-1] if use_cache else torch.cat([idx, generated[-1]], dim=1)
         logits, _ = model(idx, kv_caches=caches, last_only=True)
-    return torch.cat(generated, dim=1).numpy()
+        generated.append(logits[:, -1].argmax(dim=-1, keepdim=True))
+    return torch.cat(generated, dim=1).numpy(), time.perf_counter() - start
 
 
 def hf_model(config, weights: dict[str, np.ndarray]):

@@ -45,13 +45,14 @@ def test_tiny_transformer_memorizes_a_string():
     tt.manual_seed(0)
     model = TinyTransformer(len(vocab), inputs.shape[1])
     opt = optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
-    for _ in range(150):
+    initial = F.cross_entropy(model(inputs), targets).item()
+    for _ in range(100):
         opt.zero_grad()
         loss = F.cross_entropy(model(inputs), targets)
         loss.backward()
         optim.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-    assert loss.item() < 0.05
+    assert initial > 2.0 and loss.item() < 0.01
     model.eval()
     with tt.no_grad():
         predicted = model(inputs).argmax(dim=-1).numpy()

@@ -71,12 +71,15 @@ def kept_tokenizer_dir(checkpoint: Path, document: dict) -> Path | None:
 
 
 def export_config(config: GPTConfig, document: dict, eos_token_id: int | None, dtype: np.dtype) -> dict:
-    """config.json: the source config of an imported checkpoint when it still describes the model, else ours."""
-    hf_config = to_hf_config(config, eos_token_id)
-    source = document.get("hf_config")
+    """config.json: the source config of an imported checkpoint, verbatim, when it still describes the model;
+    else the one `to_hf_config` writes. Either way it names the dtype of the weights."""
+    source, dtype_name = document.get("hf_config"), np.dtype(dtype).name
     if source and replace(from_hf_config(source), dropout=0.0) == replace(config, dropout=0.0):
-        hf_config = {**hf_config, **source}
-    hf_config["dtype"] = np.dtype(dtype).name
+        hf_config = dict(source)
+    else:
+        hf_config = to_hf_config(config, eos_token_id)
+    if hf_config.get("dtype", hf_config.get("torch_dtype")) != dtype_name:
+        hf_config["dtype"] = dtype_name
     return hf_config
 
 

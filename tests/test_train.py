@@ -1,0 +1,168 @@
+"""Training: config parsing errors, gradient accumulation, exact resume after SIGKILL, NaN handling, logs."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygpt.config import ConfigError, parse_args
+from tinygpt.prepare import main as prepare_main
+from tinygpt.train import Trainer, TrainingDiverged, bits_per_byte, main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_FLAGS = ["--n_layer=2", "--n_head=2", "--n_embd=32", "--block_size=16", "--batch_size=4", "--warmup_steps=3",
+              "--eval_interval=5", "--eval_batches=2", "--checkpoint_interval=5", "--progress=false"]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """A small dataset prepared from a few standard-library modules."""
+    import sysconfig
+
+    source = tmp_path_factory.mktemp("source")
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for name in ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py",
+                 "keyword.py", "glob.py", "fnmatch.py", "copy.py", "numbers.py"]:
+        (source / name).write_text((stdlib / name).read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path_factory.mktemp("data")
+    assert prepare_main(["--source", str(source), "--out", str(out), "--vocab-size", "300", "--val-fraction",
+                         "0.3"]) == 0
+    return out
+
+
+def flags(data_dir, out_dir, *extra):
+    return [f"--data_dir={data_dir}", f"--out_dir={out_dir}", *TINY_FLAGS, *extra]
+
+
+def test_unknown_key_is_an_error():
+    with pytest.raises(ConfigError, match="unknown config key.*'n_layers'"):
+        parse_args(["--n_layers=3"])
+
+
+def test_wrong_type_is_an_error():
+    with pytest.raises(ConfigError, match="--lr expects float, got 'fast'"):
+        parse_args(["--lr=fast"])
+
+
+def test_config_file_then_flags(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"n_layer": 3, "lr": 1e-3}))
+    config, resume = parse_args([str(path), "--lr=5e-4", "--resume"])
+    assert config.n_layer == 3 and config.lr == 5e-4 and resume
+
+
+def test_config_file_with_wrong_type_is_an_error(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"n_layer": "four"}))
+    with pytest.raises(ConfigError, match="n_layer expects int"):
+        parse_args([str(path)])
+
+
+def test_cli_errors_exit_2_before_running(tmp_path, capsys):
+    assert main(["--batch_size=0"]) == 2
+    assert "batch_size must be >= 1" in capsys.readouterr().err
+    assert main([f"--data_dir={tmp_path}/missing"]) == 2
+    assert "no dataset" in capsys.readouterr().err
+
+
+def test_bits_per_byte():
+    assert bits_per_byte(np.log(2), tokens=100, num_bytes=100) == pytest.approx(1.0)
+    assert bits_per_byte(np.log(2) * 2, tokens=100, num_bytes=400) == pytest.approx(0.5)
+
+
+def test_training_lowers_loss_and_writes_logs(data_dir, tmp_path):
+    out = tmp_path / "run"
+    release = tmp_path / "release"
+    assert main(flags(data_dir, out, "--max_steps=40", "--lr=3e-3", f"--release_dir={release}")) == 0
+    evals = json.loads((out / "log.json").read_text())
+    assert evals[-1]["val_loss"] < evals[0]["val_loss"] - 0.3
+    assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with open(out / "log.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == len(evals)
+    metrics = json.loads((release / "metrics.json").read_text())
+    assert 0 < metrics["val_bpb"] < 10 and (release / "tokenizer.json").exists()
+
+
+def test_gradient_accumulation_averages(data_dir, tmp_path):
+    """One step on 2 micro-batches of 2 rows sees the same gradient as one batch of those 4 rows."""
+    from tinygpt import data
+
+    accumulated = Trainer(parse_args(flags(data_dir, tmp_path / "a", "--batch_size=2", "--grad_accum=2",
+                                           "--grad_clip=0"))[0])
+    whole = Trainer(parse_args(flags(data_dir, tmp_path / "b", "--batch_size=4"))[0])
+    rng = np.random.default_rng(accumulated.config.seed)  # the trainer's data generator starts from this seed
+    (x1, y1), (x2, y2) = (data.get_batch(accumulated.train_tokens, 2, 16, rng) for _ in range(2))
+    whole.model(np.concatenate([x1, x2]), np.concatenate([y1, y2]))[1].backward()
+    accumulated.train_step()
+    for (name, full_batch), param in zip(whole.model.named_parameters(), accumulated.model.parameters()):
+        first_moment = accumulated.optimizer.state[id(param)]["exp_avg"]  # (1 - beta1) * grad after one step
+        np.testing.assert_allclose(first_moment / 0.1, full_batch.grad.data, rtol=1e-3, atol=1e-6, err_msg=name)
+
+
+def test_resume_after_sigkill_matches_uninterrupted_run(data_dir, tmp_path):
+    steps = ["--max_steps=30", "--checkpoint_interval=10"]
+    straight = tmp_path / "straight"
+    assert main(flags(data_dir, straight, *steps)) == 0
+
+    killed = tmp_path / "killed"
+    command = [sys.executable, "train.py", *flags(data_dir, killed, *steps)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not _checkpoint_step(killed) >= 10:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    stopped_at = _checkpoint_step(killed)
+    assert 10 <= stopped_at < 30 or process.returncode == 0
+    assert main([*flags(data_dir, killed, *steps), "--resume"]) == 0
+
+    history = [row for row in csv.reader(open(straight / "train_loss.csv"))][1:]
+    resumed = [row for row in csv.reader(open(killed / "train_loss.csv"))][1:]
+    assert len(history) == len(resumed) == 30
+    assert history == resumed, "resumed run diverged from the uninterrupted one"
+
+
+def _checkpoint_step(out_dir: Path) -> int:
+    path = out_dir / "ckpt.safetensors"
+    if not path.exists():
+        return 0
+    from tinygpt.checkpoint import read_checkpoint
+
+    try:
+        return read_checkpoint(path)[0]["step"]
+    except Exception:
+        return 0
+
+
+def test_nan_loss_stops_and_keeps_last_checkpoint(data_dir, tmp_path):
+    out = tmp_path / "run"
+    config = parse_args(flags(data_dir, out, "--max_steps=20"))[0]
+    trainer = Trainer(config)
+    for _ in range(5):
+        trainer.train_step()
+    trainer.save()
+    saved = (out / "ckpt.safetensors").read_bytes()
+    trainer.model.h[0].mlp.c_fc.weight.data[...] = np.nan
+    with pytest.raises(TrainingDiverged, match="loss became nan at step 6"):
+        trainer.train_step()
+    assert (out / "ckpt.safetensors").read_bytes() == saved
+
+
+def test_resume_without_checkpoint_is_a_clear_error(data_dir, tmp_path, capsys):
+    assert main([*flags(data_dir, tmp_path / "empty"), "--resume"]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_cli_dispatch_train_help(capsys):
+    from tinygpt.cli import main as cli_main
+
+    assert cli_main(["train", "--help"]) == 0
+    assert "--resume" in capsys.readouterr().out
+    assert os.path.exists(ROOT / "train.py")
