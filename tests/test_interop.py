@@ -26,6 +26,7 @@ from tinygpt.checkpoint import load_model, save_checkpoint  # noqa: E402
 from tinygpt.cli import main as cli_main  # noqa: E402
 from tinygpt.export import main as export_main  # noqa: E402
 from tinygpt.export import main_import  # noqa: E402
+from tinygpt.hf_mapping import bpe_from_tokenizer_json  # noqa: E402
 from tinygpt.model import GPT, GPTConfig  # noqa: E402
 from tinytorch.text import BPETokenizer, load_tokenizer  # noqa: E402
 
@@ -155,6 +156,9 @@ def test_exported_tokenizer_encodes_like_ours(tmp_path, tokenizer, held_out_text
     assert hf_tokenizer.decode(ids) == held_out_text
     assert hf_tokenizer.eos_token_id == tokenizer.eot_id
     assert json.loads((tmp_path / "hf" / "config.json").read_text())["eos_token_id"] == tokenizer.eot_id
+    hf_tokenizer.save_pretrained(tmp_path / "resaved")  # transformers' own rewrite still converts back to ours
+    resaved = bpe_from_tokenizer_json(json.loads((tmp_path / "resaved" / "tokenizer.json").read_text()))
+    assert resaved.merges == tokenizer.merges and resaved.encode(held_out_text) == ids
 
 
 def test_float16_checkpoint_exports_as_float16(tmp_path, tokenizer):

@@ -137,8 +137,9 @@ def test_other_architecture_is_reported(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     save_checkpoint(path, GPT(TINY, seed=0), {})
     document, tensors = read_checkpoint(path)
-    from safetensors.numpy import save_file
     import json
+
+    from safetensors.numpy import save_file
 
     tensors.pop("model.h.1.mlp.c_fc.weight")
     tensors["model.h.1.extra"] = np.zeros(3, np.float32)

@@ -40,6 +40,15 @@ def test_pow_tensor_tensor(shapes): check_op(shapes, lambda x, y: x ** y, low=0.
 def test_maximum(shapes): check_op(shapes, torch.maximum, tt.maximum)
 
 
+def test_maximum_scalar(): check_op([(3, 4)], lambda x: torch.clamp(x, min=0.5), lambda x: tt.maximum(x, 0.5))
+
+
+def test_maximum_ties_share_gradient():
+    a, b = tt.tensor([1.0, 2.0, 3.0], requires_grad=True), tt.tensor([1.0, 1.0, 3.0], requires_grad=True)
+    tt.maximum(a, b).sum().backward()
+    assert a.grad.tolist() == [0.5, 1.0, 0.5] and b.grad.tolist() == [0.5, 0.0, 0.5]  # as torch.maximum
+
+
 def test_add_scalar(): check_op([(3, 4)], lambda x: x + 2.5)
 def test_radd_scalar(): check_op([(3, 4)], lambda x: 2.5 + x)
 def test_rsub_scalar(): check_op([(3, 4)], lambda x: 1 - x)

@@ -257,6 +257,18 @@ def test_hf_tokenizers_gives_our_ids_on_any_text(bpe: BPETokenizer, hf_tokenizer
     assert hf_tokenizer.encode(text).ids == bpe.encode(text)
 
 
+def test_hf_parity_when_two_merges_spell_the_same_token(tmp_path: Path) -> None:
+    tokenizers = pytest.importorskip("tokenizers")
+    a, b, c = b"abc"
+    merges = [(b, c, 256), (a, b, 257), (a, 256, 258), (257, c, 258)]  # 'a'+'bc' and 'ab'+'c' are both 'abc' (258)
+    ours = BPETokenizer(merges)
+    ours.save_hf(tmp_path)
+    theirs = tokenizers.Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    for text in ["abc", "abcabc", "aabcc", "ab bc xabcx", "cabcab"]:
+        assert theirs.encode(text).ids == ours.encode(text)
+        assert ours.decode(ours.encode(text)) == text
+
+
 def test_transformers_auto_tokenizer_gives_our_ids(bpe: BPETokenizer, hf_dir: Path) -> None:
     transformers = pytest.importorskip("transformers")
     auto = transformers.AutoTokenizer.from_pretrained(str(hf_dir))

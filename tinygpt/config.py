@@ -31,6 +31,7 @@ class TrainConfig:
     batch_size: int = 16
     grad_accum: int = 1  # micro-batches per step; their gradients are averaged
     max_steps: int = 5000
+    time_budget_minutes: float = 0.0  # if > 0: the cosine runs over this much training time, then training ends
     lr: float = 2e-3
     min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
     warmup_steps: int = 200

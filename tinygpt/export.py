@@ -56,11 +56,12 @@ def write_json(path: Path, document: dict) -> None:
 # ---- export: TinyGPT checkpoint -> Hugging Face directory ----------------------------------------------------------
 
 def find_tokenizer(checkpoint: Path, document: dict) -> Path | None:
-    """The checkpoint's tokenizer file: `document["tokenizer"]` beside the checkpoint or from the working directory,
-    else a `tokenizer.json` beside the checkpoint."""
+    """The checkpoint's tokenizer file: the one `document["tokenizer"]` names, looked for beside the checkpoint, then
+    a `tokenizer.json` beside the checkpoint, then the named file from the working directory."""
     named = document.get("tokenizer")
-    candidates = [checkpoint.parent / named, Path(named)] if named else []
+    candidates = [checkpoint.parent / named] if named else []
     candidates.append(checkpoint.parent / "tokenizer.json")
+    candidates += [Path(named)] if named else []
     return next((path for path in candidates if path.is_file()), None)
 
 

@@ -115,6 +115,15 @@ def pretokenizer_pattern(pre_tokenizer: dict | None) -> str:
     raise ValueError(f"pre-tokenizer {kinds} is not byte-level BPE's Split(regex) + ByteLevel")
 
 
+def adds_no_tokens(post_processor: dict | None) -> bool:
+    """Whether a post-processor leaves the ids alone: none, ByteLevel (offsets only), or a template of the bare
+    sequence (what transformers 5 writes on `save_pretrained`)."""
+    kind = (post_processor or {}).get("type", "ByteLevel")
+    if kind == "TemplateProcessing":
+        return all(set(piece) == {"Sequence"} for piece in post_processor.get("single", []))
+    return kind == "ByteLevel"
+
+
 def bpe_from_tokenizer_json(document: dict) -> BPETokenizer:
     """A `BPETokenizer` that encodes exactly like this `tokenizer.json`, or ValueError saying why none can.
 
@@ -131,10 +140,11 @@ def bpe_from_tokenizer_json(document: dict) -> BPETokenizer:
     used = [name for name in options if model.get(name)]
     if used or document.get("normalizer"):
         raise ValueError(f"it uses options a BPETokenizer lacks: {used or ['normalizer']}")
-    post_processor = (document.get("post_processor") or {}).get("type", "ByteLevel")
+    if not adds_no_tokens(document.get("post_processor")):
+        raise ValueError(f"its post-processor adds tokens: {document['post_processor']}")
     decoder = (document.get("decoder") or {}).get("type", "ByteLevel")
-    if post_processor != "ByteLevel" or decoder != "ByteLevel":
-        raise ValueError(f"post-processor {post_processor!r} / decoder {decoder!r} are not ByteLevel")
+    if decoder != "ByteLevel":
+        raise ValueError(f"decoder {decoder!r} is not ByteLevel")
     pattern = pretokenizer_pattern(document.get("pre_tokenizer"))
     vocab = model.get("vocab", {})
     if any(vocab.get(character) != byte for byte, character in enumerate(bytes_to_unicode())):

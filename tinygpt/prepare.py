@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         tokenizer = BPETokenizer.train((f.text for f in splits["train"]), args.vocab_size, progress=True)
         train_seconds = time.perf_counter() - start
+        if tokenizer.vocab_size < args.vocab_size:
+            print(f"prepare: note: the train split has too few repeated pairs for {args.vocab_size} tokens; "
+                  f"the vocabulary has {tokenizer.vocab_size}", file=sys.stderr)
 
     start = time.perf_counter()
     arrays = {split: encode_split(tokenizer, split_files, split) for split, split_files in splits.items()}

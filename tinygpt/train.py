@@ -77,7 +77,7 @@ class Trainer:
         self.optimizer = AdamW(self.model.optimizer_groups(config.weight_decay), lr=config.lr,
                                betas=(config.beta1, config.beta2))
         self.data_rng = np.random.default_rng(config.seed)
-        self.step, self.history, self.evals = 0, [], []
+        self.step, self.history, self.evals, self.train_seconds = 0, [], [], 0.0
         if resume:
             self._resume()
 
@@ -87,7 +87,7 @@ class Trainer:
             "train_config": self.config.to_dict(), "step": self.step,
             "tokenizer": str(Path(self.config.data_dir) / self.meta["tokenizer"]),
             "data_rng": self.data_rng.bit_generator.state, "tt_rng": tt.default_rng().bit_generator.state,
-            "history": self.history, "evals": self.evals, "dataset": self.meta,
+            "history": self.history, "evals": self.evals, "dataset": self.meta, "train_seconds": self.train_seconds,
         }
 
     def save(self) -> None:
@@ -103,13 +103,23 @@ class Trainer:
         self.model.load_weights(model.weights())
         self.optimizer.load_state_dict(optimizer_state_from(document, tensors))
         self.step, self.history, self.evals = document["step"], document["history"], document["evals"]
+        self.train_seconds = document.get("train_seconds", 0.0)
         self.data_rng.bit_generator.state = document["data_rng"]
         tt.default_rng().bit_generator.state = document["tt_rng"]
 
     # ---- the loop ------------------------------------------------------------------------------------------------
     def learning_rate(self, step: int) -> float:
+        """Warmup over steps, then cosine over steps or, with a time budget, over the training time spent."""
         c = self.config
-        return c.lr * warmup_cosine(step, c.warmup_steps, c.max_steps, c.min_lr_ratio)
+        if c.time_budget_minutes <= 0 or step < c.warmup_steps:
+            return c.lr * warmup_cosine(step, c.warmup_steps, c.max_steps, c.min_lr_ratio)
+        progress = min(self.train_seconds / (c.time_budget_minutes * 60), 1.0)
+        return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    def finished(self) -> bool:
+        c = self.config
+        over_budget = c.time_budget_minutes > 0 and self.train_seconds >= c.time_budget_minutes * 60
+        return self.step >= c.max_steps or over_budget
 
     def train_step(self) -> float:
         c = self.config
@@ -142,7 +152,7 @@ class Trainer:
             "step": self.step, "tokens": self.step * c.batch_size * c.block_size * c.grad_accum,
             "train_loss": train_loss, "val_loss": val_loss,
             "val_bpb": bits_per_byte(val_loss, val["tokens"], val["bytes"]), "lr": self.learning_rate(self.step),
-            "elapsed_s": round(elapsed, 1),
+            "train_s": round(self.train_seconds, 1), "wall_s": round(elapsed, 1),
         }
         self.evals.append(record)
         return record
@@ -151,15 +161,16 @@ class Trainer:
         c = self.config
         tokens_per_step = c.batch_size * c.block_size * c.grad_accum
         start, last_time = time.perf_counter(), time.perf_counter()
-        bar = tqdm(total=c.max_steps, initial=self.step, desc="train", disable=not c.progress, unit="step", mininterval=1.0)
-        while self.step < c.max_steps:
+        total = None if c.time_budget_minutes > 0 else c.max_steps  # a time budget ends the run, not a step count
+        bar = tqdm(total=total, initial=self.step, desc="train", disable=not c.progress, unit="step", mininterval=1.0)
+        while not self.finished():
             loss = self.train_step()
             now = time.perf_counter()
+            self.train_seconds += now - last_time
             bar.set_postfix(loss=f"{loss:.3f}", lr=f"{self.learning_rate(self.step):.2e}",
                             tok_s=f"{tokens_per_step / (now - last_time):.0f}")
             bar.update(1)
-            last_time = now
-            done = self.step == c.max_steps
+            done = self.finished()
             out_of_time = c.time_limit_minutes and now - start > c.time_limit_minutes * 60
             if self.step % c.eval_interval == 0 or done or out_of_time:
                 record = self.evaluate(now - start)
@@ -171,6 +182,7 @@ class Trainer:
             if out_of_time:
                 bar.write(f"time limit of {c.time_limit_minutes} min reached at step {self.step}; resume with --resume")
                 break
+            last_time = time.perf_counter()  # evaluation and checkpoint time is not training time
         bar.close()
         if self.config.release_dir:
             self.release(Path(self.config.release_dir))

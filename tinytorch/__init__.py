@@ -5,7 +5,7 @@
     (x @ x.T).sum().backward()
 """
 
-from . import functional
+from . import functional, nn, optim
 from ._methods import cat, maximum, split, stack, where
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .tensor import (
@@ -32,7 +32,6 @@ from .tensor import (
     zeros,
     zeros_like,
 )
-from . import nn, optim  # noqa: E402  (nn and optim build on the names above)
 
 __version__ = "0.1.0"
 

@@ -104,7 +104,9 @@ Tensor.softmax = lambda self, dim=-1: ops.Softmax.apply(self, dim=dim)
 Tensor.log_softmax = lambda self, dim=-1: ops.LogSoftmax.apply(self, dim=dim)
 Tensor.gelu = lambda self, approximate="none": ops.Gelu.apply(self, approximate=approximate)
 Tensor.clamp = lambda self, min=None, max=None: ops.Clamp.apply(self, min=min, max=max)
-Tensor.argmax = lambda self, dim=None, keepdim=False: Tensor._wrap(np.asarray(self.data.argmax(axis=dim, keepdims=keepdim)))
+Tensor.argmax = lambda self, dim=None, keepdim=False: Tensor._wrap(
+    np.asarray(self.data.argmax(axis=dim, keepdims=keepdim))
+)
 
 
 def _reshape(self, *shape):
@@ -144,7 +146,8 @@ def _flatten(self, start_dim=0, end_dim=-1):
 
 def _expand(self, *shape):
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    shape = tuple(old if new == -1 else new for old, new in zip((1,) * (len(shape) - self.ndim) + self.shape, shape))
+    current = (1,) * (len(shape) - self.ndim) + self.shape
+    shape = tuple(old if new == -1 else new for old, new in zip(current, shape, strict=False))
     return ops.Expand.apply(self, shape=shape)
 
 

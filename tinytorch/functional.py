@@ -23,7 +23,9 @@ class Linear(Function):
 
     def forward(self, x, weight, bias=None):
         if x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: input has {x.shape[-1]} features, weight {weight.shape} expects {weight.shape[1]}")
+            raise ValueError(
+                f"linear: input has {x.shape[-1]} features, weight {weight.shape} expects {weight.shape[1]}"
+            )
         self.x, self.weight, self.has_bias = x, weight, bias is not None
         out = x @ weight.T
         if bias is not None:

@@ -82,9 +82,9 @@ class Maximum(Function):
         return np.maximum(a, b)
 
     def backward(self, g):
-        a_wins = (self.a >= self.b).astype(g.dtype)
-        ga = unbroadcast(g * a_wins, _shape_of(self.a))
-        gb = unbroadcast(g * (1 - a_wins), _shape_of(self.b))
+        a_share = np.where(self.a == self.b, 0.5, self.a > self.b).astype(g.dtype)  # ties split evenly, as in PyTorch
+        ga = unbroadcast(g * a_share, _shape_of(self.a))
+        gb = unbroadcast(g * (1 - a_share), _shape_of(self.b))
         return ga, gb
 
 

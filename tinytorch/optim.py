@@ -60,7 +60,7 @@ class Optimizer:
         order = [p for group in self.param_groups for p in group["params"]]
         if len(state_dict["param_groups"]) != len(self.param_groups):
             raise ValueError("optimizer state has a different number of parameter groups")
-        for group, saved in zip(self.param_groups, state_dict["param_groups"]):
+        for group, saved in zip(self.param_groups, state_dict["param_groups"], strict=True):
             group.update(saved)
         self.state = {}
         for index, values in state_dict["state"].items():
@@ -157,7 +157,7 @@ class LRScheduler:
         raise NotImplementedError
 
     def _apply(self) -> None:
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = base * self.factor(self.last_step)
 
     def step(self) -> None:

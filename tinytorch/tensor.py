@@ -100,7 +100,8 @@ class Tensor:
             input_grads = fn.backward(g)
             if autograd.profiling:
                 autograd.op_times[type(fn).__name__][1] += time.perf_counter() - start
-            for parent, needs, pg in zip(fn.inputs, fn.needs_grad, input_grads):
+            # backward may leave out trailing inputs that get no gradient (non-tensor arguments)
+            for parent, needs, pg in zip(fn.inputs, fn.needs_grad, input_grads, strict=False):
                 if needs and pg is not None:
                     key = id(parent)
                     grads[key] = pg if key not in grads else grads[key] + pg
@@ -119,7 +120,7 @@ class Tensor:
             visited.add(id(node))
             stack.append((node, True))
             if node._ctx is not None:
-                for parent, needs in zip(node._ctx.inputs, node._ctx.needs_grad):
+                for parent, needs in zip(node._ctx.inputs, node._ctx.needs_grad, strict=True):
                     if needs and id(parent) not in visited:
                         stack.append((parent, False))
         return order
@@ -243,7 +244,8 @@ def default_rng() -> np.random.Generator:
 
 
 def randn(*size, dtype=np.float32, requires_grad: bool = False) -> Tensor:
-    return Tensor(_default_rng.standard_normal(_shape(size), dtype=np.float32).astype(dtype), requires_grad=requires_grad)
+    samples = _default_rng.standard_normal(_shape(size), dtype=np.float32)
+    return Tensor(samples.astype(dtype), requires_grad=requires_grad)
 
 
 def rand(*size, dtype=np.float32, requires_grad: bool = False) -> Tensor:

@@ -1,9 +1,9 @@
 """Neural-network modules: `Module`/`Parameter`, layers, attention and the transformer block, losses."""
 
 from .attention import (
+    MLP,
     KVCache,
     LearnedPositionalEmbedding,
-    MLP,
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
     TransformerBlock,

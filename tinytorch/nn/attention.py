@@ -87,7 +87,8 @@ class MultiHeadAttention(Module):
         if self.causal:
             scores = scores.masked_fill(~F.causal_mask(time, time), -np.inf)
         if attn_mask is not None:
-            scores = scores.masked_fill(~np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask), -np.inf)
+            allowed = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+            scores = scores.masked_fill(~allowed, -np.inf)
         weights = F.dropout(F.softmax(scores, -1), self.attn_dropout_p, True)
         return (weights @ v).transpose(1, 2).reshape(batch, time, self.n_embd)
 

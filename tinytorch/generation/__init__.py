@@ -1,0 +1,66 @@
+"""Text generation from scratch: logits processors, greedy search, sampling and beam search over a KV-cached
+decoder, with the semantics of Hugging Face transformers' `generate`.
+
+    decoder = Decoder(step, context_length=256, new_kv_caches=model.new_kv_caches)
+    output = generate(decoder, prompt_ids, GenerationConfig(strategy="sample", top_p=0.95, seed=0, eos_token_id=eot))
+
+The modules, in the order a token passes through them:
+
+    decoder.py         the model behind a `step` function, a KV cache and a sliding context window
+    logits_process.py  repetition penalty, no-repeat-n-gram, temperature, top-k, top-p, min-p
+    search.py          the greedy / sampling loop
+    beam.py            beam search
+    stopping.py        end-of-text and stop strings
+    streaming.py       printing text while it is generated
+    config.py          GenerationConfig: every setting, validated
+
+This package knows nothing about any particular model: anything that maps tokens to next-token logits will do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .beam import beam_search
+from .config import STRATEGIES, GenerationConfig, GenerationConfigError
+from .decoder import Decoder, StepFunction
+from .logits_process import (
+    LogitsProcessor,
+    LogitsProcessorList,
+    MinPFilter,
+    NoRepeatNGram,
+    RepetitionPenalty,
+    Temperature,
+    TopKFilter,
+    TopPFilter,
+    log_softmax,
+    softmax,
+)
+from .search import GenerationOutput, Streamer, sample_or_greedy
+from .stopping import EndOfText, StoppingCriteria, StopStrings, truncate_at_stop_string
+from .streaming import TextStreamer
+
+__all__ = [
+    "STRATEGIES", "Decoder", "EndOfText", "GenerationConfig", "GenerationConfigError", "GenerationOutput",
+    "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram", "RepetitionPenalty", "StepFunction",
+    "StopStrings", "StoppingCriteria", "Streamer", "Temperature", "TextStreamer", "TopKFilter", "TopPFilter",
+    "beam_search", "generate", "log_softmax", "sample_or_greedy", "softmax", "truncate_at_stop_string",
+]
+
+
+def generate(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
+             stopping: Sequence[StoppingCriteria] = (), streamer: Streamer | None = None) -> GenerationOutput:
+    """Continue each row of `prompts` (B, T) as `config` says. End-of-text (`config.eos_token_id`) always finishes
+    a sequence; `stopping` adds more criteria. A `streamer` (greedy and sampling only) sees tokens as they come."""
+    config.validate()
+    prompts = np.asarray(prompts, dtype=np.int64)
+    if prompts.ndim != 2 or prompts.shape[1] == 0:
+        raise ValueError(f"prompts must be a non-empty (batch, time) array of token ids, got shape {prompts.shape}")
+    criteria = ([EndOfText(config.eos_token_id)] if config.eos_token_id is not None else []) + list(stopping)
+    if config.strategy == "beam":
+        if streamer is not None:
+            raise ValueError("streaming shows one sequence as it grows; beam search knows its result only at the end")
+        return beam_search(decoder, prompts, config, criteria)
+    return sample_or_greedy(decoder, prompts, config, criteria, streamer)
