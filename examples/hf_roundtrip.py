@@ -81,7 +81,7 @@ def main() -> None:
 
     print("2. export-hf")
     print("  " + "\n  ".join(export_hf(checkpoint, workdir / "hf")))
-    hf_model = GPT2LMHeadModel.from_pretrained(workdir / "hf")
+    hf_model = GPT2LMHeadModel.from_pretrained(workdir / "hf").float()  # the shipped weights are float16
     hf_tokenizer = AutoTokenizer.from_pretrained(workdir / "hf")
     model, _, _ = load_model(checkpoint)
     text = (STDLIB / "json" / "decoder.py").read_text(encoding="utf-8")

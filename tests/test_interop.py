@@ -28,6 +28,7 @@ from tinygpt.export import main as export_main  # noqa: E402
 from tinygpt.export import main_import  # noqa: E402
 from tinygpt.hf_mapping import bpe_from_tokenizer_json  # noqa: E402
 from tinygpt.model import GPT, GPTConfig  # noqa: E402
+from tinygpt.prepare import is_held_out  # noqa: E402
 from tinytorch.text import BPETokenizer, load_tokenizer  # noqa: E402
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "tinygpt-stdlib" / "model.safetensors"
@@ -140,6 +141,9 @@ def safetensors_bytes(path: Path) -> dict[str, tuple[str, tuple, bytes]]:
 def test_exported_random_model_matches_transformers(tmp_path, tokenizer, held_out_text, n_layer, n_head, n_embd):
     config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=n_layer, n_head=n_head, n_embd=n_embd)
     model = GPT(config, seed=n_layer * 10 + n_head)
+    for param in model.parameters():
+        if param.ndim == 2:  # GPT-2's init (std 0.02) makes near-uniform logits and one token repeated; sharpen it
+            param.data *= 5.0
     hf_model = load_hf(export(model, tmp_path, tokenizer))
     ids = tokenizer.encode(held_out_text)[:64]
     np.testing.assert_allclose(our_logits(model, ids), hf_logits(hf_model, ids), atol=1e-4, rtol=0)
@@ -175,8 +179,9 @@ def test_shipped_checkpoint_matches_transformers(tmp_path):
     assert cli_main(["export-hf", str(SHIPPED), str(tmp_path / "hf")]) == 0
     model, _, _ = load_model(SHIPPED)
     tokenizer = load_tokenizer(SHIPPED.parent / "tokenizer.json")
-    hf_model = load_hf(tmp_path / "hf")
-    text = (STDLIB / "json" / "decoder.py").read_text(encoding="utf-8") + TRICKY_TEXT
+    hf_model = load_hf(tmp_path / "hf").float()  # the release holds float16 weights; compute in float32 as we do
+    held_out = next(path for path in sorted(STDLIB.glob("*.py")) if is_held_out(path.name, val_fraction=0.05))
+    text = held_out.read_text(encoding="utf-8") + TRICKY_TEXT  # a file of the validation split, as prepare cuts it
     with no_transformers_warnings():
         hf_tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
     ids = tokenizer.encode(text)
@@ -198,6 +203,23 @@ def test_imported_model_matches_transformers(tmp_path, n_layer, n_head, n_embd):
     ids = np.random.default_rng(0).integers(0, 400, 48).tolist()
     np.testing.assert_allclose(our_logits(model, ids), hf_logits(hf_model, ids), atol=1e-4, rtol=0)
     assert our_greedy(model, ids[:8], 16, 399) == hf_greedy(hf_model, ids[:8], 16, 399)
+
+
+def test_import_reads_the_original_gpt2_layout(tmp_path):
+    """OpenAI's GPT-2 files on the Hub name weights without `transformer.` and carry `attn.bias` mask buffers."""
+    from safetensors.numpy import load_file, save_file
+
+    source = random_hf_model(tmp_path, n_layer=2, n_head=2, n_embd=16, vocab_size=64)
+    tensors = load_file(source / "model.safetensors")
+    tensors = {name.removeprefix("transformer."): array for name, array in tensors.items()}
+    for layer in range(2):
+        tensors[f"h.{layer}.attn.bias"] = np.tril(np.ones((64, 64), np.float32))[None, None]
+    save_file(tensors, str(source / "model.safetensors"), metadata={"format": "pt"})
+    assert main_import([str(source), "--out", str(tmp_path / "ours.safetensors")]) == 0
+    model, _, _ = load_model(tmp_path / "ours.safetensors")
+    hf_model = transformers.GPT2LMHeadModel.from_pretrained(source).eval()
+    ids = list(range(40))
+    np.testing.assert_allclose(our_logits(model, ids), hf_logits(hf_model, ids), atol=1e-4, rtol=0)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["float32", "float16"])
@@ -243,6 +265,10 @@ def edit_config(**changes):
     return edit
 
 
+def resave_as(directory: Path, dtype) -> None:
+    transformers.GPT2LMHeadModel.from_pretrained(directory).to(dtype).save_pretrained(directory)
+
+
 MALFORMED = {
     "missing config": (lambda d: (d / "config.json").unlink(), "config.json: missing"),
     "invalid config": (lambda d: (d / "config.json").write_text("{"), "config.json: not valid JSON"),
@@ -250,6 +276,8 @@ MALFORMED = {
     "non-GPT-2 architecture": (edit_config(model_type="llama", architectures=["LlamaForCausalLM"]),
                                "config.json: architecture LlamaForCausalLM is not GPT-2"),
     "non-GPT-2 model type": (edit_config(model_type="gpt_neo", architectures=None), "model_type is 'gpt_neo'"),
+    "untied output head": (edit_config(tie_word_embeddings=False), "config.json: tie_word_embeddings is false"),
+    "bfloat16 weights": (lambda d: resave_as(d, torch.bfloat16), "model.safetensors: holds bfloat16 tensors"),
     "wrong shapes": (edit_config(n_embd=64), "model.safetensors: does not match config.json"),
     "missing weights": (lambda d: (d / "model.safetensors").unlink(), "model.safetensors: missing"),
     "torch weights only": (lambda d: (d / "model.safetensors").rename(d / "pytorch_model.bin"),

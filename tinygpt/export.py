@@ -25,6 +25,7 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +36,14 @@ from safetensors.numpy import load_file, save_file
 from tinytorch.text import BPETokenizer, CharTokenizer, load_tokenizer
 
 from .checkpoint import CheckpointError, atomic_write_text, load_model, save_checkpoint
-from .hf_mapping import bpe_from_tokenizer_json, from_hf_config, from_hf_state_dict, to_hf_config, to_hf_state_dict
+from .hf_mapping import (
+    CONV1D_SUFFIXES,
+    bpe_from_tokenizer_json,
+    from_hf_config,
+    from_hf_state_dict,
+    to_hf_config,
+    to_hf_state_dict,
+)
 from .model import GPT, GPTConfig
 
 GPT2_ARCHITECTURES = ("GPT2LMHeadModel", "GPT2Model")
@@ -184,16 +192,20 @@ def read_hf_weights(directory: Path) -> tuple[Path, dict[str, np.ndarray]]:
         try:
             tensors.update(load_file(str(shard)))
         except (SafetensorError, OSError, ValueError, TypeError) as err:
+            if "bfloat16" in str(err):
+                raise InteropError(f"{shard}: holds bfloat16 tensors, which NumPy cannot read; re-save it as float32 "
+                                   "or float16 (model.float().save_pretrained(...))") from None
             raise InteropError(f"{shard}: cannot be read as safetensors: {err}") from None
     return source, tensors
 
 
-def check_hf_weights(source: Path, tensors: dict[str, np.ndarray], config: GPTConfig) -> dict[str, np.ndarray]:
+def check_hf_weights(source: Path, tensors: dict[str, np.ndarray], model: GPT) -> dict[str, np.ndarray]:
     """Check names and shapes against the model config.json describes; returns the GPT-2 weights, buffers removed."""
     found = {name if name.startswith("transformer.") or name == "lm_head.weight" else f"transformer.{name}": array
              for name, array in tensors.items() if not name.endswith(BUFFER_SUFFIXES)}
     lm_head = found.pop("lm_head.weight", None)
-    expected = {name: array.shape for name, array in to_hf_state_dict(GPT(config).weights()).items()}
+    expected = {f"transformer.{name}": array.shape[::-1] if name.endswith(CONV1D_SUFFIXES) else array.shape
+                for name, array in model.weights().items()}
     problems = [f"missing {name}" for name in expected if name not in found]
     problems += [f"unexpected {name}" for name in found if name not in expected]
     problems += [f"{name} has shape {tuple(found[name].shape)}, config.json implies {shape}"
@@ -203,27 +215,35 @@ def check_hf_weights(source: Path, tensors: dict[str, np.ndarray], config: GPTCo
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise InteropError(f"{source}: does not match config.json: {'; '.join(problems[:3])}{more}")
-    float16 = all(array.dtype == np.float16 for array in found.values())
-    if not float16 and any(array.dtype not in (np.float16, np.float32) for array in found.values()):
-        dtypes = sorted({str(array.dtype) for array in found.values()})
-        raise InteropError(f"{source}: weights must be float32 or float16, found {dtypes}")
+    dtypes = {str(array.dtype) for array in found.values()}
+    if not dtypes <= {"float16", "float32"}:
+        raise InteropError(f"{source}: weights must be float32 or float16, found {sorted(dtypes)}")
     return found
 
 
-def import_tokenizer(directory: Path, out: Path) -> tuple[dict, str]:
+def convert_tokenizer(path: Path) -> tuple[BPETokenizer | None, str]:
+    """(the BPETokenizer that encodes like this tokenizer.json, "") or (None, why there is none)."""
+    if not path.is_file():
+        return None, "there is no tokenizer.json"
+    try:
+        return bpe_from_tokenizer_json(json.loads(path.read_text(encoding="utf-8"))), ""
+    except (ValueError, TypeError, AttributeError) as err:
+        return None, str(err)
+
+
+def import_tokenizer(directory: Path, out: Path, vocab_size: int) -> tuple[dict, str]:
     """Convert DIR/tokenizer.json into a BPETokenizer beside `out`, or copy the tokenizer files when that cannot
     represent it. Returns (checkpoint metadata entries, a line saying what happened)."""
     present = [name for name in HF_TOKENIZER_FILES if (directory / name).is_file()]
     if not present:
         return {}, f"tokenizer: none in {directory}"
-    reason = "there is no tokenizer.json"
-    if "tokenizer.json" in present:
-        try:
-            tokenizer = bpe_from_tokenizer_json(json.loads((directory / "tokenizer.json").read_text(encoding="utf-8")))
-            tokenizer.save(out.parent / "tokenizer.json")
-            return {"tokenizer": "tokenizer.json"}, f"tokenizer: converted -> {out.parent / 'tokenizer.json'}"
-        except (ValueError, TypeError, AttributeError) as err:
-            reason = str(err)
+    tokenizer, reason = convert_tokenizer(directory / "tokenizer.json")
+    if tokenizer is not None and tokenizer.vocab_size > vocab_size:
+        raise InteropError(f"{directory / 'tokenizer.json'}: {tokenizer.vocab_size} tokens, more than config.json's "
+                           f"vocab_size {vocab_size}")
+    if tokenizer is not None:
+        tokenizer.save(out.parent / "tokenizer.json")
+        return {"tokenizer": "tokenizer.json"}, f"tokenizer: converted -> {out.parent / 'tokenizer.json'}"
     (out.parent / HF_TOKENIZER_DIR).mkdir(exist_ok=True)
     for name in present:
         shutil.copyfile(directory / name, out.parent / HF_TOKENIZER_DIR / name)
@@ -235,14 +255,16 @@ def import_tokenizer(directory: Path, out: Path) -> tuple[dict, str]:
 def import_hf(directory: str | Path, out: str | Path) -> list[str]:
     """Read the GPT-2 directory `directory` into the TinyGPT checkpoint `out`; returns one line per thing written."""
     directory, out = Path(directory), Path(out)
+    if out.is_dir():
+        raise InteropError(f"{out}: is a directory; --out names the checkpoint file to write")
     hf_config, config = read_hf_config(directory)
     source, tensors = read_hf_weights(directory)
-    hf_weights = check_hf_weights(source, tensors, config)
-    dtype = np.float16 if all(array.dtype == np.float16 for array in hf_weights.values()) else np.float32
     model = GPT(config)
+    hf_weights = check_hf_weights(source, tensors, model)
+    dtype = np.float16 if all(array.dtype == np.float16 for array in hf_weights.values()) else np.float32
     model.load_weights(from_hf_state_dict(hf_weights))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tokenizer_entries, tokenizer_line = import_tokenizer(directory, out)
+    tokenizer_entries, tokenizer_line = import_tokenizer(directory, out, config.vocab_size)
     metadata = {"hf_config": hf_config, "imported_from": str(directory), **tokenizer_entries}
     save_checkpoint(out, model, metadata, dtype=dtype)
     return [f"model: {source} -> {out} ({np.dtype(dtype).name})", tokenizer_line]
@@ -250,11 +272,13 @@ def import_hf(directory: str | Path, out: str | Path) -> list[str]:
 
 # ---- command line ---------------------------------------------------------------------------------------------------
 
-def run(command: str, action, *args) -> int:
+def run(command: str, action: Callable[..., list[str]], *args) -> int:
+    """Run `action`, print what it wrote; on bad input print one error line and return exit status 2."""
     try:
         lines = action(*args)
     except (InteropError, CheckpointError) as err:
-        print(f"tinygpt {command}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one line, whatever the underlying library said
+        print(f"tinygpt {command}: error: {message}", file=sys.stderr)
         return 2
     print("\n".join(lines))
     return 0
@@ -281,6 +305,3 @@ def main_import(argv: list[str] | None = None) -> int:
     out = args.out or Path("models") / Path(args.directory).resolve().name / "model.safetensors"
     return run("import-hf", import_hf, args.directory, out)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
