@@ -48,8 +48,14 @@ def main() -> None:
     ours_held_out = ours.encode_batch(held_out)
 
     theirs = ByteLevelBPETokenizer()
-    _, theirs_train_s = timed(theirs.train_from_iterator, train, vocab_size=args.vocab_size, min_frequency=2,
-                              special_tokens=[END_OF_TEXT], show_progress=False)
+    _, theirs_train_s = timed(
+        theirs.train_from_iterator,
+        train,
+        vocab_size=args.vocab_size,
+        min_frequency=2,
+        special_tokens=[END_OF_TEXT],
+        show_progress=False,
+    )
     _, theirs_encode_s = timed(theirs.encode_batch, train)
     theirs_held_out = [encoding.ids for encoding in theirs.encode_batch(held_out)]
 

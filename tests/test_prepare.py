@@ -59,8 +59,19 @@ def source_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
 
 
 def run_prepare(source: Path, out: Path, *extra: str) -> int:
-    args = ["--source", str(source), "--out", str(out), "--vocab-size", "400",
-            "--val-fraction", str(VAL_FRACTION), "--max-file-bytes", str(MAX_FILE_BYTES), *extra]
+    args = [
+        "--source",
+        str(source),
+        "--out",
+        str(out),
+        "--vocab-size",
+        "400",
+        "--val-fraction",
+        str(VAL_FRACTION),
+        "--max-file-bytes",
+        str(MAX_FILE_BYTES),
+        *extra,
+    ]
     return main(args)
 
 
@@ -90,8 +101,12 @@ def test_meta_counts_files_tokens_bytes_and_skips(source_tree, prepared: Path) -
 def test_split_is_by_file_and_deterministic(source_tree, prepared: Path) -> None:
     _, good = source_tree
     val_paths = {path for path in good if is_held_out(path, VAL_FRACTION)}
-    assert val_paths == {path for path in good if is_held_out(path, VAL_FRACTION)}
     assert data.read_meta(prepared)["splits"]["val"]["files"] == len(val_paths)
+    paths = [f"pkg/module_{index}.py" for index in range(2000)]
+    held_out = [path for path in paths if is_held_out(path, 0.05)]
+    assert 60 < len(held_out) < 140  # about 5%
+    assert held_out == [path for path in paths if is_held_out(path, 0.05)]  # a pure function of the path
+    assert set(held_out) <= {path for path in paths if is_held_out(path, 0.10)}  # a larger fraction only adds files
 
 
 def test_tokens_decode_to_the_files_joined_by_end_of_text(source_tree, prepared: Path) -> None:
@@ -136,9 +151,24 @@ def test_bad_arguments_exit_with_code_2(source_tree, tmp_path: Path, capsys, ext
     assert message in capsys.readouterr().err
 
 
+def test_unusable_inputs_exit_with_code_2(source_tree, tmp_path: Path, capsys) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "only.py").write_text("x = 1\n")
+    assert main(["--source", str(tmp_path / "src"), "--out", str(tmp_path / "out")]) == 2
+    assert "landed in the val split" in capsys.readouterr().err
+    (tmp_path / "foreign.json").write_text("{}")
+    assert run_prepare(source_tree[0], tmp_path / "out", "--tokenizer", str(tmp_path / "foreign.json")) == 2
+    assert "cannot load --tokenizer" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_module_entry_point_reports_bad_source(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "tinygpt.prepare", "--source", str(tmp_path / "missing")],
-                            capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygpt.prepare", "--source", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+    )
     assert result.returncode == 2
     assert "is not a directory" in result.stderr.strip().splitlines()[-1]
 

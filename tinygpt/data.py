@@ -41,8 +41,10 @@ def load_split(data_dir: str | Path, split: str) -> np.ndarray:
     dtype = np.dtype(meta["dtype"])
     expected_tokens = meta["splits"][split]["tokens"]
     if path.stat().st_size != expected_tokens * dtype.itemsize:
-        raise DatasetError(f"{path} holds {path.stat().st_size} bytes, but meta.json promises {expected_tokens} "
-                           f"tokens of {dtype.name}; prepare the dataset again")
+        raise DatasetError(
+            f"{path} holds {path.stat().st_size} bytes, but meta.json promises {expected_tokens} "
+            f"tokens of {dtype.name}; prepare the dataset again"
+        )
     if expected_tokens == 0:
         return np.zeros(0, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r")

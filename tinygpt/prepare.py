@@ -22,10 +22,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import sysconfig
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +49,8 @@ class SourceFile:
 def find_python_files(source: Path) -> list[Path]:
     """Every `.py` file under `source`, outside SKIPPED_DIRS, sorted by relative path."""
     paths = [
-        path for path in source.rglob("*.py")
+        path
+        for path in source.rglob("*.py")
         if path.is_file() and not SKIPPED_DIRS.intersection(path.relative_to(source).parts)
     ]
     return sorted(paths, key=lambda path: path.relative_to(source).as_posix())
@@ -96,8 +99,12 @@ def encode_split(tokenizer: BPETokenizer | CharTokenizer, files: list[SourceFile
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tinygpt prepare", description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=Path(sysconfig.get_paths()["stdlib"]),
-                        help="directory searched recursively for .py files (default: the standard library)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=Path(sysconfig.get_paths()["stdlib"]),
+        help="directory searched recursively for .py files (default: the standard library)",
+    )
     parser.add_argument("--out", type=Path, default=Path("data/stdlib"), help="output directory")
     parser.add_argument("--vocab-size", type=int, default=4096, help="vocabulary size of the trained tokenizer")
     parser.add_argument("--tokenizer", type=Path, help="use this tokenizer JSON instead of training one")
@@ -108,7 +115,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--source {args.source} is not a directory")
     minimum_vocab = 256 + 1  # every byte, plus <|endoftext|>
     if args.tokenizer is None and args.vocab_size < minimum_vocab:
-        parser.error(f"--vocab-size must be at least {minimum_vocab} (256 bytes + {END_OF_TEXT}), got {args.vocab_size}")
+        parser.error(
+            f"--vocab-size must be at least {minimum_vocab} (256 bytes + {END_OF_TEXT}), got {args.vocab_size}"
+        )
     if args.tokenizer is not None and not args.tokenizer.is_file():
         parser.error(f"--tokenizer {args.tokenizer} is not a file")
     if not 0 < args.val_fraction < 1:
@@ -128,44 +137,64 @@ def summary_table(meta: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    files, skipped = read_sources(args.source, args.max_file_bytes)
-    splits = {"train": [], "val": []}
-    for source_file in files:
-        splits["val" if is_held_out(source_file.relative_path, args.val_fraction) else "train"].append(source_file)
-    for split, split_files in splits.items():
-        if not split_files:
-            print(f"prepare: error: no usable .py file under {args.source} landed in the {split} split "
-                  f"({len(files)} usable files, --val-fraction {args.val_fraction})", file=sys.stderr)
-            return 1
+class PrepareError(Exception):
+    """A problem with the inputs that stops the run; reported on one line, exit code 2."""
 
+
+def split_files(files: list[SourceFile], val_fraction: float) -> dict[str, list[SourceFile]]:
+    splits: dict[str, list[SourceFile]] = {"train": [], "val": []}
+    for source_file in files:
+        splits["val" if is_held_out(source_file.relative_path, val_fraction) else "train"].append(source_file)
+    for split, members in splits.items():
+        if not members:
+            raise PrepareError(
+                f"none of the {len(files)} usable files landed in the {split} split (--val-fraction {val_fraction})"
+            )
+    return splits
+
+
+def load_or_train_tokenizer(args: argparse.Namespace, train_files: list[SourceFile]) -> BPETokenizer | CharTokenizer:
     if args.tokenizer is not None:
         try:
             tokenizer = load_tokenizer(args.tokenizer)
         except (ValueError, KeyError) as err:
-            print(f"prepare: error: cannot load --tokenizer {args.tokenizer}: {err}", file=sys.stderr)
-            return 2
+            raise PrepareError(f"cannot load --tokenizer {args.tokenizer}: {err}") from None
         if END_OF_TEXT not in tokenizer.special_tokens:
-            print(f"prepare: error: --tokenizer {args.tokenizer} has no {END_OF_TEXT} token", file=sys.stderr)
-            return 2
-        train_seconds = 0.0
-    else:
-        start = time.perf_counter()
-        tokenizer = BPETokenizer.train((f.text for f in splits["train"]), args.vocab_size, progress=True)
-        train_seconds = time.perf_counter() - start
-        if tokenizer.vocab_size < args.vocab_size:
-            print(f"prepare: note: the train split has too few repeated pairs for {args.vocab_size} tokens; "
-                  f"the vocabulary has {tokenizer.vocab_size}", file=sys.stderr)
+            raise PrepareError(f"--tokenizer {args.tokenizer} has no {END_OF_TEXT} token to separate files")
+        return tokenizer
+    tokenizer = BPETokenizer.train((f.text for f in train_files), args.vocab_size, progress=True)
+    if tokenizer.vocab_size < args.vocab_size:
+        print(
+            f"prepare: note: the train split has too few repeated pairs for {args.vocab_size} tokens; "
+            f"the vocabulary has {tokenizer.vocab_size}",
+            file=sys.stderr,
+        )
+    return tokenizer
 
+
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through a temporary file and a rename, so a training run that memory-maps the old file keeps reading
+    it intact, and nobody ever sees a half-written file."""
+    temporary = path.with_name(path.name + ".tmp")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    files, skipped = read_sources(args.source, args.max_file_bytes)
+    try:
+        splits = split_files(files, args.val_fraction)
+        start = time.perf_counter()
+        tokenizer = load_or_train_tokenizer(args, splits["train"])
+    except PrepareError as err:
+        print(f"prepare: error: {err}", file=sys.stderr)
+        return 2
+    train_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    arrays = {split: encode_split(tokenizer, split_files, split) for split, split_files in splits.items()}
+    arrays = {split: encode_split(tokenizer, members, split) for split, members in splits.items()}
     encode_seconds = time.perf_counter() - start
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    for split, tokens in arrays.items():
-        tokens.tofile(args.out / f"{split}.bin")
-    tokenizer.save(args.out / "tokenizer.json")
     meta = {
         "source": str(args.source),
         "tokenizer": "tokenizer.json",
@@ -177,19 +206,26 @@ def main(argv: list[str] | None = None) -> int:
         "max_file_bytes": args.max_file_bytes,
         "splits": {
             split: {
-                "files": len(splits[split]),
+                "files": len(members),
                 "tokens": int(arrays[split].size),
-                "bytes": sum(len(f.text.encode("utf-8")) for f in splits[split]),
+                "bytes": sum(len(f.text.encode("utf-8")) for f in members),
             }
-            for split in splits
+            for split, members in splits.items()
         },
         "skipped": dict(skipped),
     }
-    (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for split, tokens in arrays.items():
+        write_atomically(args.out / f"{split}.bin", tokens.tofile)
+    write_atomically(args.out / "tokenizer.json", tokenizer.save)
+    meta_json = json.dumps(meta, indent=2) + "\n"
+    write_atomically(args.out / "meta.json", lambda path: path.write_text(meta_json, encoding="utf-8"))
 
     print(summary_table(meta))
-    print(f"tokenizer training {train_seconds:.1f} s, encoding {encode_seconds:.1f} s; wrote {args.out}/"
-          "{train.bin, val.bin, tokenizer.json, meta.json}")
+    print(
+        f"tokenizer {'training' if args.tokenizer is None else 'loading'} {train_seconds:.1f} s, "
+        f"encoding {encode_seconds:.1f} s; wrote train.bin, val.bin, tokenizer.json, meta.json to {args.out}"
+    )
     return 0
 
 

@@ -1,7 +1,7 @@
 """Tokenizers, from scratch: one token per character (`CharTokenizer`) and byte-level BPE (`BPETokenizer`) with a
 pre-tokenizer tuned for Python source. Both save to and load from JSON; `load_tokenizer` reads either.
 
-This package depends only on NumPy-free standard tools (`regex`, `tqdm`), never on the rest of tinytorch.
+The package needs only `regex` and `tqdm`; it never imports the rest of tinytorch.
 """
 
 from __future__ import annotations

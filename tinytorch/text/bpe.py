@@ -84,8 +84,10 @@ class BPETokenizer:
         Special tokens inside the texts are skipped, never learned from."""
         minimum = 256 + len(special_tokens)
         if vocab_size < minimum:
-            raise ValueError(f"vocab_size must be at least {minimum} (256 bytes + {len(special_tokens)} special "
-                             f"tokens), got {vocab_size}")
+            raise ValueError(
+                f"vocab_size must be at least {minimum} (256 bytes + {len(special_tokens)} special "
+                f"tokens), got {vocab_size}"
+            )
         pretokenize = PreTokenizer(pattern)
         splitter = special_token_splitter(special_tokens)
         word_counts: Counter[str] = Counter()
@@ -132,11 +134,12 @@ class BPETokenizer:
         """Apply the learned merges to one pre-tokenized word: fuse the lowest-rank adjacent pair (leftmost on
         ties) until no adjacent pair has a merge."""
         ids = list(word.encode("utf-8"))
+        ranks = self.merge_rank
         while len(ids) > 1:
-            candidates = [(self.merge_rank[pair], i) for i, pair in enumerate(zip(ids, ids[1:])) if pair in self.merge_rank]
-            if not candidates:
+            mergeable = [(ranks[pair], position) for position, pair in enumerate(zip(ids, ids[1:])) if pair in ranks]
+            if not mergeable:
                 break
-            rank, position = min(candidates)
+            rank, position = min(mergeable)
             ids[position : position + 2] = [self.merges[rank][2]]
         return ids
 
@@ -183,8 +186,10 @@ class BPETokenizer:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
-                f"special_tokens={list(self.special_tokens)})")
+        return (
+            f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
+            f"special_tokens={list(self.special_tokens)})"
+        )
 
     # ---- saving and loading ------------------------------------------------------------------------------------
 
@@ -200,8 +205,10 @@ class BPETokenizer:
     @classmethod
     def from_dict(cls, document: dict) -> BPETokenizer:
         if document.get("format") != FORMAT_NAME or document.get("version") != FORMAT_VERSION:
-            raise ValueError(f"not a {FORMAT_NAME} v{FORMAT_VERSION} document: format={document.get('format')!r}, "
-                             f"version={document.get('version')!r}")
+            raise ValueError(
+                f"not a {FORMAT_NAME} v{FORMAT_VERSION} document: format={document.get('format')!r}, "
+                f"version={document.get('version')!r}"
+            )
         return cls(document["merges"], document["special_tokens"], document["pattern"])
 
     def save(self, path: str | Path) -> None:

@@ -89,8 +89,10 @@ class CharTokenizer:
     @classmethod
     def from_dict(cls, document: dict) -> CharTokenizer:
         if document.get("format") != FORMAT_NAME or document.get("version") != FORMAT_VERSION:
-            raise ValueError(f"not a {FORMAT_NAME} v{FORMAT_VERSION} document: format={document.get('format')!r}, "
-                             f"version={document.get('version')!r}")
+            raise ValueError(
+                f"not a {FORMAT_NAME} v{FORMAT_VERSION} document: format={document.get('format')!r}, "
+                f"version={document.get('version')!r}"
+            )
         return cls(document["chars"], document["special_tokens"])
 
     def save(self, path: str | Path) -> None:

@@ -55,11 +55,20 @@ def printable(token: bytes) -> str:
 def tokenizer_json(tokenizer: BPETokenizer) -> dict:
     """The `tokenizer.json` document of `tokenizer`."""
     vocab = {printable(token): token_id for token_id, token in enumerate(tokenizer.token_bytes)}
-    merges = [[printable(tokenizer.token_bytes[left]), printable(tokenizer.token_bytes[right])]
-              for left, right, _ in tokenizer.merges]
+    merges = [
+        [printable(tokenizer.token_bytes[left]), printable(tokenizer.token_bytes[right])]
+        for left, right, _ in tokenizer.merges
+    ]
     added_tokens = [
-        {"id": token_id, "content": token, "single_word": False, "lstrip": False, "rstrip": False,
-         "normalized": False, "special": True}
+        {
+            "id": token_id,
+            "content": token,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": True,
+        }
         for token, token_id in tokenizer.special_tokens.items()
     ]
     return {
