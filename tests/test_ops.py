@@ -131,9 +131,19 @@ def test_min(shape, kw): check_op([shape], lambda x: torch.amin(x, **kw), lambda
 
 
 def test_var_biased(): check_op([(3, 5)], lambda x: x.var(dim=1, correction=0))
-def test_max_ties_share_gradient(): check_op([(2, 4)], lambda x: torch.amax(x.clamp(max=0.0), dim=1),
-                                             lambda x: x.clamp(max=0.0).max(dim=1))
-def test_max_no_dim_ties(): check_op([(2, 4)], lambda x: x.clamp(max=0.0).max())
+
+
+TIES = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [5.0, -1.0, 5.0, 5.0]], dtype=np.float32)
+
+
+@pytest.mark.parametrize("reduction,kw", [("max", {"dim": 1}), ("max", {}), ("min", {"dim": 0, "keepdim": True}),
+                                          ("min", {})])
+def test_max_min_ties_share_the_gradient_equally(reduction, kw):
+    """As torch.amax / amin: each of k tied extremes gets 1/k of the gradient."""
+    x, tx = tt.tensor(TIES, requires_grad=True), torch.tensor(TIES, requires_grad=True)
+    getattr(x, reduction)(**kw).sum().backward()
+    (torch.amax if reduction == "max" else torch.amin)(tx, **kw).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
 
 
 # ---- softmax family --------------------------------------------------------------------------------------------
@@ -302,6 +312,7 @@ QKV_SHAPES = [(B, NH, T, HS)] * 3
 CAUSAL_BOOL = np.tril(np.ones((T, T), dtype=bool))
 PADDING_BOOL = np.array([[True, True, True, False, True]])  # (1, Tk): broadcast over queries
 FLOAT_MASK = np.random.default_rng(3).standard_normal((1, NH, T, T)).astype(np.float32)
+PER_BATCH_BOOL = (np.random.default_rng(4).random((B, 1, T, T)) < 0.6) | np.eye(T, dtype=bool)  # rows never empty
 
 
 def torch_sdpa(mask=None, **kw):
@@ -317,6 +328,9 @@ def test_sdpa_no_mask(): check_op(QKV_SHAPES, torch_sdpa(), tt_sdpa())
 def test_sdpa_causal(): check_op(QKV_SHAPES, torch_sdpa(is_causal=True), tt_sdpa(is_causal=True))
 def test_sdpa_bool_mask(): check_op(QKV_SHAPES, torch_sdpa(PADDING_BOOL), tt_sdpa(PADDING_BOOL))
 def test_sdpa_bool_mask_tensor(): check_op(QKV_SHAPES, torch_sdpa(CAUSAL_BOOL), tt_sdpa(tt.tensor(CAUSAL_BOOL)))
+def test_sdpa_per_batch_bool_mask(): check_op(QKV_SHAPES, torch_sdpa(PER_BATCH_BOOL), tt_sdpa(PER_BATCH_BOOL))
+def test_sdpa_per_batch_mask_and_causal(): check_op(QKV_SHAPES, torch_sdpa(PER_BATCH_BOOL & CAUSAL_BOOL),
+                                                    tt_sdpa(PER_BATCH_BOOL, is_causal=True))
 def test_sdpa_float_mask(): check_op(QKV_SHAPES, torch_sdpa(FLOAT_MASK), tt_sdpa(FLOAT_MASK))
 def test_sdpa_scale(): check_op(QKV_SHAPES, torch_sdpa(scale=0.3), tt_sdpa(scale=0.3))
 def test_sdpa_3d_causal(): check_op([(2, T, HS)] * 3, torch_sdpa(is_causal=True), tt_sdpa(is_causal=True))
