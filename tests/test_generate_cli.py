@@ -16,6 +16,7 @@ import pytest
 
 from tinygpt import cli, eval_functions
 from tinygpt.checkpoint import save_checkpoint
+from tinygpt.code_completion import prepare_prompt
 from tinygpt.generate import GenerateError, generate, load_generator, main
 from tinygpt.model import GPT, GPTConfig
 from tinygpt.prepare import is_held_out
@@ -58,7 +59,17 @@ def test_batched_prompts_of_different_lengths_equal_one_by_one(loaded):
     together = generate(model, tokenizer, prompts, config)
     alone = [generate(model, tokenizer, prompt, config)[0] for prompt in prompts]
     assert [c.tokens for c in together] == [c.tokens for c in alone]
-    assert [c.prompt for c in together] == prompts
+    assert all((c.prompt + c.text).startswith(prompt) for c, prompt in zip(together, prompts))
+
+
+@pytest.mark.parametrize("prompt", ["def f(x):\n", "def f(x):\n    ", "x = ", "import o", "# add two numbers"])
+@pytest.mark.parametrize("strategy", ["greedy", "beam"])
+def test_token_healing_regenerates_the_last_token(loaded, prompt, strategy):
+    model, tokenizer = loaded
+    config = GenerationConfig(strategy=strategy, max_new_tokens=4)
+    prepared = prepare_prompt(prompt)  # the comment prompt gets its newline
+    for completion in generate(model, tokenizer, prompt, config):
+        assert len(completion.prompt) < len(prepared) and (completion.prompt + completion.text).startswith(prepared)
 
 
 def test_streamed_text_is_the_completion_text(loaded):
@@ -147,7 +158,7 @@ def test_prompt_is_streamed_and_matches_the_api(capsys, release, loaded):
     assert code == 0
     config = GenerationConfig(strategy="sample", temperature=0.8, top_p=0.95, seed=4, max_new_tokens=16)
     completion = generate(*loaded, "def f(x):\n", config)[0]
-    assert out == "def f(x):\n" + completion.text + "\n"
+    assert out == completion.prompt + completion.text + "\n" and out.startswith("def f(x):\n")
 
 
 def test_prompt_file_stdin_and_unconditional(capsys, release, tmp_path, monkeypatch):

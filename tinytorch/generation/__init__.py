@@ -27,6 +27,7 @@ from .beam import beam_search
 from .config import STRATEGIES, GenerationConfig, GenerationConfigError
 from .decoder import Decoder, StepFunction
 from .logits_process import (
+    FirstTokenPrefix,
     LogitsProcessor,
     LogitsProcessorList,
     MinPFilter,
@@ -43,24 +44,27 @@ from .stopping import EndOfText, StoppingCriteria, StopStrings, truncate_at_stop
 from .streaming import TextStreamer
 
 __all__ = [
-    "STRATEGIES", "Decoder", "EndOfText", "GenerationConfig", "GenerationConfigError", "GenerationOutput",
-    "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram", "RepetitionPenalty", "StepFunction",
-    "StopStrings", "StoppingCriteria", "Streamer", "Temperature", "TextStreamer", "TopKFilter", "TopPFilter",
-    "beam_search", "generate", "log_softmax", "sample_or_greedy", "softmax", "truncate_at_stop_string",
+    "STRATEGIES", "Decoder", "EndOfText", "FirstTokenPrefix", "GenerationConfig", "GenerationConfigError",
+    "GenerationOutput", "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram", "RepetitionPenalty",
+    "StepFunction", "StopStrings", "StoppingCriteria", "Streamer", "Temperature", "TextStreamer", "TopKFilter",
+    "TopPFilter", "beam_search", "generate", "log_softmax", "sample_or_greedy", "softmax", "truncate_at_stop_string",
 ]
 
 
 def generate(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
-             stopping: Sequence[StoppingCriteria] = (), streamer: Streamer | None = None) -> GenerationOutput:
+             stopping: Sequence[StoppingCriteria] = (), streamer: Streamer | None = None,
+             constraints: Sequence[LogitsProcessor] = ()) -> GenerationOutput:
     """Continue each row of `prompts` (B, T) as `config` says. End-of-text (`config.eos_token_id`) always finishes
-    a sequence; `stopping` adds more criteria. A `streamer` (greedy and sampling only) sees tokens as they come."""
+    a sequence; `stopping` adds more criteria. A `streamer` (greedy and sampling only) sees tokens as they come.
+    `constraints` are processors applied before the ones `config` implies (e.g. `FirstTokenPrefix`)."""
     config.validate()
     prompts = np.asarray(prompts, dtype=np.int64)
     if prompts.ndim != 2 or prompts.shape[1] == 0:
         raise ValueError(f"prompts must be a non-empty (batch, time) array of token ids, got shape {prompts.shape}")
     criteria = ([EndOfText(config.eos_token_id)] if config.eos_token_id is not None else []) + list(stopping)
+    processors = LogitsProcessorList([*constraints, *config.logits_processors()])
     if config.strategy == "beam":
         if streamer is not None:
             raise ValueError("streaming shows one sequence as it grows; beam search knows its result only at the end")
-        return beam_search(decoder, prompts, config, criteria)
-    return sample_or_greedy(decoder, prompts, config, criteria, streamer)
+        return beam_search(decoder, prompts, config, processors, criteria)
+    return sample_or_greedy(decoder, prompts, config, processors, criteria, streamer)

@@ -39,7 +39,7 @@ import numpy as np
 
 from .config import GenerationConfig
 from .decoder import Decoder
-from .logits_process import log_softmax
+from .logits_process import LogitsProcessorList, log_softmax
 from .search import GenerationOutput
 from .stopping import StoppingCriteria, any_done
 
@@ -62,14 +62,13 @@ def take(array: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return np.take_along_axis(array, indices.reshape(indices.shape + (1,) * (array.ndim - 2)), axis=1)
 
 
-def beam_search(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
+def beam_search(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig, processors: LogitsProcessorList,
                 criteria: Sequence[StoppingCriteria]) -> GenerationOutput:
     """Beam search over `prompts` (B, T); returns `num_return_sequences` hypotheses per prompt, best first."""
     batch, prompt_len = prompts.shape
     num_beams, max_new = config.num_beams, config.max_new_tokens
     candidates_kept = 2 * num_beams
     length_penalty, early_stopping = config.length_penalty, config.early_stopping
-    processors = config.logits_processors()
     pad = config.eos_token_id if config.eos_token_id is not None else 0
     if max_new == 0:
         count = batch * config.num_return_sequences
@@ -115,6 +114,8 @@ def beam_search(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
         # 3. Finished candidates among the best num_beams join the finished list, unless the prompt is done.
         newly_finished = finishes & first_beams[None, :]
         hypothesis_scores = candidate_scores / np.float32(generated ** length_penalty)
+        # Rule out, one penalty at a time as transformers adds them: a full list (early_stopping=True), a prompt
+        # that is done, a candidate that did not finish or ranks below num_beams.
         list_full = is_finished.all(axis=1, keepdims=True) & (early_stopping is True)
         hypothesis_scores = hypothesis_scores + penalty_where(list_full)
         hypothesis_scores = hypothesis_scores + penalty_where(~can_improve[:, None])

@@ -74,9 +74,8 @@ class GenerationConfig:
             self._check(self.num_beams >= 1, "num_beams", "must be >= 1")
             self._check(self.early_stopping in (True, False, "never"), "early_stopping",
                         "must be True, False or 'never'")
-            if self.num_return_sequences > self.num_beams:
-                raise GenerationConfigError(f"num_return_sequences={self.num_return_sequences} must be <= "
-                                            f"num_beams={self.num_beams}")
+            self._check(self.num_return_sequences <= self.num_beams, "num_return_sequences",
+                        f"must be <= num_beams ({self.num_beams})")
         if self.strategy == "greedy" and self.num_return_sequences != 1:
             raise GenerationConfigError(f"num_return_sequences={self.num_return_sequences}: greedy decoding gives "
                                         "one sequence per prompt; use strategy sample or beam for more")

@@ -11,6 +11,9 @@ They follow Hugging Face transformers' processors exactly, in the same order:
 
 The first two change what the model says (and also apply to greedy and beam search); the last four only shape the
 distribution that sampling draws from. Order matters: top-p measures probability mass after temperature and top-k.
+
+`FirstTokenPrefix` is a constraint rather than a preference: it restricts the first generated token to those that
+spell a given text, which is how token healing hands the last token of a prompt back to the model.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram", "RepetitionPenalty", "Temperature",
-    "TopKFilter", "TopPFilter", "log_softmax", "softmax",
+    "FirstTokenPrefix", "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram", "RepetitionPenalty",
+    "Temperature", "TopKFilter", "TopPFilter", "log_softmax", "softmax",
 ]
 
 
@@ -171,6 +174,26 @@ class MinPFilter(LogitsProcessor):
 
     def __repr__(self) -> str:
         return f"MinPFilter({self.min_p})"
+
+
+class FirstTokenPrefix(LogitsProcessor):
+    """At the first generated position (rows exactly `prompt_length` tokens long) allow only `allowed_ids`."""
+
+    def __init__(self, allowed_ids: np.ndarray, prompt_length: int):
+        self.allowed_ids = np.asarray(allowed_ids, dtype=np.int64)
+        if self.allowed_ids.size == 0:
+            raise ValueError("FirstTokenPrefix needs at least one allowed token")
+        self.prompt_length = prompt_length
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if input_ids.shape[1] != self.prompt_length:
+            return scores
+        constrained = np.full_like(scores, -np.inf)
+        constrained[:, self.allowed_ids] = scores[:, self.allowed_ids]
+        return constrained
+
+    def __repr__(self) -> str:
+        return f"FirstTokenPrefix({self.allowed_ids.size} tokens allowed)"
 
 
 class LogitsProcessorList(list):

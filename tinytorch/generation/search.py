@@ -19,7 +19,7 @@ import numpy as np
 
 from .config import GenerationConfig
 from .decoder import Decoder
-from .logits_process import softmax
+from .logits_process import LogitsProcessorList, softmax
 from .stopping import StoppingCriteria, any_done
 
 __all__ = ["GenerationOutput", "Streamer", "sample_or_greedy", "sample_tokens"]
@@ -55,10 +55,10 @@ def sample_tokens(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def sample_or_greedy(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
-                     criteria: Sequence[StoppingCriteria], streamer: Streamer | None = None) -> GenerationOutput:
+                     processors: LogitsProcessorList, criteria: Sequence[StoppingCriteria],
+                     streamer: Streamer | None = None) -> GenerationOutput:
     """Greedy search (`config.strategy == "greedy"`) or sampling, `num_return_sequences` rows per prompt."""
     rows = np.repeat(prompts, config.num_return_sequences, axis=0)  # (N, T), copies of a prompt side by side
-    processors = config.logits_processors()
     rng = np.random.default_rng(config.seed)
     pad = config.eos_token_id if config.eos_token_id is not None else 0
     sequences = rows

@@ -19,23 +19,23 @@ from .stopping import truncate_at_stop_string
 __all__ = ["TextStreamer"]
 
 
+def write_flushed(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 class TextStreamer:
     """Writes the growing text of a single sequence (batch of one) to `write` (default: stdout, flushed)."""
 
     def __init__(self, decode: Callable[[list[int]], str], write: Callable[[str], object] | None = None,
                  stop_strings: Sequence[str] = (), eos_token_id: int | None = None):
         self.decode = decode
-        self.write = write or self._write_stdout
+        self.write = write or write_flushed
         self.stop_strings = list(stop_strings)
         self.eos_token_id = eos_token_id
         self.token_ids: list[int] = []
         self.printed = 0  # characters of the decoded text already written
         self.finished = False
-
-    @staticmethod
-    def _write_stdout(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
 
     def put(self, tokens: np.ndarray) -> None:
         tokens = np.asarray(tokens).reshape(-1)
@@ -44,7 +44,7 @@ class TextStreamer:
         if self.finished:
             return
         if self.eos_token_id is not None and int(tokens[0]) == self.eos_token_id:
-            self.finished = True
+            self.end()  # the text is complete: what was held back is settled now
             return
         self.token_ids.append(int(tokens[0]))
         text, stop = truncate_at_stop_string(self.decode(self.token_ids), self.stop_strings)

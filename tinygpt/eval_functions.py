@@ -1,0 +1,185 @@
+"""Can TinyGPT write a function it has never seen? Complete held-out functions and measure two shares.
+
+    tinygpt eval-functions [--checkpoint PATH] [--data-dir data/stdlib] [--source DIR] [-n 50] [--seed 0]
+
+1. The held-out files are the dataset's validation split, re-derived exactly as `tinygpt prepare` made it: every
+   readable `.py` file under the source directory recorded in `meta.json` (or `--source`) whose path hash falls in
+   the first `val_fraction` of the hash range (`tinygpt.prepare.is_held_out`). The model never trained on them.
+2. From them, every function with a docstring and a body after it. The prompt is the `def` line through the
+   docstring (dedented to column 0); the model writes the body. `-n` of them are drawn with `--seed`.
+3. Each prompt is completed with `--complete-function` semantics (stop when the body ends, trim to parse when
+   `--max-new-tokens` runs out).
+4. Reported: the share of completed functions that `ast.parse` accepts, and the share whose body is not a verbatim
+   copy of the training data: after stripping indentation and blank lines, the body is not a substring of the
+   training split's text (same normalisation). A function that stops right after its docstring parses, but has
+   no body; it counts as a copy, and the share of functions with a body is reported too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinytorch.generation import GenerationConfig
+
+from .data import DatasetError, read_meta
+from .generate import DEFAULT_CHECKPOINT, GenerateError, OneLineParser, generate, load_generator
+from .prepare import SourceFile, is_held_out, read_sources
+
+__all__ = ["FunctionSample", "held_out_functions", "main", "normalize"]
+
+
+@dataclass
+class FunctionSample:
+    path: str
+    name: str
+    prompt: str  # def line through the docstring, dedented
+    reference: str  # the real body
+
+
+@dataclass
+class FunctionResult:
+    path: str
+    name: str
+    parses: bool
+    has_body: bool
+    novel: bool
+    truncated: bool
+    completion: str
+
+
+def dedent_lines(lines: list[str], indent: int) -> list[str]:
+    """Remove `indent` leading characters from each line that starts with that much whitespace."""
+    return [line[indent:] if line[:indent].isspace() else line for line in lines]
+
+
+def held_out_functions(files: list[SourceFile]) -> list[FunctionSample]:
+    """Every function with a docstring followed by more statements, in file order."""
+    samples = []
+    for source_file in files:
+        try:
+            tree = ast.parse(source_file.text)
+        except (SyntaxError, ValueError):
+            continue
+        lines = source_file.text.splitlines(keepends=True)
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or len(node.body) < 2:
+                continue
+            if ast.get_docstring(node) is None or node.body[0].lineno == node.lineno:
+                continue
+            docstring_end = node.body[0].end_lineno
+            prompt = dedent_lines(lines[node.lineno - 1:docstring_end], node.col_offset)
+            body = dedent_lines(lines[docstring_end:node.end_lineno], node.col_offset)
+            samples.append(FunctionSample(source_file.relative_path, node.name, "".join(prompt), "".join(body)))
+    return samples
+
+
+def normalize(code: str) -> str:
+    """Code without indentation and blank lines, so a body matches however deeply it was nested."""
+    return "\n".join(line.strip() for line in code.splitlines() if line.strip())
+
+
+def load_splits(data_dir: Path, source: Path | None) -> tuple[list[SourceFile], list[SourceFile]]:
+    """(train files, validation files) by `tinygpt prepare`'s rule, from `source` or the one meta.json names."""
+    try:
+        meta = read_meta(data_dir)
+    except DatasetError:
+        if source is None:
+            raise
+        meta = {}
+    if source is None and "source" not in meta:
+        raise GenerateError(f"{data_dir}/meta.json records no source directory; pass --source DIR")
+    source = source or Path(meta["source"])
+    if not source.is_dir():
+        raise GenerateError(f"source directory {source} (from {data_dir}/meta.json) is missing; pass --source DIR")
+    files, _ = read_sources(source, meta.get("max_file_bytes", 1_000_000))
+    val_fraction = meta.get("val_fraction", 0.05)
+    held_out = [f for f in files if is_held_out(f.relative_path, val_fraction)]
+    train = [f for f in files if not is_held_out(f.relative_path, val_fraction)]
+    return train, held_out
+
+
+def evaluate(model, tokenizer, samples: list[FunctionSample], train_text: str, config: GenerationConfig,
+             verbose: bool = False) -> list[FunctionResult]:
+    results = []
+    for sample in samples:
+        completion = generate(model, tokenizer, sample.prompt, config, complete_function=True)[0]
+        block = completion.function
+        text = block.text if block else ""
+        body = text[len(sample.prompt):] if text.startswith(sample.prompt) else ""
+        has_body = bool(normalize(body))
+        novel = has_body and normalize(body) not in train_text
+        result = FunctionResult(sample.path, sample.name, bool(block and block.parses), has_body, novel,
+                                bool(block and block.truncated), text)
+        results.append(result)
+        if verbose:
+            flags = (f"parses={result.parses!s:<5} body={has_body!s:<5} novel={novel!s:<5} "
+                     f"truncated={result.truncated}")
+            print(f"{sample.path + ':' + sample.name:<50} {flags}", file=sys.stderr)
+    return results
+
+
+def share(count: int, total: int) -> str:
+    return f"{count}/{total} ({100 * count / max(total, 1):.1f}%)"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = OneLineParser(prog="tinygpt eval-functions", description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="(default: %(default)s)")
+    parser.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
+    parser.add_argument("--data-dir", type=Path, default=Path("data/stdlib"), help="its meta.json names the source")
+    parser.add_argument("--source", type=Path, help="directory of .py files (default: the one in meta.json)")
+    parser.add_argument("-n", "--num-functions", type=int, default=50, help="functions to complete (default 50)")
+    parser.add_argument("--seed", type=int, default=0, help="which functions are drawn (and sampling draws)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="(default: %(default)s)")
+    parser.add_argument("--strategy", choices=["greedy", "sample"], default="greedy", help="(default: greedy)")
+    parser.add_argument("--json", type=Path, help="also write every completion and its results here")
+    parser.add_argument("--verbose", action="store_true", help="one line per function on stderr")
+    args = parser.parse_args(argv)
+    if args.num_functions < 1:
+        parser.error(f"-n must be >= 1, got {args.num_functions}")
+    if args.max_new_tokens < 1:
+        parser.error(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+        model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
+        train_files, held_out = load_splits(args.data_dir, args.source)
+        candidates = held_out_functions(held_out)
+        if not candidates:
+            raise GenerateError(f"no function with a docstring in the {len(held_out)} held-out files")
+        rng = np.random.default_rng(args.seed)
+        picked = sorted(rng.choice(len(candidates), min(args.num_functions, len(candidates)), replace=False))
+        samples = [candidates[i] for i in picked]
+        train_text = normalize("\n".join(f.text for f in train_files))
+        sampling = {"temperature": 0.8, "top_p": 0.95, "seed": args.seed} if args.strategy == "sample" else {}
+        config = GenerationConfig(strategy=args.strategy, max_new_tokens=args.max_new_tokens, **sampling)
+        results = evaluate(model, tokenizer, samples, train_text, config, args.verbose)
+    except SystemExit as exit_request:  # --help
+        return int(exit_request.code or 0)
+    except ValueError as err:  # GenerateError, DatasetError, GenerationConfigError
+        print(f"tinygpt eval-functions: error: {err}", file=sys.stderr)
+        return 2
+    total = len(results)
+    print(f"eval-functions: {total} held-out functions (of {len(candidates)} with docstrings in {len(held_out)} "
+          f"validation files), seed {args.seed}, {args.strategy}, max_new_tokens {args.max_new_tokens}")
+    print(f"  ast.parse accepts:   {share(sum(r.parses for r in results), total)}")
+    print(f"  wrote a body:        {share(sum(r.has_body for r in results), total)}  (more than the docstring)")
+    print(f"  not a verbatim copy: {share(sum(r.novel for r in results), total)}  (body not a substring of train)")
+    print(f"  truncated at max_new_tokens: {share(sum(r.truncated for r in results), total)}")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

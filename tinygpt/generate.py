@@ -1,0 +1,378 @@
+"""Generate Python with a trained TinyGPT: the `generate(model, tokenizer, prompt, ...)` API and the
+`tinygpt generate` command.
+
+    tinygpt generate --prompt "def fibonacci(n):" --strategy sample --top-p 0.95 --seed 0
+    tinygpt generate --prompt-file head.py --strategy beam --num-beams 4 --complete-function
+    echo "for i in" | tinygpt generate --strategy greedy
+    tinygpt generate --interactive
+
+How a prompt is read:
+- It starts after an end-of-text token, which is what the model saw at the start of each training file, so the
+  prompt reads as the beginning of a file. An empty prompt is therefore allowed in the API (and with
+  `--unconditional` on the command line): the model starts a new file from end-of-text alone.
+- A prompt whose last line is a comment or a docstring gets a newline, so the model answers it with code
+  (`# return the largest of three numbers`).
+- Token healing: the prompt's last token is given back to the model, which regenerates it under the constraint
+  that it spell the same text (or more). Without this, a prompt ending in a newline would end in a bare newline
+  token, which in training only ever preceded an unindented line (indentation is merged into the newline token),
+  and the model could never write an indented body after `def f(x):\n`. `Completion.prompt` is the prompt without
+  that last token; `prompt + text` is the whole document.
+
+The decoding itself (processors, greedy, sampling, beam search, KV cache) lives in `tinytorch.generation`; this
+module connects it to a GPT and a tokenizer, adds code-aware stopping (`--complete-function`, see
+`code_completion.py`) and the command line. Bad command-line input is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import tinytorch as tt
+from tinytorch.generation import (
+    STRATEGIES,
+    Decoder,
+    FirstTokenPrefix,
+    GenerationConfig,
+    GenerationConfigError,
+    StopStrings,
+    TextStreamer,
+    truncate_at_stop_string,
+)
+from tinytorch.generation import generate as generate_ids
+from tinytorch.text import END_OF_TEXT, load_tokenizer
+
+from .checkpoint import CheckpointError, load_model
+from .code_completion import FunctionBlock, FunctionEnd, extract_function, prepare_prompt
+from .model import GPT
+
+__all__ = ["Completion", "GenerateError", "generate", "gpt_decoder", "load_generator", "main"]
+
+DEFAULT_CHECKPOINT = Path("models/tinygpt-stdlib/model.safetensors")
+
+
+class GenerateError(ValueError):
+    """Bad input to generation (checkpoint, tokenizer, prompt, settings); the message is one line for a person."""
+
+
+@dataclass
+class Completion:
+    """One generated continuation.
+
+    prompt: the prompt as the model read it (see token healing above); text: what the model added, without
+    end-of-text or stop string;
+    finish_reason: "end_of_text", "stop_string", "function_end" or "length"; score: beam search only;
+    function: with complete_function, the completed block (None if the model wrote no def or class).
+    """
+
+    prompt: str
+    text: str
+    tokens: list[int]
+    finish_reason: str
+    score: float | None = None
+    function: FunctionBlock | None = None
+
+
+@dataclass
+class EncodedPrompt:
+    text: str  # the prompt the model continues: without the healed token
+    ids: list[int]  # end-of-text, then the tokens of `text`
+    healed: str  # the text of the last token, which the model regenerates ("" if none)
+
+
+def end_of_text_id(tokenizer) -> int:
+    return tokenizer.special_tokens[END_OF_TEXT]
+
+
+def encode_prompt(tokenizer, prompt: str) -> EncodedPrompt:
+    """Encode a prompt after end-of-text and take its last token back for healing (unless it is not plain text)."""
+    ids = [end_of_text_id(tokenizer)] + tokenizer.encode(prompt, allow_special=False)
+    last = tokenizer.decode(ids[-1:]) if len(ids) > 1 else ""
+    if not last or "\ufffd" in last or not prompt.endswith(last):
+        return EncodedPrompt(prompt, ids, "")
+    return EncodedPrompt(prompt[:-len(last)], ids[:-1], last)
+
+
+def healing_constraint(tokenizer, encoded: EncodedPrompt) -> list[FirstTokenPrefix]:
+    """The first generated token must spell the healed text, possibly followed by more."""
+    if not encoded.healed:
+        return []
+    special = set(tokenizer.special_tokens.values())
+    allowed = [token for token in range(tokenizer.vocab_size)
+               if token not in special and tokenizer.decode([token]).startswith(encoded.healed)]
+    return [FirstTokenPrefix(np.array(allowed), len(encoded.ids))]
+
+
+def load_generator(checkpoint: str | Path, tokenizer_path: str | Path | None = None):
+    """(model in eval mode, tokenizer). The tokenizer defaults to `tokenizer.json` next to the checkpoint, then to
+    the file the checkpoint's metadata names. Raises GenerateError naming the file and the problem."""
+    checkpoint = Path(checkpoint)
+    try:
+        model, document, _ = load_model(checkpoint)
+    except CheckpointError as err:
+        hint = ""
+        if not checkpoint.exists():
+            hint = "; train one with `python train.py configs/stdlib.json` or pass --checkpoint PATH"
+        raise GenerateError(f"{err}{hint}") from None
+    model.eval()
+    candidates = [Path(tokenizer_path)] if tokenizer_path else [checkpoint.with_name("tokenizer.json")]
+    named = document.get("tokenizer")
+    if tokenizer_path is None and isinstance(named, str):
+        candidates.append(Path(named))
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        raise GenerateError(f"no tokenizer found (looked for {', '.join(map(str, candidates))}); pass --tokenizer")
+    try:
+        tokenizer = load_tokenizer(path)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise GenerateError(f"cannot read tokenizer {path}: {err}") from None
+    if tokenizer.vocab_size > model.config.vocab_size or END_OF_TEXT not in tokenizer.special_tokens:
+        raise GenerateError(f"tokenizer {path} ({tokenizer.vocab_size} tokens) does not fit the checkpoint "
+                            f"({model.config.vocab_size} tokens) or lacks {END_OF_TEXT}")
+    return model, tokenizer
+
+
+def gpt_decoder(model: GPT, use_cache: bool = True) -> Decoder:
+    """A `tinytorch.generation.Decoder` stepping `model`: last-position logits, KV cache on by default."""
+
+    def step(tokens: np.ndarray, kv_caches: list | None) -> np.ndarray:
+        with tt.no_grad():
+            logits, _ = model(tokens, kv_caches=kv_caches, last_only=True)
+        return logits.data[:, -1, :]
+
+    return Decoder(step, model.config.block_size, model.new_kv_caches, use_cache=use_cache)
+
+
+def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: GenerationConfig | None = None, *,
+             stop_strings: Sequence[str] = (), complete_function: bool = False,
+             stream: Callable[[str], object] | None = None, use_cache: bool = True) -> list[Completion]:
+    """Continue each prompt; returns `config.num_return_sequences` completions per prompt, prompt by prompt.
+
+    Prompts with the same number of tokens run as one batch (rows of a batch must line up position by position);
+    with `complete_function` each prompt runs alone, because the end of a function depends on its own prompt.
+    `stream` (one prompt, one sequence, not beam search, not complete_function) receives text as it is generated.
+    Invalid settings raise `tinytorch.generation.GenerationConfigError`.
+    """
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    encoded = [encode_prompt(tokenizer, prepare_prompt(prompt)) for prompt in prompts]
+    eot = end_of_text_id(tokenizer)
+    config = dataclasses.replace(config or GenerationConfig(), eos_token_id=eot)
+    config.validate()
+    if stream is not None and (len(encoded) != 1 or config.num_return_sequences != 1 or complete_function):
+        raise ValueError("streaming shows a single sequence: one prompt, one return sequence, no complete_function")
+    groups: dict[object, list[int]] = {}  # prompts that can share a batch: same length, same healed token
+    for index, prompt in enumerate(encoded):
+        groups.setdefault(index if complete_function else (len(prompt.ids), prompt.healed), []).append(index)
+
+    decoder = gpt_decoder(model, use_cache)
+    results: list[list[Completion]] = [[] for _ in encoded]
+    for indices in groups.values():
+        first = encoded[indices[0]]
+        criteria = [StopStrings(stop_strings, tokenizer.decode)] if stop_strings else []
+        if complete_function:
+            criteria.append(FunctionEnd(first.text, tokenizer.decode))
+        streamer = None if stream is None else TextStreamer(tokenizer.decode, stream, stop_strings, eot)
+        prompt_ids = np.array([encoded[i].ids for i in indices], dtype=np.int64)
+        output = generate_ids(decoder, prompt_ids, config, criteria, streamer, healing_constraint(tokenizer, first))
+        for row, tokens in enumerate(output.tokens):
+            index = indices[row // config.num_return_sequences]
+            score = None if output.scores is None else output.scores[row]
+            results[index].append(
+                make_completion(encoded[index].text, tokens, tokenizer, eot, stop_strings, complete_function, score))
+    return [completion for per_prompt in results for completion in per_prompt]
+
+
+def make_completion(prompt: str, tokens: list[int], tokenizer, eot: int, stop_strings: Sequence[str],
+                    complete_function: bool, score: float | None) -> Completion:
+    """Decode a generated token list, cut it at a stop string, and extract the function if asked."""
+    ended_by_eot = bool(tokens) and tokens[-1] == eot
+    text, stop = truncate_at_stop_string(tokenizer.decode(tokens[:-1] if ended_by_eot else tokens), stop_strings)
+    reason = "end_of_text" if ended_by_eot else "stop_string" if stop is not None else "length"
+    function = None
+    if complete_function:
+        function = extract_function(prompt, text, end_of_file=ended_by_eot or stop is not None)
+        if function is not None and function.ended and reason == "length":
+            reason = "function_end"
+    return Completion(prompt, text, tokens, reason, score, function)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad argument as a GenerateError (printed as one line) instead of usage + exit."""
+
+    def error(self, message: str):
+        raise GenerateError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="tinygpt generate", description="Complete Python with a trained TinyGPT.")
+    source = parser.add_argument_group("model")
+    source.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="(default: %(default)s)")
+    source.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
+    prompt = parser.add_argument_group("prompt (one of these, else stdin; \\n and \\t in --prompt and --stop are "
+                                       "a newline and a tab)")
+    prompt.add_argument("--prompt", action="append", help="prompt text; repeat for a batch of prompts")
+    prompt.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
+    prompt.add_argument("--interactive", action="store_true", help="read prompts line by line, model kept loaded")
+    prompt.add_argument("--unconditional", action="store_true", help="no prompt: start a new file from end-of-text")
+    decoding = parser.add_argument_group("decoding")
+    decoding.add_argument("--strategy", help=f"{', '.join(STRATEGIES)} (default: beam with --num-beams, else sample)")
+    decoding.add_argument("--max-new-tokens", type=int, default=128, help="(default: %(default)s)")
+    decoding.add_argument("--temperature", type=float, help="sample: > 0 (default 0.8)")
+    decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off (default 0)")
+    decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] (default 0.95)")
+    decoding.add_argument("--min-p", type=float, help="sample: in [0, 1], relative to the top token (default 0)")
+    decoding.add_argument("--seed", type=int, help="sample: makes the draws reproducible")
+    decoding.add_argument("--repetition-penalty", type=float, help="> 0, 1 = off (default 1)")
+    decoding.add_argument("--no-repeat-ngram-size", type=int, help="ban repeating n-grams of this size, 0 = off")
+    decoding.add_argument("--num-beams", type=int, help="beam: beams kept per prompt (default 4)")
+    decoding.add_argument("--length-penalty", type=float, help="beam: exponent of the length normalisation (1)")
+    decoding.add_argument("--early-stopping", choices=["true", "false", "never"], help="beam: when to stop (false)")
+    decoding.add_argument("--num-return-sequences", type=int, help="sequences per prompt (beam: <= num_beams)")
+    stopping = parser.add_argument_group("stopping and output")
+    stopping.add_argument("--stop", action="append", default=[], help="stop before this string; repeatable")
+    stopping.add_argument("--complete-function", action="store_true",
+                          help="stop when the function or class body ends; print exactly that block")
+    stopping.add_argument("--no-stream", action="store_true", help="print at the end instead of token by token")
+    stopping.add_argument("--no-cache", action="store_true", help="recompute the whole context every token (slow)")
+    return parser
+
+
+ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
+
+
+def unescape(text: str) -> str:
+    """`\\n`, `\\t` and `\\\\` typed on a command line become a newline, a tab and a backslash."""
+    return re.sub(r"\\([nt\\])", lambda match: ESCAPES[match.group(1)], text)
+
+
+def config_from_args(args: argparse.Namespace) -> GenerationConfig:
+    """The GenerationConfig the options ask for (options left out keep their defaults); validated."""
+    strategy = args.strategy or ("beam" if args.num_beams is not None else "sample")
+    settings = {"strategy": strategy, "max_new_tokens": args.max_new_tokens}
+    if strategy == "sample":
+        settings |= {"temperature": 0.8, "top_p": 0.95}
+    if strategy == "beam":
+        settings["num_beams"] = 4
+    for name in ("temperature", "top_k", "top_p", "min_p", "seed", "repetition_penalty", "no_repeat_ngram_size",
+                 "num_beams", "length_penalty", "num_return_sequences"):
+        if getattr(args, name) is not None:
+            settings[name] = getattr(args, name)
+    if args.early_stopping is not None:
+        settings["early_stopping"] = {"true": True, "false": False, "never": "never"}[args.early_stopping]
+    config = GenerationConfig(**settings)
+    try:
+        config.validate()
+    except GenerationConfigError as err:
+        message = str(err)
+        name = re.match(r"\w*", message).group()
+        if name in settings:  # speak in option names: "--top-p must be in (0, 1], got 1.5"
+            message = "--" + name.replace("_", "-") + message[len(name):]
+        raise GenerateError(message) from None
+    return config
+
+
+def read_prompts(args: argparse.Namespace) -> list[str] | None:
+    """The prompts to run, or None for interactive mode."""
+    given = [name for name in ("prompt", "prompt_file", "interactive", "unconditional") if getattr(args, name)]
+    if len(given) > 1:
+        raise GenerateError(f"give the prompt one way, not {' and '.join('--' + g.replace('_', '-') for g in given)}")
+    if args.interactive:
+        return None
+    if args.unconditional:
+        return [""]
+    if args.prompt_file:
+        try:
+            prompts = [args.prompt_file.read_text(encoding="utf-8")]
+        except (OSError, UnicodeDecodeError) as err:
+            raise GenerateError(f"cannot read --prompt-file {args.prompt_file}: {err}") from None
+    elif args.prompt:
+        prompts = [unescape(p) for p in args.prompt]
+    elif not sys.stdin.isatty():
+        prompts = [sys.stdin.read()]
+    else:
+        raise GenerateError("no prompt: pass --prompt, --prompt-file, text on stdin, --interactive or --unconditional")
+    if any(not p.strip() for p in prompts):
+        raise GenerateError("the prompt is empty; pass --unconditional to start a new file from end-of-text")
+    return prompts
+
+
+def show(completions: list[Completion], complete_function: bool, per_prompt: int) -> None:
+    for index, completion in enumerate(completions):
+        if len(completions) > 1:
+            score = "" if completion.score is None else f", score {completion.score:.4f}"
+            print(f"# --- prompt {index // per_prompt + 1}, sequence {index % per_prompt + 1}{score} ---")
+        if not complete_function:
+            print(completion.prompt + completion.text)
+        elif completion.function is None:
+            print(f"# (no def or class was generated)\n{completion.prompt + completion.text}")
+        else:
+            print(completion.function.text, end="")
+            if completion.function.truncated:
+                print("note: max_new_tokens ran out inside the body; trimmed to the last complete statement",
+                      file=sys.stderr)
+
+
+def write_flushed(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def run_prompts(model, tokenizer, prompts: list[str], config: GenerationConfig, args: argparse.Namespace) -> None:
+    streaming = (not args.no_stream and len(prompts) == 1 and config.num_return_sequences == 1
+                 and config.strategy != "beam" and not args.complete_function)
+    stop = [unescape(s) for s in args.stop]
+    if streaming:
+        print(encode_prompt(tokenizer, prepare_prompt(prompts[0])).text, end="", flush=True)
+    completions = generate(model, tokenizer, prompts, config, stop_strings=stop,
+                           complete_function=args.complete_function, stream=write_flushed if streaming else None,
+                           use_cache=not args.no_cache)
+    if streaming:
+        print()
+    else:
+        show(completions, args.complete_function, config.num_return_sequences)
+
+
+def interact(model, tokenizer, config: GenerationConfig, args: argparse.Namespace) -> None:
+    print("TinyGPT interactive: one prompt per line (\\n for a newline), an empty line or Ctrl-D to quit.")
+    while True:
+        try:
+            line = input(">>> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        if not line.strip():
+            return
+        run_prompts(model, tokenizer, [unescape(line)], config, args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`tinygpt generate [options]`: exit 0, or 2 with one line on stderr for bad input."""
+    try:
+        args = build_parser().parse_args(argv)
+        config = config_from_args(args)
+        prompts = read_prompts(args)
+        model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
+        if prompts is None:
+            interact(model, tokenizer, config, args)
+        else:
+            run_prompts(model, tokenizer, prompts, config, args)
+    except ValueError as err:  # GenerateError, GenerationConfigError and tokenizer errors: bad input
+        print(f"tinygpt generate: error: {err}", file=sys.stderr)
+        return 2
+    except SystemExit as exit_request:  # --help
+        return int(exit_request.code or 0)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
