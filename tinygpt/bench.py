@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import io
 import itertools
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,9 +32,11 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch import profiler
+from tinytorch.generation import GenerationConfig, generate
 from tinytorch.optim import AdamW
 
 from .checkpoint import atomic_write_bytes, atomic_write_text
+from .generate import gpt_decoder
 from .model import GPT, GPTConfig
 
 LR, WEIGHT_DECAY, SEED = 3e-4, 0.1, 0
@@ -51,13 +53,13 @@ class Setup:
     decode_repeats: int
     contexts: tuple[int, ...]  # sweep of block_size (batch shrinks to keep tokens per step constant)
     widths: tuple[int, ...]  # sweep of n_embd at the base context
-    sweep_decode_steps: int  # single-token steps timed per sweep point
+    sweep_decode_steps: int  # single-token steps timed per sweep point (each measure once, after a warm-up)
     matmul_sizes: tuple[int, ...]
 
 
 FULL = Setup(GPTConfig(vocab_size=4096, block_size=256, n_layer=4, n_head=4, n_embd=256), batch_size=16, steps=5,
              prompt_len=16, new_tokens=128, decode_repeats=3, contexts=(64, 128, 256, 512, 1024),
-             widths=(128, 256, 384, 512), sweep_decode_steps=8, matmul_sizes=(512, 1024, 2048))
+             widths=(128, 256, 512), sweep_decode_steps=8, matmul_sizes=(512, 1024, 2048))
 QUICK = Setup(GPTConfig(vocab_size=128, block_size=32, n_layer=2, n_head=2, n_embd=32), batch_size=2, steps=2,
               prompt_len=4, new_tokens=6, decode_repeats=1, contexts=(16, 32), widths=(16, 32),
               sweep_decode_steps=2, matmul_sizes=(64, 128))
@@ -103,16 +105,6 @@ def interleave(measures: dict[str, Callable[[], float]], repeats: int, warmup: i
     return {name: statistics.median(values) for name, values in seconds.items()}
 
 
-def matmul_peak_gflops(sizes: tuple[int, ...], repeats: int = 3) -> float:
-    """Best float32 NumPy matmul rate over square sizes: the machine's attainable peak for model FLOPs."""
-    best = 0.0
-    for n in sizes:
-        a, b = (np.random.default_rng(n).standard_normal((n, n), dtype=np.float32) for _ in range(2))
-        seconds = min(wall(lambda a=a, b=b: a @ b)() for _ in range(repeats + 1))
-        best = max(best, 2 * n**3 / seconds / 1e9)
-    return best
-
-
 # ---- our side: training step and decoding ----------------------------------------------------------------------
 def batches_for(config: GPTConfig, batch_size: int, count: int) -> list[np.ndarray]:
     """`count` batches of random token ids, (B, T + 1): inputs and their shifted targets."""
@@ -140,19 +132,22 @@ def our_forward(model: GPT, batch: np.ndarray) -> None:
 
 def our_greedy_decode(model: GPT, prompt: np.ndarray, new_tokens: int, use_cache: bool = True
                       ) -> tuple[np.ndarray, float]:
-    """Greedy continuation of a (B, T) prompt with (or without) the KV cache: the new ids and the seconds spent
-    after the prefill."""
-    with tt.no_grad():
-        caches = model.new_kv_caches(prompt.shape[0], prompt.shape[1] + new_tokens) if use_cache else None
-        idx = prompt
-        logits, _ = model(idx, kv_caches=caches, last_only=True)
-        start = time.perf_counter()
-        generated = [logits.data[:, -1].argmax(axis=-1)[:, None]]  # (B, 1)
-        while len(generated) < new_tokens:
-            idx = generated[-1] if use_cache else np.concatenate([idx, generated[-1]], axis=1)
-            logits, _ = model(idx, kv_caches=caches, last_only=True)
-            generated.append(logits.data[:, -1].argmax(axis=-1)[:, None])
-    return np.concatenate(generated, axis=1), time.perf_counter() - start
+    """Greedy continuation of a (B, T) prompt through tinytorch.generation's Decoder, with or without the KV cache:
+    the new ids and the seconds spent after the prefill."""
+    decoder = gpt_decoder(model, use_cache)
+    logits = decoder.start(prompt)
+    start = time.perf_counter()
+    generated = [logits.argmax(axis=-1)]  # (B,)
+    while len(generated) < new_tokens:
+        generated.append(decoder.advance(generated[-1]).argmax(axis=-1))
+    return np.stack(generated, axis=1), time.perf_counter() - start
+
+
+def our_generate(model: GPT, prompt: np.ndarray, new_tokens: int, num_beams: int = 1) -> np.ndarray:
+    """tinytorch.generation's `generate`, greedy or beam search: the best sequence's new ids, (1, new_tokens)."""
+    config = GenerationConfig(strategy="beam" if num_beams > 1 else "greedy", max_new_tokens=new_tokens,
+                              num_beams=num_beams)
+    return np.array(generate(gpt_decoder(model), prompt, config).tokens[:1])
 
 
 def profile_train_step(model: GPT, batch: np.ndarray) -> tuple[profiler.OpProfile, int]:
@@ -168,17 +163,6 @@ def profile_train_step(model: GPT, batch: np.ndarray) -> tuple[profiler.OpProfil
 
 
 # ---- peak memory, each framework in its own process ------------------------------------------------------------
-def peak_rss_mib() -> float:
-    """This process's peak resident memory. Linux's VmHWM starts afresh at exec; ru_maxrss would carry over the
-    parent's peak into a child."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        line = next(line for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
-        return int(line.split()[1]) / 1024  # kB
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
-
-
 def training_memory_child(framework: str, config_json: str, batch_size: int) -> None:
     """Entry point of the child process: prints the peak RSS (MiB) over two training steps and the baseline peak
     once the model, optimizer and batch exist."""
@@ -190,10 +174,10 @@ def training_memory_child(framework: str, config_json: str, batch_size: int) -> 
         reference = load_torch_reference()
         model = reference.TorchGPT(config.vocab_size, config.block_size, config.n_layer, config.n_head, config.n_embd)
         step = reference.train_step_fn(model, LR, WEIGHT_DECAY)
-    baseline = peak_rss_mib()
+    baseline = profiler.peak_rss_mib()
     for _ in range(2):  # the first step also allocates the optimizer state
         step(batch)
-    peak = peak_rss_mib()
+    peak = profiler.peak_rss_mib()
     print(json.dumps({"baseline_mib": baseline, "peak_mib": peak, "step_mib": peak - baseline}))
 
 
@@ -217,17 +201,18 @@ def compare(setup: Setup, reference) -> dict:
     print(profile.table(limit=12), flush=True)
     results = {"facts": {"parameters": profiler.count_parameters(model),
                          "flops": profiler.step_flops(model, batch_size, config.block_size),
-                         "matmul_peak_gflops": matmul_peak_gflops(setup.matmul_sizes),
+                         "matmul_peak_gflops": profiler.matmul_peak_gflops(setup.matmul_sizes),
                          "activation_mib": activations / 2**20,
                          "kv_cache_mib_batch1": profiler.kv_cache_nbytes(model.new_kv_caches(1)) / 2**20},
                "profile": profile.rows()}
+    start = time.perf_counter()
     results.update(compare_throughput(setup, model, reference, batches, results["facts"]))
+    print(f"training and forward timed in {time.perf_counter() - start:.0f} s", flush=True)
     results.update(compare_decoding(setup, model, reference, batches[0][:1, : setup.prompt_len]))
-    memory = {"ours": training_memory("ours", config, batch_size)}
-    if reference:
-        memory["torch"] = training_memory("torch", config, batch_size)
-    results["train_step_rss_mib"] = {name: m["step_mib"] for name, m in memory.items()}
-    results["train_peak_rss_mib"] = {name: m["peak_mib"] for name, m in memory.items()}
+    print(f"decoding timed, {time.perf_counter() - start:.0f} s so far", flush=True)
+    memory = {name: training_memory(name, config, batch_size) for name in ("ours", "torch")[: 1 + bool(reference)]}
+    results["train_step_rss_mib"] = _both({name: m["step_mib"] for name, m in memory.items()})
+    results["train_peak_rss_mib"] = _both({name: m["peak_mib"] for name, m in memory.items()})
     return results
 
 
@@ -261,27 +246,32 @@ def _both(values: dict) -> dict:
 
 
 def compare_decoding(setup: Setup, model: GPT, reference, prompt: np.ndarray) -> dict:
-    """Batch-1 greedy decoding with KV cache (ours, a PyTorch loop, transformers' generate) and 4-beam search."""
+    """Batch-1 greedy decoding with the KV cache, model against model (our Decoder loop against a PyTorch loop) and
+    generate against generate (tinytorch.generation against transformers), and beam search with 4 beams."""
     new = setup.new_tokens
     outputs = {}
 
     def run(name: str, decode: Callable[[], np.ndarray]) -> Callable[[], float]:
         return wall(lambda: outputs.__setitem__(name, decode()))
 
-    measures = {"ours": run("ours", lambda: our_greedy_decode(model, prompt, new)[0])}
+    measures = {"loop": run("loop", lambda: our_greedy_decode(model, prompt, new)[0]),
+                "generate": run("generate", lambda: our_generate(model, prompt, new)),
+                "beam4": run("beam4", lambda: our_generate(model, prompt, new, num_beams=4))}
     if reference:
         torch_model = reference.TorchGPT.from_weights(setup.config, model.weights())
-        hf = reference.hf_model(setup.config, model.weights())
-        measures["torch"] = run("torch", lambda: reference.greedy_decode(torch_model, prompt, new)[0])
-        measures["hf"] = run("hf", lambda: reference.hf_generate(hf, prompt, new))
-        measures["hf_beam4"] = run("hf_beam4", lambda: reference.hf_generate(hf, prompt, new, num_beams=4))
+        measures["torch_loop"] = run("torch_loop", lambda: reference.greedy_decode(torch_model, prompt, new)[0])
+        if importlib.util.find_spec("transformers") is not None:
+            hf = reference.hf_model(setup.config, model.weights())
+            measures["hf_generate"] = run("hf_generate", lambda: reference.hf_generate(hf, prompt, new))
+            measures["hf_beam4"] = run("hf_beam4", lambda: reference.hf_generate(hf, prompt, new, num_beams=4))
     rate = {name: new / s for name, s in interleave(measures, setup.decode_repeats).items()}
-    agree = {name: bool(np.array_equal(out, outputs["ours"])) for name, out in outputs.items()
-             if name in ("torch", "hf")}
-    return {"decode_tokens_per_s": _both(rate),
-            "decode_vs_hf_generate_tokens_per_s": {"ours": rate["ours"], "torch": rate.get("hf")},
-            "beam4_tokens_per_s": {"ours": None, "torch": rate.get("hf_beam4")},
-            "greedy_tokens_agree_with_ours": agree}
+    agree = {theirs: bool(np.array_equal(outputs[ours], outputs[theirs]))
+             for ours, theirs in (("loop", "torch_loop"), ("generate", "hf_generate"), ("beam4", "hf_beam4"))
+             if theirs in outputs}
+    return {"decode_tokens_per_s": {"ours": rate["loop"], "torch": rate.get("torch_loop")},
+            "generate_tokens_per_s": {"ours": rate["generate"], "torch": rate.get("hf_generate")},
+            "beam4_tokens_per_s": {"ours": rate["beam4"], "torch": rate.get("hf_beam4")},
+            "tokens_agree": agree}
 
 
 # ---- how cost grows with context and width ---------------------------------------------------------------------
@@ -297,10 +287,9 @@ def sweep_point(setup: Setup, config: GPTConfig, batch_size: int, reference) -> 
         torch_model = reference.TorchGPT.from_weights(config, model.weights())
         steps["torch"] = reference.train_step_fn(torch_model, LR, WEIGHT_DECAY)
         decoders["torch"] = lambda cache: reference.greedy_decode(torch_model, prompt, n + 1, cache)[1]
-    repeats = max(1, setup.steps // 2)
-    train_s = interleave({name: wall(lambda s=s: s(batch)) for name, s in steps.items()}, repeats)
-    cached = interleave({name: lambda d=d: d(True) for name, d in decoders.items()}, repeats)
-    uncached = interleave({name: lambda d=d: d(False) for name, d in decoders.items()}, repeats)
+    train_s = interleave({name: wall(lambda s=s: s(batch)) for name, s in steps.items()}, 1)
+    cached = interleave({name: lambda d=d: d(True) for name, d in decoders.items()}, 1)
+    uncached = interleave({name: lambda d=d: d(False) for name, d in decoders.items()}, 1)
     flops = profiler.step_flops(model, batch_size, config.block_size)["train_step"]
     return {"context": config.block_size, "n_embd": config.n_embd, "batch_size": batch_size,
             "train_tokens_per_s": _both({name: batch_size * config.block_size / s for name, s in train_s.items()}),
@@ -312,27 +301,27 @@ def sweep_point(setup: Setup, config: GPTConfig, batch_size: int, reference) -> 
 def sweeps(setup: Setup, reference) -> dict[str, list[dict]]:
     """Context sweep at the base width and width sweep at the base context, tokens per training step constant."""
     base, tokens = setup.config, setup.batch_size * setup.config.block_size
-    results: dict[str, list[dict]] = {"context": [], "width": []}
-    for context in setup.contexts:
-        config = dataclasses.replace(base, block_size=context)
-        results["context"].append(sweep_point(setup, config, max(1, tokens // context), reference))
-        print(f"  context {context}: done", flush=True)
-    for width in setup.widths:
-        config = dataclasses.replace(base, n_embd=width)
-        results["width"].append(sweep_point(setup, config, setup.batch_size, reference))
-        print(f"  width {width}: done", flush=True)
-    return results
+    points: dict[tuple[int, int], dict] = {}  # (context, width) -> measures; the base point is in both sweeps
+
+    def point(context: int, width: int) -> dict:
+        if (context, width) not in points:
+            config = dataclasses.replace(base, block_size=context, n_embd=width)
+            points[context, width] = sweep_point(setup, config, max(1, tokens // context), reference)
+            print(f"  context {context}, width {width}: done", flush=True)
+        return points[context, width]
+
+    return {"context": [point(context, base.n_embd) for context in setup.contexts],
+            "width": [point(base.block_size, width) for width in setup.widths]}
 
 
 def plot_sweeps(results: dict[str, list[dict]]) -> bytes:
-    import io
-
+    """Tokens/s against context and against width, log-log: ours solid, PyTorch dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), dpi=100)
     metrics = [("train_tokens_per_s", "training step", "tab:blue"),
                ("decode_cached_tokens_per_s", "decode, KV cache", "tab:green"),
                ("decode_uncached_tokens_per_s", "decode, no cache", "tab:red")]
@@ -352,7 +341,7 @@ def plot_sweeps(results: dict[str, list[dict]]) -> bytes:
         ax.grid(alpha=0.3, which="both")
     axes[0].set_title("cost against context (tokens per training step fixed)")
     axes[1].set_title("cost against width")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png")
@@ -362,39 +351,40 @@ def plot_sweeps(results: dict[str, list[dict]]) -> bytes:
 
 # ---- report ----------------------------------------------------------------------------------------------------
 ROWS = [("train_tokens_per_s", "training step, tokens/s"), ("forward_tokens_per_s", "forward only, tokens/s"),
-        ("decode_tokens_per_s", "decode b=1 KV cache vs torch loop, tok/s"),
-        ("decode_vs_hf_generate_tokens_per_s", "decode b=1 vs HF generate, tok/s"),
-        ("beam4_tokens_per_s", "beam search 4 beams vs HF, tok/s"),
+        ("decode_tokens_per_s", "decode b=1 KV cache, loop vs torch loop, tok/s"),
+        ("generate_tokens_per_s", "greedy generate b=1 vs HF generate, tok/s"),
+        ("beam4_tokens_per_s", "beam search 4 beams vs HF generate, tok/s"),
         ("train_step_rss_mib", "train step RSS above baseline, MiB"), ("train_peak_rss_mib", "train peak RSS, MiB"),
         ("train_gflops", "train GFLOP/s"), ("train_mfu_percent", "train MFU, % of matmul peak")]
 
 
 def format_table(results: dict) -> str:
+    """The printed report: model facts, then one row per measure with ours, PyTorch and ours / PyTorch."""
     facts, config = results["facts"], results["config"]
     flops = facts["flops"]
     lines = [f"tinygpt bench, {results['date']}, {results['machine']['note']}",
              f"config: vocab {config['vocab_size']}, {config['n_layer']} layers, {config['n_head']} heads, width "
              f"{config['n_embd']}, context {config['block_size']}, batch {results['batch_size']}, float32, AdamW",
-             f"parameters {facts['parameters']:,}; FLOPs per step {flops['train_step'] / 1e9:.1f} G (forward "
+             f"parameters {facts['parameters']['total']:,}; FLOPs per step {flops['train_step'] / 1e9:.1f} G (forward "
              f"{flops['forward'] / 1e9:.1f} G); NumPy matmul peak {facts['matmul_peak_gflops']:.0f} GFLOP/s",
              f"activations held for backward {facts['activation_mib']:.0f} MiB; KV cache at batch 1 "
              f"{facts['kv_cache_mib_batch1']:.2f} MiB; loss first/last {facts['losses_first_last']}",
-             f"greedy tokens equal to ours: {results['greedy_tokens_agree_with_ours'] or 'n/a'}", "",
-             f"{'measure':<44}{'tinytorch':>12}{'PyTorch':>12}{'ratio':>9}"]
+             f"same tokens as ours: {results['tokens_agree'] or 'n/a'}", "",
+             f"{'measure':<47}{'tinytorch':>12}{'PyTorch':>12}{'ratio':>9}"]
     for key, label in ROWS:
         ours, theirs = results[key]["ours"], results[key]["torch"]
         cells = [f"{v:>12.1f}" if v is not None else f"{'n/a':>12}" for v in (ours, theirs)]
         ratio = f"{ours / theirs:>9.3f}" if ours is not None and theirs else f"{'n/a':>9}"
-        lines.append(f"{label:<44}{cells[0]}{cells[1]}{ratio}")
+        lines.append(f"{label:<47}{cells[0]}{cells[1]}{ratio}")
     return "\n".join(lines)
 
 
 def machine_note() -> dict:
-    load = os.getloadavg()
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "threads": thread_count(), "numpy": np.__version__,
-            "load_average_start": load,
-            "note": f"{platform.machine()}, {os.cpu_count()} cores, {thread_count()} threads, "
+    """Where the figures come from; the load average says how busy the machine was."""
+    load, cores, threads = os.getloadavg(), os.cpu_count(), thread_count()
+    return {"platform": platform.platform(), "cpu_count": cores, "threads": threads, "numpy": np.__version__,
+            "load_average_start": load, "thread_env": {k: v for k, v in os.environ.items() if k.endswith("_THREADS")},
+            "note": f"{platform.machine()}, {cores} cores, threads per framework {threads}, "
                     f"load average {load[0]:.1f} at start"}
 
 
@@ -422,14 +412,16 @@ def main(argv: list[str] | None = None) -> int:
         print("tinygpt bench: torch is not installed, measuring tinytorch only", file=sys.stderr)
     results = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine_note(),
                "config": setup.config.to_dict(), "batch_size": setup.batch_size}
-    results.update(compare(setup, reference))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    results.update(compare(setup, reference))
+    table = format_table(results)
+    atomic_write_text(out / "results.json", json.dumps(results, indent=1))  # kept if the sweeps are interrupted
     if args.scaling:
+        print(f"{table}\n\nsweeps:", flush=True)
         results["scaling"] = sweeps(setup, reference)
         atomic_write_bytes(out / "scaling.png", plot_sweeps(results["scaling"]))
     results["machine"]["load_average_end"] = os.getloadavg()
-    table = format_table(results)
     atomic_write_text(out / "results.json", json.dumps(results, indent=1))
     print(table)
     print(f"wrote {out / 'results.json'}" + (f" and {out / 'scaling.png'}" if args.scaling else ""))

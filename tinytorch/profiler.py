@@ -1,4 +1,5 @@
-"""What a model costs: parameters, FLOPs, time per op, and memory of activations and of the KV cache.
+"""What a model costs: parameters, FLOPs, time per op, memory of activations, of the KV cache and of the process,
+and the machine's matmul peak that achieved FLOP/s are measured against.
 
     with record_ops() as profile:
         loss = model(x, y)[1]
@@ -13,22 +14,30 @@ for backward; parameters are not activations and are left out.
 from __future__ import annotations
 
 import contextlib
+import resource
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from . import autograd
-from .nn import KVCache, Linear, Module, MultiHeadAttention
+from .nn import Embedding, KVCache, Linear, Module, MultiHeadAttention
 from .tensor import Tensor
 
 
 # ---- parameters and FLOPs --------------------------------------------------------------------------------------
-def count_parameters(model: Module, trainable_only: bool = False) -> int:
-    """Number of parameter elements; tied weights (lm_head = wte) count once."""
-    return sum(p.data.size for p in model.parameters() if p.requires_grad or not trainable_only)
+def count_parameters(model: Module) -> dict[str, int]:
+    """Parameter elements in all, in embedding tables (token and position), and the rest. Tied weights count once:
+    a tied output head (lm_head = wte) is part of the embedding count."""
+    embedding_ids = {id(m.weight) for m in model.modules() if isinstance(m, Embedding)}
+    params = list(model.parameters())
+    embedding = sum(p.data.size for p in params if id(p) in embedding_ids)
+    total = sum(p.data.size for p in params)
+    return {"total": total, "embedding": embedding, "non_embedding": total - embedding}
 
 
 def forward_flops(model: Module, batch_size: int, seq_len: int) -> int:
@@ -49,6 +58,20 @@ def step_flops(model: Module, batch_size: int, seq_len: int) -> dict[str, int]:
     """Forward, backward (twice the forward: gradients for inputs and for weights) and training-step FLOPs."""
     forward = forward_flops(model, batch_size, seq_len)
     return {"forward": forward, "backward": 2 * forward, "train_step": 3 * forward}
+
+
+def matmul_peak_gflops(sizes: tuple[int, ...] = (512, 1024, 2048), repeats: int = 3) -> float:
+    """Best float32 NumPy matmul rate (GFLOP/s) over square sizes: the attainable peak that model FLOP/s are a share
+    of (model FLOPs utilisation)."""
+    best = 0.0
+    for n in sizes:
+        a, b = (np.random.default_rng(n).standard_normal((n, n), dtype=np.float32) for _ in range(2))
+        a @ b  # warm-up
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            best = max(best, 2 * n**3 / (time.perf_counter() - start) / 1e9)
+    return best
 
 
 # ---- time per op -----------------------------------------------------------------------------------------------
@@ -162,3 +185,15 @@ def traced_peak_nbytes(fn: Callable[[], object]) -> int:
 def kv_cache_nbytes(kv_caches: list[KVCache]) -> int:
     """Bytes preallocated by a model's KV caches (keys and values of every layer)."""
     return sum(cache.nbytes() for cache in kv_caches)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB. On Linux VmHWM, which starts afresh at exec (ru_maxrss would carry
+    a parent's peak over into a child process); elsewhere ru_maxrss."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
