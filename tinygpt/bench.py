@@ -66,8 +66,9 @@ QUICK = Setup(GPTConfig(vocab_size=128, block_size=32, n_layer=2, n_head=2, n_em
 
 
 def thread_count() -> int:
-    """The threads tinytorch's kernels use (TINYTORCH_NUM_THREADS, else every core); PyTorch gets the same."""
-    return max(1, int(os.environ.get("TINYTORCH_NUM_THREADS", os.cpu_count() or 1)))
+    """The threads tinytorch's matrix products use (OpenBLAS: OPENBLAS_NUM_THREADS, else every core); PyTorch gets
+    the same number."""
+    return max(1, int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1)))
 
 
 def load_torch_reference():

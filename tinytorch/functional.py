@@ -27,14 +27,14 @@ class Linear(Function):
                 f"linear: input has {x.shape[-1]} features, weight {weight.shape} expects {weight.shape[1]}"
             )
         self.x, self.weight, self.has_bias = x, weight, bias is not None
-        out = x @ weight.T
+        out = x.reshape(-1, x.shape[-1]) @ weight.T  # one 2-D GEMM over all leading dims: faster than batched
         if bias is not None:
             out += bias
-        return out
+        return out.reshape(x.shape[:-1] + (weight.shape[0],))
 
     def backward(self, g):
         g2 = g.reshape(-1, g.shape[-1])
-        gx = (g @ self.weight) if self.needs_grad[0] else None
+        gx = (g2 @ self.weight).reshape(self.x.shape) if self.needs_grad[0] else None
         gw = (g2.T @ self.x.reshape(-1, self.x.shape[-1])) if self.needs_grad[1] else None
         gb = g2.sum(axis=0) if self.has_bias and self.needs_grad[2] else None
         return gx, gw, gb
