@@ -8,6 +8,8 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -223,6 +225,16 @@ def test_root_demo_completes_the_three_prompts(capsys, root_script, release):
     for prompt in ("'def'", "'class'", "'for i in'"):
         assert f"--- prompt {prompt}" in out
     assert "What this demonstrates" in out
+
+
+@pytest.mark.skipif(not (ROOT / "models" / "tinygpt-stdlib" / "model.safetensors").exists(), reason="no shipped model")
+def test_python_generate_py_runs_on_the_shipped_model():
+    """What a fresh clone's user runs first: `python generate.py`, real generations, exit 0."""
+    result = subprocess.run([sys.executable, "generate.py"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for prompt in ("'def'", "'class'", "'for i in'"):
+        assert f"--- prompt {prompt}" in result.stdout
+    assert "def" in result.stdout.split("--- prompt 'def'")[1]
 
 
 def test_root_script_accepts_generate_options(capsys, root_script, release):

@@ -73,28 +73,9 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Sequential(Module):
-    def __init__(self, *modules: Module):
-        super().__init__()
-        for i, module in enumerate(modules):
-            setattr(self, str(i), module)
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-
 class ModuleList(Module):
+    """Submodules in order, registered under their index ("0", "1", ...)."""
+
     def __init__(self, modules=()):
         super().__init__()
         for module in modules:
@@ -112,6 +93,18 @@ class ModuleList(Module):
 
     def __iter__(self):
         return iter(self._modules.values())
+
+
+class Sequential(ModuleList):
+    """Modules applied one after another: Sequential(a, b)(x) == b(a(x))."""
+
+    def __init__(self, *modules: Module):
+        super().__init__(modules)
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x
 
 
 class ReLU(Module):
