@@ -88,7 +88,7 @@ class OpProfile:
 
     def rows(self) -> list[dict]:
         """One dict per op, slowest first, plus an "(outside ops)" row: Python glue, graph walk, optimizer."""
-        wall = self.wall_s or self.ops_s or 1.0
+        wall = max(self.wall_s, self.ops_s) or 1.0  # clocks of virtual CPUs can disagree by a hair; shares sum to 1
         rows = [{"op": name, "calls": calls, "forward_ms": 1e3 * fwd, "backward_ms": 1e3 * bwd,
                  "total_ms": 1e3 * (fwd + bwd), "share": (fwd + bwd) / wall}
                 for name, (fwd, bwd, calls) in self.op_times.items()]
