@@ -19,6 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def set_threads(count: int) -> None:
+    """Give PyTorch as many threads as tinytorch's matrix products use."""
+    torch.set_num_threads(count)
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, n_embd: int, n_head: int):
         super().__init__()

@@ -75,12 +75,10 @@ def load_torch_reference():
     """benchmarks/torch_reference.py as a module, or None when torch (or the source checkout) is missing."""
     if importlib.util.find_spec("torch") is None or not TORCH_REFERENCE.exists():
         return None
-    import torch
-
-    torch.set_num_threads(thread_count())
     spec = importlib.util.spec_from_file_location("tinygpt_torch_reference", TORCH_REFERENCE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    module.set_threads(thread_count())
     return module
 
 

@@ -1,10 +1,11 @@
 """Run a row-wise kernel over contiguous row blocks, optionally on several threads: NumPy's elementwise ufuncs are
 single-threaded but release the GIL, so with TINYTORCH_NUM_THREADS=N each block can run on its own core.
 
-Off by default (one thread). Measured on the 2-core machine: a lone GELU runs 2x faster on two threads, but a
-whole TinyGPT training step is 3-8 % slower (3,612-3,867 tokens/s against 3,957-4,155 with one thread), because
-OpenBLAS's own two threads already own both cores and keep spinning between matrix products. Results are identical
-either way: each row is computed once, by one thread.
+Off by default (one thread). Measured on the 2-core machine (`python benchmarks/bench_threads.py`): a lone GELU
+runs 1.5x faster on two threads, but a whole TinyGPT training step gains nothing beyond run-to-run noise (one
+thread 3,813-4,277 tokens/s, two threads 3,976-4,300), because OpenBLAS's own two threads already keep both cores
+busy; and on a shared machine, extra threads that wait for cores slow everything down. Results are identical either
+way: each row is computed once, by one thread.
 """
 
 from __future__ import annotations
