@@ -166,3 +166,19 @@ def test_cli_dispatch_train_help(capsys):
     assert cli_main(["train", "--help"]) == 0
     assert "--resume" in capsys.readouterr().out
     assert os.path.exists(ROOT / "train.py")
+
+
+def test_evaluation_runs_in_eval_mode_without_touching_the_training_rng(data_dir, tmp_path):
+    """With dropout on, held-out loss is deterministic (eval mode, no graph), the model's mode is restored and
+    the RNG that dropout draws from during training is left where it was."""
+    import tinytorch as tt
+    from tinygpt.train import estimate_loss
+
+    trainer = Trainer(parse_args(flags(data_dir, tmp_path / "run", "--dropout=0.5"))[0])
+    model = trainer.model
+    rng_state = tt.default_rng().bit_generator.state
+    first = estimate_loss(model, trainer.val_tokens, 2, 4, seed=0)
+    second = estimate_loss(model, trainer.val_tokens, 2, 4, seed=0)
+    assert first == second
+    assert model.training and all(m.training for m in model.modules())
+    assert tt.default_rng().bit_generator.state == rng_state

@@ -6,6 +6,7 @@ held-out loss and bits per byte, atomic checkpoints that resume exactly, and a l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -37,27 +38,40 @@ def bits_per_byte(loss_nats: float, tokens: int, num_bytes: int) -> float:
     return loss_nats / math.log(2) * tokens / num_bytes
 
 
-@tt.no_grad()
+@contextlib.contextmanager
+def evaluating(model: GPT):
+    """Evaluate in eval mode (no dropout, nothing drawn from the training RNG) without a graph; then restore the
+    model's previous mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        with tt.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
 def estimate_loss(model: GPT, tokens: np.ndarray, batches: int, batch_size: int, seed: int) -> float:
     """Mean loss over `batches` random windows, always the same windows for a given seed."""
     rng = np.random.default_rng(seed)
     block = model.config.block_size
-    losses = [model(*data.get_batch(tokens, batch_size, block, rng))[1].item() for _ in range(batches)]
+    with evaluating(model):
+        losses = [model(*data.get_batch(tokens, batch_size, block, rng))[1].item() for _ in range(batches)]
     return float(np.mean(losses))
 
 
-@tt.no_grad()
 def evaluate_split(model: GPT, tokens: np.ndarray, batch_size: int = 16, progress: bool = False) -> float:
     """Exact mean loss over the whole split: consecutive non-overlapping windows, every token predicted once."""
     block = model.config.block_size
     windows = (len(tokens) - 1) // block
     starts = np.arange(windows) * block
     total, count = 0.0, 0
-    for first in tqdm(range(0, windows, batch_size), desc="evaluate", disable=not progress, leave=False):
-        offsets = starts[first:first + batch_size, None] + np.arange(block)
-        x, y = tokens[offsets].astype(np.int64), tokens[offsets + 1].astype(np.int64)
-        total += model(x, y)[1].item() * y.size
-        count += y.size
+    with evaluating(model):
+        for first in tqdm(range(0, windows, batch_size), desc="evaluate", disable=not progress, leave=False):
+            offsets = starts[first:first + batch_size, None] + np.arange(block)
+            x, y = tokens[offsets].astype(np.int64), tokens[offsets + 1].astype(np.int64)
+            total += model(x, y)[1].item() * y.size
+            count += y.size
     return total / max(count, 1)
 
 
