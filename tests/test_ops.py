@@ -350,3 +350,49 @@ def test_self_attention_bidirectional(): check_op([(2, 5, 12)], lambda x: torch_
                                                   lambda x: F.self_attention(x, 2, is_causal=False))
 def test_self_attention_bool_mask(): check_op([(2, 5, 12)], lambda x: torch_self_attention(x, 2, mask=PADDING_BOOL),
                                               lambda x: F.self_attention(x, 2, PADDING_BOOL))
+
+
+# ---- the fused output head + loss, and fused kernels across several cache blocks --------------------------------
+def torch_linear_cross_entropy(targets, **kw):
+    return lambda x, w: TF.cross_entropy((x @ w.T).reshape(-1, w.shape[0]), torch.tensor(targets).reshape(-1), **kw)
+
+
+def tt_linear_cross_entropy(targets, **kw):
+    return lambda x, w: F.linear_cross_entropy(x, w, targets, **kw)
+
+
+def test_linear_cross_entropy(): check_op([(2, 3, 4), (5, 4)], torch_linear_cross_entropy(TARGETS),
+                                          tt_linear_cross_entropy(TARGETS))
+def test_linear_cross_entropy_ignore_index(): check_op([(2, 3, 4), (5, 4)], torch_linear_cross_entropy(TARGETS_IGNORED),
+                                                       tt_linear_cross_entropy(TARGETS_IGNORED))
+
+
+@pytest.fixture
+def tiny_blocks(monkeypatch):
+    """Blocks of a few rows, so that every fused kernel runs over several blocks (and a ragged last one)."""
+    from tinytorch import fused
+
+    monkeypatch.setattr(fused, "BLOCK_ELEMENTS", 24)
+    monkeypatch.setattr(fused.LinearCrossEntropy, "BLOCK_LOGITS", 10)
+
+
+def test_linear_cross_entropy_in_blocks(tiny_blocks):
+    targets = np.array([[0, 4, 2, 1, 3, 0, 2], [1, 1, 3, 4, 0, 2, -100]])
+    check_op([(2, 7, 4), (5, 4)], torch_linear_cross_entropy(targets), tt_linear_cross_entropy(targets))
+
+
+def test_linear_cross_entropy_without_grad_computes_only_the_loss():
+    x, w = tt.randn(3, 4), tt.randn(5, 4)
+    with tt.no_grad():
+        loss = F.linear_cross_entropy(x, w, np.array([0, 1, 4]))
+    np.testing.assert_allclose(loss.item(), F.cross_entropy(x @ w.T, np.array([0, 1, 4])).item(), rtol=1e-6)
+
+
+def test_fused_kernels_in_blocks(tiny_blocks):
+    check_op([(3, 5, 8), (8,), (8,)], lambda x, w, b: TF.layer_norm(x, (8,), w, b),
+             lambda x, w, b: F.layer_norm(x, (8,), w, b))
+    check_op([(3, 5, 8)], lambda x: TF.gelu(x, approximate="tanh"), lambda x: F.gelu(x, approximate="tanh"))
+    check_op([(3, 5, 8)], torch_cross_entropy(np.arange(15).reshape(3, 5) % 8), tt_cross_entropy(
+        np.arange(15).reshape(3, 5) % 8))
+    check_op([(2, 5, 18)], lambda qkv: torch_self_attention(qkv, 3), lambda qkv: F.self_attention(qkv, 3))
+    check_op(QKV_SHAPES, torch_sdpa(PER_BATCH_BOOL, is_causal=True), tt_sdpa(PER_BATCH_BOOL, is_causal=True))

@@ -55,7 +55,8 @@ def test_record_ops_times_forward_and_backward_and_restores_state(model):
     finally:
         autograd.op_times.pop("Earlier", None)
     rows = {row["op"]: row for row in profile.rows()}
-    assert rows["Linear"]["calls"] == 4 * CONFIG.n_layer + 1  # c_attn, c_proj, c_fc, mlp c_proj per block; head
+    assert rows["Linear"]["calls"] == 4 * CONFIG.n_layer  # c_attn, c_proj, c_fc, mlp c_proj per block
+    assert rows["LinearCrossEntropy"]["calls"] == 1  # the head, fused with the loss
     assert rows["Linear"]["forward_ms"] > 0 and rows["Linear"]["backward_ms"] > 0
     assert "Earlier" not in rows
     assert sum(row["share"] for row in rows.values()) == pytest.approx(1.0, abs=1e-6)

@@ -87,7 +87,8 @@ class GPT(nn.Module):
                 param.data[...] = rng.normal(0, 0.02, param.shape)
 
     def forward(self, idx, targets=None, kv_caches: list[nn.KVCache] | None = None, last_only: bool = False):
-        """idx (B, T) token ids -> (logits (B, T, V) or (B, 1, V) if last_only, loss or None).
+        """idx (B, T) token ids -> (logits (B, T, V), or (B, 1, V) if last_only, and None), or with targets (B, T)
+        (None, mean cross-entropy loss).
 
         With `kv_caches` (one per layer, inference only) idx holds just the new tokens, placed after the
         positions already cached.
@@ -103,9 +104,10 @@ class GPT(nn.Module):
             x = block(x, kv_cache=kv_caches[layer] if kv_caches else None)
         if last_only:
             x = x[:, -1:, :]
-        logits = self.lm_head(self.ln_f(x))  # (B, T, V)
-        loss = None if targets is None else F.cross_entropy(logits, targets)
-        return logits, loss
+        x = self.ln_f(x)
+        if targets is not None:  # the head and the loss fused: the (B, T, V) logits never exist at once
+            return None, F.linear_cross_entropy(x, self.lm_head.weight, targets)
+        return self.lm_head(x), None  # (B, T, V)
 
     def new_kv_caches(self, batch_size: int, max_len: int | None = None) -> list[nn.KVCache]:
         head_size = self.config.n_embd // self.config.n_head

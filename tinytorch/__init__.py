@@ -6,10 +6,8 @@
 """
 
 from . import functional, nn, optim
-from ._methods import cat, maximum, split, stack, where
 from .autograd import enable_grad, is_grad_enabled, no_grad
-from .tensor import (
-    Tensor,
+from .creation import (
     arange,
     bool_,
     default_rng,
@@ -32,6 +30,8 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .functional import cat, maximum, split, stack, where
+from .tensor import Tensor
 
 __version__ = "0.1.0"
 

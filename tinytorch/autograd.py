@@ -1,17 +1,23 @@
-"""The autograd engine's moving parts: `Function` (one recorded op), `no_grad`, and `unbroadcast`.
+"""The autograd engine's vocabulary: `Function` (one differentiable op), grad mode (`no_grad`), and `unbroadcast`.
 
-Every differentiable op is a `Function` subclass with `forward` and `backward` working on raw NumPy arrays.
-`Function.apply` runs `forward`, and — only when grad mode is on and some input requires grad — records the
-op on the output tensor so that `Tensor.backward` can later call `backward` with the output's gradient.
-`backward` returns one gradient per positional input (None where there is nothing to give) and never
-mutates the incoming gradient array.
+This file imports nothing else from tinytorch: it speaks only NumPy. Read it first, then `tensor.py` (which records
+Functions into a graph and walks it backward), then `ops.py` (the primitive Functions).
+
+A Function subclass says two things about one op, both on raw NumPy arrays:
+
+    forward(*arrays, **options) -> array      compute the output; keep on `self` whatever backward will need
+    backward(grad) -> (grad_input, ...)       map the output's gradient to one gradient per positional input
+                                              (None where an input gets none); never mutate `grad` in place
+
+`needs_grad[i]` tells backward whether input i wants a gradient, so it can skip work nobody asked for.
+`Function.apply(*tensors)` runs the op on tensors: the Tensor class records the call as a node of the graph
+(see `Tensor._record` in tensor.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections import defaultdict
 
 import numpy as np
@@ -29,7 +35,7 @@ def is_grad_enabled() -> bool:
 
 @contextlib.contextmanager
 def no_grad():
-    """Run a block without recording the graph (inference, parameter updates)."""
+    """Run a block (or decorate a function) without recording the graph: inference, parameter updates."""
     global _grad_enabled
     previous, _grad_enabled = _grad_enabled, False
     try:
@@ -62,37 +68,34 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 class Function:
-    """One node of the graph: `forward` computes arrays, `backward` maps the output gradient to input gradients."""
+    """One node of the graph. After `apply` records it, it also holds:
 
-    __slots__ = ("inputs", "needs_grad", "saved", "__dict__")
+    inputs          the positional arguments of the call (tensors and plain values)
+    needs_grad      per input: does it want a gradient? (empty when nothing was recorded)
+    versions        per input, and for the output last: the tensor's version counter when the op ran, so that
+                    backward can refuse a tensor that an in-place op changed since (None for non-tensors)
+    """
 
-    def forward(self, *arrays, **kwargs) -> np.ndarray:
+    __slots__ = ("inputs", "needs_grad", "versions", "__dict__")
+    tensor_type: type  # the class apply() runs on: tinytorch.tensor.Tensor registers itself here
+
+    def forward(self, *arrays, **options) -> np.ndarray:
         raise NotImplementedError
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *args, **kwargs):
-        from .tensor import Tensor
+    def apply(cls, *args, **options):
+        """Run the op on tensors (and plain values); the output remembers this call when a gradient is needed."""
+        return Function.tensor_type._record(cls, args, options)
 
-        fn = cls()
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        record = _grad_enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args)
-        fn.needs_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args) if record else ()
-        start = time.perf_counter() if profiling else 0.0
-        try:
-            out = fn.forward(*arrays, **kwargs)
-        except ValueError as err:
-            shapes = ", ".join(str(np.shape(a)) for a in arrays)
-            raise ValueError(f"{cls.__name__}: incompatible shapes {shapes}: {err}") from None
-        if profiling:
-            entry = op_times[cls.__name__]
-            entry[0] += time.perf_counter() - start
-            entry[2] += 1
-        result = Tensor._wrap(out)
-        if record:
-            fn.inputs = args
-            result.requires_grad = True
-            result._ctx = fn
-        return result
+    @property
+    def released(self) -> bool:
+        """True once a backward pass without retain_graph freed what this node saved."""
+        return self.inputs is None
+
+    def release(self) -> None:
+        """Drop the saved arrays and the inputs, so that memory is freed as soon as backward has passed."""
+        self.__dict__.clear()
+        self.inputs = None

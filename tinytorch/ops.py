@@ -1,8 +1,6 @@
-"""The primitive differentiable ops: the one place that does array math for autograd.
-
-Each op is a small `Function`: `forward` computes on NumPy arrays and saves what `backward` needs;
-`backward` says locally how the output gradient flows to each input. Broadcasting is undone by
-`unbroadcast` in every binary op.
+"""The primitive differentiable ops. Each is a small `Function`: `forward` computes on NumPy arrays and keeps what
+`backward` needs; `backward` states the local gradient, d(out)/d(input) times the incoming gradient `g`.
+Broadcasting in binary ops is undone by `unbroadcast`. The fused kernels of a transformer live in `fused.py`.
 """
 
 from __future__ import annotations
@@ -11,56 +9,51 @@ import math
 
 import numpy as np
 
-from ._parallel import for_row_blocks
 from .autograd import Function, unbroadcast
 
 
-def _shape_of(x) -> tuple[int, ...]:
-    return np.shape(x)
-
-
-# ---- elementwise binary ----------------------------------------------------------------------------------------
-class Add(Function):
+# ---- element-wise binary ---------------------------------------------------------------------------------------
+class Add(Function):  # d(a + b) = da + db
     def forward(self, a, b):
-        self.shapes = (_shape_of(a), _shape_of(b))
+        self.shapes = np.shape(a), np.shape(b)
         return a + b
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
 
 
-class Sub(Function):
+class Sub(Function):  # d(a - b) = da - db
     def forward(self, a, b):
-        self.shapes = (_shape_of(a), _shape_of(b))
+        self.shapes = np.shape(a), np.shape(b)
         return a - b
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
 
 
-class Mul(Function):
+class Mul(Function):  # d(a b) = b da + a db
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
 
     def backward(self, g):
-        ga = unbroadcast(g * self.b, _shape_of(self.a)) if self.needs_grad[0] else None
-        gb = unbroadcast(g * self.a, _shape_of(self.b)) if self.needs_grad[1] else None
+        ga = unbroadcast(g * self.b, np.shape(self.a)) if self.needs_grad[0] else None
+        gb = unbroadcast(g * self.a, np.shape(self.b)) if self.needs_grad[1] else None
         return ga, gb
 
 
-class Div(Function):
+class Div(Function):  # d(a / b) = da / b - a db / b^2
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
 
     def backward(self, g):
-        ga = unbroadcast(g / self.b, _shape_of(self.a)) if self.needs_grad[0] else None
-        gb = unbroadcast(-g * self.a / (self.b * self.b), _shape_of(self.b)) if self.needs_grad[1] else None
+        ga = unbroadcast(g / self.b, np.shape(self.a)) if self.needs_grad[0] else None
+        gb = unbroadcast(-g * self.a / (self.b * self.b), np.shape(self.b)) if self.needs_grad[1] else None
         return ga, gb
 
 
-class Pow(Function):
+class Pow(Function):  # d(a^b) = b a^(b-1) da + a^b log(a) db
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = np.power(a, b)
@@ -68,52 +61,50 @@ class Pow(Function):
 
     def backward(self, g):
         a, b = self.a, self.b
-        ga = unbroadcast(g * b * np.power(a, b - 1), _shape_of(a)) if self.needs_grad[0] else None
+        ga = unbroadcast(g * b * np.power(a, b - 1), np.shape(a)) if self.needs_grad[0] else None
         gb = None
-        if len(self.needs_grad) > 1 and self.needs_grad[1]:
+        if self.needs_grad[1]:
             safe_log = np.log(np.where(a > 0, a, 1)).astype(self.out.dtype)
-            gb = unbroadcast(g * self.out * safe_log, _shape_of(b))
+            gb = unbroadcast(g * self.out * safe_log, np.shape(b))
         return ga, gb
 
 
-class Maximum(Function):
+class Maximum(Function):  # the gradient goes to the larger input; ties split it evenly, as in PyTorch
     def forward(self, a, b):
         self.a, self.b = a, b
         return np.maximum(a, b)
 
     def backward(self, g):
-        a_share = np.where(self.a == self.b, 0.5, self.a > self.b).astype(g.dtype)  # ties split evenly, as in PyTorch
-        ga = unbroadcast(g * a_share, _shape_of(self.a))
-        gb = unbroadcast(g * (1 - a_share), _shape_of(self.b))
-        return ga, gb
+        a_share = np.where(self.a == self.b, 0.5, self.a > self.b).astype(g.dtype)
+        return unbroadcast(g * a_share, np.shape(self.a)), unbroadcast(g * (1 - a_share), np.shape(self.b))
 
 
-class Matmul(Function):
+class Matmul(Function):  # d(a @ b) = da @ b + a @ db, so ga = g @ b^T and gb = a^T @ g
     def forward(self, a, b):
         self.a, self.b = a, b
         return a @ b
 
     def backward(self, g):
-        a, b = self.a, self.b
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        if b.ndim == 1:  # first, so that 1-D @ 1-D (a 0-d g) becomes (1, 1)
+        # 1-D operands act as a row (a) or a column (b) matrix; so does the gradient
+        a = self.a[None, :] if self.a.ndim == 1 else self.a
+        b = self.b[:, None] if self.b.ndim == 1 else self.b
+        if self.b.ndim == 1:  # first, so that 1-D @ 1-D (a 0-d g) becomes (1, 1)
             g = g[..., None]
-        if a.ndim == 1:
+        if self.a.ndim == 1:
             g = np.expand_dims(g, -2)
         ga = gb = None
         if self.needs_grad[0]:
-            ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+            ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape).reshape(self.a.shape)
         if self.needs_grad[1]:
-            if b2.ndim == 2 and a2.ndim > 2:  # (..., n, k) @ (k, m): fold the batch into one GEMM
-                gb = a2.reshape(-1, a2.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+            if b.ndim == 2 and a.ndim > 2:  # (..., n, k) @ (k, m): fold the batch into one GEMM
+                gb = a.reshape(-1, a.shape[-1]).T @ g.reshape(-1, g.shape[-1])
             else:
-                gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape)
-            gb = gb.reshape(b.shape)
+                gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape)
+            gb = gb.reshape(self.b.shape)
         return ga, gb
 
 
-# ---- elementwise unary -----------------------------------------------------------------------------------------
+# ---- element-wise unary ----------------------------------------------------------------------------------------
 class Neg(Function):
     def forward(self, a):
         return -a
@@ -122,7 +113,7 @@ class Neg(Function):
         return (-g,)
 
 
-class Exp(Function):
+class Exp(Function):  # d exp(a) = exp(a) da
     def forward(self, a):
         self.out = np.exp(a)
         return self.out
@@ -131,7 +122,7 @@ class Exp(Function):
         return (g * self.out,)
 
 
-class Log(Function):
+class Log(Function):  # d log(a) = da / a
     def forward(self, a):
         self.a = a
         return np.log(a)
@@ -140,7 +131,7 @@ class Log(Function):
         return (g / self.a,)
 
 
-class Sqrt(Function):
+class Sqrt(Function):  # d sqrt(a) = da / (2 sqrt(a))
     def forward(self, a):
         self.out = np.sqrt(a)
         return self.out
@@ -149,7 +140,7 @@ class Sqrt(Function):
         return (g / (2 * self.out),)
 
 
-class Tanh(Function):
+class Tanh(Function):  # d tanh(a) = (1 - tanh(a)^2) da
     def forward(self, a):
         self.out = np.tanh(a)
         return self.out
@@ -158,7 +149,7 @@ class Tanh(Function):
         return (g * (1 - self.out * self.out),)
 
 
-class Sigmoid(Function):
+class Sigmoid(Function):  # d s(a) = s(a) (1 - s(a)) da
     def forward(self, a):
         self.out = 0.5 * (np.tanh(0.5 * a) + 1)  # numerically safe for large |a|
         return self.out
@@ -176,7 +167,7 @@ class Relu(Function):
         return (g * self.positive,)
 
 
-class Clamp(Function):
+class Clamp(Function):  # the gradient passes where the input was inside [min, max]
     def forward(self, a, min=None, max=None):
         out = np.clip(a, min, max)
         self.inside = out == a
@@ -204,108 +195,50 @@ def erf(x: np.ndarray) -> np.ndarray:
     return sign * (1.0 - poly * np.exp(-x * x))
 
 
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_GELU_A = 0.044715
-
-
-def _rows(a: np.ndarray) -> np.ndarray:
-    return a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1)
-
-
-class Gelu(Function):
-    """GELU, exact (x * Phi(x)) or with GPT-2's tanh approximation (in place, row blocks on all cores)."""
-
-    def forward(self, x, approximate: str = "none"):
-        self.x, self.approximate = x, approximate
-        if approximate == "tanh":
-            rows = _rows(x)
-            out, self.t = np.empty_like(rows), np.empty_like(rows)
-
-            def kernel(r):
-                xs, t, o = rows[r], self.t[r], out[r]
-                np.multiply(xs, xs, out=t)  # t = tanh(c * (x + a x^3)) = tanh(x * (c + c a x^2))
-                t *= _SQRT_2_OVER_PI * _GELU_A
-                t += _SQRT_2_OVER_PI
-                t *= xs
-                np.tanh(t, out=t)
-                np.add(t, 1, out=o)
-                o *= xs
-                o *= 0.5
-
-            for_row_blocks(kernel, rows.shape[0], rows.size)
-            return out.reshape(x.shape)
-        if approximate != "none":
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+class Gelu(Function):  # exact GELU x Phi(x); d = Phi(x) + x phi(x). (The tanh approximation is in fused.py.)
+    def forward(self, x):
+        self.x = x
         self.cdf = (0.5 * (1 + erf(x / math.sqrt(2)))).astype(x.dtype)
         return x * self.cdf
 
     def backward(self, g):
-        x = self.x
-        if self.approximate == "tanh":
-            rows, grads = _rows(x), _rows(g)
-            out = np.empty_like(rows)
-
-            def kernel(r):
-                xs, t, o = rows[r], self.t[r], out[r]
-                slope = xs * xs  # d/dx of the tanh argument: c (1 + 3 a x^2)
-                slope *= 3 * _GELU_A * _SQRT_2_OVER_PI
-                slope += _SQRT_2_OVER_PI
-                np.multiply(t, t, out=o)
-                np.subtract(1, o, out=o)
-                o *= slope
-                o *= xs
-                o += t
-                o += 1
-                o *= 0.5
-                o *= grads[r]
-
-            for_row_blocks(kernel, rows.shape[0], rows.size)
-            return (out.reshape(x.shape),)
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return (g * (self.cdf + x * pdf),)
+        pdf = np.exp(-0.5 * self.x * self.x) / math.sqrt(2 * math.pi)
+        return (g * (self.cdf + self.x * pdf),)
 
 
-# ---- reductions ------------------------------------------------------------------------------------------------
-def _axes(dim, ndim):
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    return tuple(d % ndim if ndim else 0 for d in dims)
+# ---- reductions (axes already normalised by Tensor) ------------------------------------------------------------
+def _spread(g: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
+    """Broadcast a reduced gradient back over the reduced axes."""
+    return np.broadcast_to(g if keepdim else np.expand_dims(g, axes), shape)
 
 
-def _expand(g, shape, axes, keepdim):
-    if not keepdim:
-        g = np.expand_dims(g, axes)
-    return np.broadcast_to(g, shape)
-
-
-class Sum(Function):
-    def forward(self, a, dim=None, keepdim=False):
-        self.shape, self.axes, self.keepdim = a.shape, _axes(dim, a.ndim), keepdim
-        return np.asarray(a.sum(axis=self.axes, keepdims=keepdim))
+class Sum(Function):  # every input element gets the output's gradient
+    def forward(self, a, axes, keepdim=False):
+        self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        return np.asarray(a.sum(axis=axes, keepdims=keepdim))
 
     def backward(self, g):
-        return (_expand(g, self.shape, self.axes, self.keepdim),)
+        return (_spread(g, self.shape, self.axes, self.keepdim),)
 
 
-class Mean(Function):
-    def forward(self, a, dim=None, keepdim=False):
-        self.shape, self.axes, self.keepdim = a.shape, _axes(dim, a.ndim), keepdim
-        self.count = math.prod(a.shape[i] for i in self.axes)
-        return np.asarray(a.mean(axis=self.axes, keepdims=keepdim))
+class Mean(Function):  # ... divided by the number of elements averaged
+    def forward(self, a, axes, keepdim=False):
+        self.shape, self.axes, self.keepdim = a.shape, axes, keepdim
+        self.count = math.prod(a.shape[i] for i in axes)
+        return np.asarray(a.mean(axis=axes, keepdims=keepdim))
 
     def backward(self, g):
-        return (_expand(g / self.count, self.shape, self.axes, self.keepdim),)
+        return (_spread(g / self.count, self.shape, self.axes, self.keepdim),)
 
 
 class Max(Function):
-    """max over dims; the gradient is shared equally among tied maxima (like torch.amax)."""
+    """max over axes; the gradient is shared equally among tied maxima (like torch.amax)."""
 
-    def forward(self, a, dim=None, keepdim=False):
-        self.axes, self.keepdim = _axes(dim, a.ndim), keepdim
-        out = a.max(axis=self.axes, keepdims=True)
+    def forward(self, a, axes, keepdim=False):
+        self.axes, self.keepdim = axes, keepdim
+        out = a.max(axis=axes, keepdims=True)
         self.mask = a == out
-        return np.asarray(out if keepdim else np.squeeze(out, self.axes))
+        return np.asarray(out if keepdim else np.squeeze(out, axes))
 
     def backward(self, g):
         if not self.keepdim:
@@ -314,13 +247,13 @@ class Max(Function):
         return (self.mask * (g / counts),)
 
 
-class Var(Function):
-    def forward(self, a, dim=None, keepdim=False, correction=1):
-        self.axes, self.keepdim = _axes(dim, a.ndim), keepdim
-        n = math.prod(a.shape[i] for i in self.axes)
+class Var(Function):  # var = sum (a - mean)^2 / (n - correction); d = 2 (a - mean) / (n - correction)
+    def forward(self, a, axes, keepdim=False, correction=1):
+        self.axes, self.keepdim = axes, keepdim
+        n = math.prod(a.shape[i] for i in axes)
         self.denominator = max(n - correction, 0)
-        self.centered = a - a.mean(axis=self.axes, keepdims=True)
-        out = (self.centered * self.centered).sum(axis=self.axes, keepdims=keepdim) / self.denominator
+        self.centered = a - a.mean(axis=axes, keepdims=True)
+        out = (self.centered * self.centered).sum(axis=axes, keepdims=keepdim) / self.denominator
         return np.asarray(out, dtype=a.dtype)
 
     def backward(self, g):
@@ -330,7 +263,7 @@ class Var(Function):
 
 
 # ---- softmax family --------------------------------------------------------------------------------------------
-class Softmax(Function):
+class Softmax(Function):  # p = softmax(a); da = p * (g - sum(g * p))
     def forward(self, a, dim=-1):
         self.dim = dim
         e = np.exp(a - a.max(axis=dim, keepdims=True))
@@ -342,7 +275,7 @@ class Softmax(Function):
         return (p * (g - (g * p).sum(axis=self.dim, keepdims=True)),)
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Function):  # out = a - logsumexp(a); da = g - softmax(a) * sum(g)
     def forward(self, a, dim=-1):
         self.dim = dim
         shifted = a - a.max(axis=dim, keepdims=True)
@@ -353,7 +286,7 @@ class LogSoftmax(Function):
         return (g - np.exp(self.out) * g.sum(axis=self.dim, keepdims=True),)
 
 
-# ---- shape and indexing ----------------------------------------------------------------------------------------
+# ---- shape and indexing: gradients move back to where the elements came from -----------------------------------
 class Reshape(Function):
     def forward(self, a, shape):
         self.shape = a.shape
@@ -365,8 +298,8 @@ class Reshape(Function):
 
 class Permute(Function):
     def forward(self, a, dims):
-        self.dims = tuple(d % a.ndim for d in dims)
-        return a.transpose(self.dims)
+        self.dims = dims
+        return a.transpose(dims)
 
     def backward(self, g):
         return (g.transpose(np.argsort(self.dims)),)
@@ -381,11 +314,6 @@ class Expand(Function):
         return (unbroadcast(g, self.shape),)
 
 
-def _has_array_index(index) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (list, np.ndarray)) for p in parts)
-
-
 class GetItem(Function):
     def forward(self, a, index):
         self.shape, self.dtype, self.index = a.shape, a.dtype, index
@@ -393,7 +321,8 @@ class GetItem(Function):
 
     def backward(self, g):
         grad = np.zeros(self.shape, dtype=self.dtype)
-        if _has_array_index(self.index):
+        parts = self.index if isinstance(self.index, tuple) else (self.index,)
+        if any(isinstance(p, (list, np.ndarray)) for p in parts):
             np.add.at(grad, self.index, g)  # repeated indices accumulate
         else:
             grad[self.index] = g
@@ -419,9 +348,9 @@ class Stack(Function):
         return tuple(np.moveaxis(g, self.dim, 0))
 
 
-class Where(Function):
+class Where(Function):  # the gradient goes to a where the condition holds, to b elsewhere
     def forward(self, condition, a, b):
-        self.condition, self.shapes = condition, (_shape_of(a), _shape_of(b))
+        self.condition, self.shapes = condition, (np.shape(a), np.shape(b))
         return np.where(condition, a, b)
 
     def backward(self, g):
@@ -432,23 +361,28 @@ class Where(Function):
 
 
 class Embedding(Function):
-    """Row lookup `weight[indices]`; backward scatters (adds) gradient rows back, repeated ids accumulate."""
+    """Row lookup `weight[indices]`; backward adds each gradient row into the row it came from."""
 
     def forward(self, weight, indices):
         if indices.dtype.kind not in "iu":
-            raise TypeError(f"embedding: indices must be integers, got dtype {indices.dtype}")
+            raise TypeError(f"Embedding: indices must be integers, got dtype {indices.dtype}")
         if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
-            raise IndexError(f"embedding: index out of range [0, {weight.shape[0]}) (max {indices.max()})")
+            raise IndexError(f"Embedding: index out of range [0, {weight.shape[0]}) (max {indices.max()})")
         self.weight_shape, self.indices = weight.shape, indices
         return weight[indices]
 
     def backward(self, g):
+        # sum the rows of g that share an index: sort by index, then one reduceat over each run of equal ids
+        ids, rows = self.indices.reshape(-1), g.reshape(-1, self.weight_shape[1])
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
         grad = np.zeros(self.weight_shape, dtype=g.dtype)
-        np.add.at(grad, self.indices.reshape(-1), g.reshape(-1, self.weight_shape[1]))
+        grad[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
         return grad, None
 
 
-class Dropout(Function):
+class Dropout(Function):  # out = a * mask / (1 - p); the same mask scales the gradient
     def forward(self, a, p, rng):
         self.scaled_mask = (rng.random(a.shape, dtype=np.float32) >= p).astype(a.dtype) / (1 - p)
         return a * self.scaled_mask

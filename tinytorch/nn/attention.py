@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import functional as F
+from .. import fused
 from ..autograd import is_grad_enabled
 from ..tensor import Tensor
 from .layers import Dropout, Embedding, LayerNorm, Linear
@@ -98,7 +99,7 @@ class MultiHeadAttention(Module):
         batch, time, _ = qkv.shape
         heads = qkv.reshape(batch, time, 3, self.n_head, self.n_embd // self.n_head).transpose(2, 0, 3, 1, 4)
         keys, values = kv_cache.append(heads[1], heads[2])
-        out = F.Attention().forward(heads[0], keys, values, None, is_causal=self.causal)
+        out = fused.Attention().forward(heads[0], keys, values, None, is_causal=self.causal)
         return Tensor._wrap(out.transpose(0, 2, 1, 3).reshape(batch, time, self.n_embd))
 
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..tensor import Tensor, default_rng
+from ..creation import default_rng
+from ..tensor import Tensor
 from .module import Module, Parameter
 
 
