@@ -17,7 +17,7 @@ import numpy as np
 
 import tinytorch as tt
 import tinytorch.functional as F
-from tinytorch import nn
+from tinytorch import fused, nn
 
 
 @dataclass
@@ -99,15 +99,32 @@ class GPT(nn.Module):
         if start + time > self.config.block_size:
             raise ValueError(f"GPT: {start + time} positions exceed block_size {self.config.block_size}")
         positions = np.arange(start, start + time)
+        if kv_caches:
+            return self._decode(idx, positions, kv_caches, last_only), None
         x = self.drop(self.wte(idx) + self.wpe(positions))  # (B, T, C)
-        for layer, block in enumerate(self.h):
-            x = block(x, kv_cache=kv_caches[layer] if kv_caches else None)
+        for block in self.h:
+            x = block(x)
         if last_only:
             x = x[:, -1:, :]
         x = self.ln_f(x)
         if targets is not None:  # the head and the loss fused: the (B, T, V) logits never exist at once
             return None, F.linear_cross_entropy(x, self.lm_head.weight, targets)
         return self.lm_head(x), None  # (B, T, V)
+
+    def _decode(self, idx: np.ndarray, positions: np.ndarray, kv_caches: list[nn.KVCache], last_only: bool):
+        """The decoding hot path: forward's math on raw arrays, block by block through the KV caches (no graph)."""
+        if tt.is_grad_enabled():
+            raise RuntimeError("GPT: the KV cache is for inference; run it under tinytorch.no_grad()")
+        if idx.size and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
+            raise ValueError(f"GPT: token ids must be in [0, {self.config.vocab_size}), got {idx.min()}..{idx.max()}")
+        x = self.wte.weight.data[idx] + self.wpe(positions).data  # (B, T, C)
+        for block, cache in zip(self.h, kv_caches, strict=True):
+            x = block.step(x, cache)
+        if last_only:
+            x = x[:, -1:, :]
+        ln_f = self.ln_f
+        x = fused.layer_norm_inference(x, ln_f.weight.data, None if ln_f.bias is None else ln_f.bias.data, ln_f.eps)
+        return tt.Tensor._wrap(fused.linear_inference(x, self.lm_head.weight.data, None))  # (B, T, V)
 
     def new_kv_caches(self, batch_size: int, max_len: int | None = None) -> list[nn.KVCache]:
         head_size = self.config.n_embd // self.config.n_head

@@ -30,8 +30,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..threads import blas_threads, free_cores
+
 __all__ = ["Decoder", "StepFunction"]
 
+SMALL_STEP_TOKENS = 64  # steps feeding at most this many tokens (rows x new positions) use only the free cores
 StepFunction = Callable[[np.ndarray, list | None], np.ndarray]
 
 
@@ -58,6 +61,7 @@ class Decoder:
         self.window_start = 0  # the model sees tokens[:, window_start:]
         self.kv_caches: list | None = None
         self.slides = 0  # how many times the window slid (for tests and benchmarks)
+        self.threads = 1
 
     def start(self, prompts: np.ndarray) -> np.ndarray:
         """Prefill with `prompts` (B, T), T >= 1; returns next-token logits (B, V)."""
@@ -65,6 +69,7 @@ class Decoder:
         if prompts.ndim != 2 or prompts.shape[1] == 0:
             raise ValueError(f"prompts must be a non-empty (batch, time) array, got shape {prompts.shape}")
         self.tokens = prompts.copy()
+        self.threads = free_cores()  # BLAS threads for the small steps of this generation
         self.window_start = 0
         if prompts.shape[1] > self.context_length:
             self.window_start = prompts.shape[1] - self.window_keep
@@ -96,7 +101,10 @@ class Decoder:
         return self._logits(window, self.kv_caches)
 
     def _logits(self, tokens: np.ndarray, kv_caches: list | None) -> np.ndarray:
-        return np.asarray(self.step(tokens, kv_caches), dtype=np.float32)
+        if tokens.size > SMALL_STEP_TOKENS:
+            return np.asarray(self.step(tokens, kv_caches), dtype=np.float32)
+        with blas_threads(self.threads):  # as many as there are free cores (see tinytorch.threads)
+            return np.asarray(self.step(tokens, kv_caches), dtype=np.float32)
 
     def __repr__(self) -> str:
         return (f"Decoder(context_length={self.context_length}, use_cache={self.use_cache}, "

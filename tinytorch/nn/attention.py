@@ -96,11 +96,15 @@ class MultiHeadAttention(Module):
     def _attend_cached(self, qkv: np.ndarray, kv_cache: KVCache) -> Tensor:
         if is_grad_enabled():
             raise RuntimeError("MultiHeadAttention: the KV cache is for inference; run it under tinytorch.no_grad()")
+        return Tensor._wrap(self.attend_step(qkv, kv_cache))
+
+    def attend_step(self, qkv: np.ndarray, kv_cache: KVCache) -> np.ndarray:
+        """Attention of the new positions in qkv (B, T, 3C) to everything cached so far: (B, T, C), raw arrays."""
         batch, time, _ = qkv.shape
         heads = qkv.reshape(batch, time, 3, self.n_head, self.n_embd // self.n_head).transpose(2, 0, 3, 1, 4)
-        keys, values = kv_cache.append(heads[1], heads[2])
-        out = fused.Attention().forward(heads[0], keys, values, None, is_causal=self.causal)
-        return Tensor._wrap(out.transpose(0, 2, 1, 3).reshape(batch, time, self.n_embd))
+        keys, values = kv_cache.append(heads[1], heads[2])  # (B, nh, L, hs)
+        out = fused.attention_inference(heads[0], keys, values, self.causal)
+        return out.transpose(0, 2, 1, 3).reshape(batch, time, self.n_embd)
 
 
 class MLP(Module):
@@ -131,6 +135,22 @@ class TransformerBlock(Module):
     def forward(self, x: Tensor, attn_mask=None, kv_cache: KVCache | None = None) -> Tensor:
         x = x + self.attn(self.ln_1(x), attn_mask, kv_cache)
         return x + self.mlp(self.ln_2(x))
+
+    def step(self, x: np.ndarray, kv_cache: KVCache) -> np.ndarray:
+        """forward's math on raw arrays for decoding with a KV cache: no graph, no tensors, only the arithmetic
+        (a generated token costs a few dozen small NumPy calls per block)."""
+        attn, mlp = self.attn, self.mlp
+        h = fused.layer_norm_inference(x, *_affine(self.ln_1), self.ln_1.eps)
+        y = attn.attend_step(fused.linear_inference(h, *_affine(attn.c_attn)), kv_cache)
+        x = x + fused.linear_inference(y, *_affine(attn.c_proj))
+        h = fused.layer_norm_inference(x, *_affine(self.ln_2), self.ln_2.eps)
+        h = fused.gelu_tanh_inference(fused.linear_inference(h, *_affine(mlp.c_fc)))
+        return x + fused.linear_inference(h, *_affine(mlp.c_proj))
+
+
+def _affine(layer: Linear | LayerNorm) -> tuple[np.ndarray, np.ndarray | None]:
+    """The weight and bias arrays of a Linear or LayerNorm layer."""
+    return layer.weight.data, None if layer.bias is None else layer.bias.data
 
 
 class LearnedPositionalEmbedding(Embedding):
