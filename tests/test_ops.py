@@ -374,6 +374,7 @@ def tiny_blocks(monkeypatch):
 
     monkeypatch.setattr(fused, "BLOCK_ELEMENTS", 24)
     monkeypatch.setattr(fused.LinearCrossEntropy, "BLOCK_LOGITS", 10)
+    monkeypatch.setattr(fused.Attention, "QUERY_BLOCK", 2)
 
 
 def test_linear_cross_entropy_in_blocks(tiny_blocks):
@@ -396,3 +397,7 @@ def test_fused_kernels_in_blocks(tiny_blocks):
         np.arange(15).reshape(3, 5) % 8))
     check_op([(2, 5, 18)], lambda qkv: torch_self_attention(qkv, 3), lambda qkv: F.self_attention(qkv, 3))
     check_op(QKV_SHAPES, torch_sdpa(PER_BATCH_BOOL, is_causal=True), tt_sdpa(PER_BATCH_BOOL, is_causal=True))
+    check_op(QKV_SHAPES, torch_sdpa((FLOAT_MASK * CAUSAL_BOOL - 1e9 * ~CAUSAL_BOOL).astype(np.float32)),
+             tt_sdpa(FLOAT_MASK, is_causal=True))
+    prefix_causal = np.tril(np.ones((3, T), dtype=bool), k=T - 3)  # fewer queries than keys, in blocks of 2
+    check_op([(B, NH, 3, HS), (B, NH, T, HS), (B, NH, T, HS)], torch_sdpa(prefix_causal), tt_sdpa(is_causal=True))

@@ -232,7 +232,12 @@ def _heads(a: np.ndarray) -> np.ndarray:
 
 class Attention(Function):
     """out = P v, P = softmax(s), s = q k^T * scale (+ mask), for q, k, v (B, nh, T, hs), a few heads at a time.
-    dv = P^T g; dP = g v^T; ds = P * (dP - sum(P * dP)) (softmax backward); dq = ds k * scale; dk = ds^T q * scale."""
+    dv = P^T g; dP = g v^T; ds = P * (dP - sum(P * dP)) (softmax backward); dq = ds k * scale; dk = ds^T q * scale.
+
+    With a causal mask, queries go in blocks of QUERY_BLOCK and a block only computes scores for the keys it may
+    see (the queries are the last positions): the masked upper triangle, about half the work, is never done."""
+
+    QUERY_BLOCK = 64
 
     def forward(self, q, k, v, mask=None, is_causal=False, scale=None):
         self.scale = scale if scale is not None else 1.0 / math.sqrt(q.shape[-1])
@@ -247,35 +252,45 @@ class Attention(Function):
                 blocked = ~full if blocked is None else blocked | ~full
             else:
                 additive = full
-        self.probs = np.empty((heads, q_len, k_len), dtype=q.dtype)
+        step = self.QUERY_BLOCK if is_causal else q_len
+        # (first query, last query + 1, keys seen): a causal block sees keys up to its last query's position
+        self.query_blocks = [(start, min(start + step, q_len), k_len - q_len + min(start + step, q_len) if is_causal
+                              else k_len) for start in range(0, q_len, step)]
+        self.probs = np.zeros((heads, q_len, k_len), dtype=q.dtype)
         out = np.empty((heads, q_len, self.v.shape[-1]), dtype=q.dtype)
-        for r in row_blocks(heads, q_len * k_len):
-            scores = self.probs[r]
-            np.matmul(self.q[r] * np.asarray(self.scale, q.dtype), np.swapaxes(self.k[r], -1, -2), out=scores)
-            if additive is not None:
-                scores += additive[r]
-            if blocked is not None:
-                np.copyto(scores, -np.inf, where=blocked if blocked.ndim == 2 else blocked[r])
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            np.matmul(scores, self.v[r], out=out[r])
+        scaled_q = self.q * np.asarray(self.scale, q.dtype)
+        for r in row_blocks(heads, step * k_len):
+            for first, last, keys in self.query_blocks:
+                rows = (r, slice(first, last), slice(0, keys))
+                scores = self.probs[rows]
+                np.matmul(scaled_q[r, first:last], np.swapaxes(self.k[r, :keys], -1, -2), out=scores)
+                if additive is not None:
+                    scores += additive[rows]
+                if blocked is not None:
+                    np.copyto(scores, -np.inf, where=blocked[first:last, :keys] if blocked.ndim == 2 else
+                              blocked[rows])
+                scores -= scores.max(axis=-1, keepdims=True)
+                np.exp(scores, out=scores)
+                scores /= scores.sum(axis=-1, keepdims=True)
+                np.matmul(scores, self.v[r, :keys], out=out[r, first:last])
         return out.reshape(self.out_shape)
 
     def backward(self, g):
         g = _heads(g)
-        gq, gk, gv = np.empty_like(self.q), np.empty_like(self.k), np.empty_like(self.v)
-        blocks = row_blocks(*self.probs.shape[:1], self.probs.shape[1] * self.probs.shape[2])
-        gscores_buffer = np.empty((blocks[0].stop,) + self.probs.shape[1:], dtype=self.probs.dtype)
-        for r in blocks:
-            probs, gscores = self.probs[r], gscores_buffer[: r.stop - r.start]
-            np.matmul(np.swapaxes(probs, -1, -2), g[r], out=gv[r])
-            np.matmul(g[r], np.swapaxes(self.v[r], -1, -2), out=gscores)
-            gscores -= np.einsum("hij,hij->hi", gscores, probs)[..., None]
-            gscores *= probs
-            gscores *= self.scale
-            np.matmul(gscores, self.k[r], out=gq[r])
-            np.matmul(np.swapaxes(gscores, -1, -2), self.q[r], out=gk[r])
+        gq = np.empty_like(self.q)
+        gk, gv = np.zeros_like(self.k), np.zeros_like(self.v)
+        heads, q_len, k_len = self.probs.shape
+        step = self.query_blocks[0][1]
+        for r in row_blocks(heads, step * k_len):
+            for first, last, keys in self.query_blocks:
+                probs, grads = self.probs[r, first:last, :keys], g[r, first:last]
+                gv[r, :keys] += np.swapaxes(probs, -1, -2) @ grads
+                gscores = grads @ np.swapaxes(self.v[r, :keys], -1, -2)
+                gscores -= np.einsum("hij,hij->hi", gscores, probs)[..., None]
+                gscores *= probs
+                gscores *= self.scale
+                np.matmul(gscores, self.k[r, :keys], out=gq[r, first:last])
+                gk[r, :keys] += np.swapaxes(gscores, -1, -2) @ self.q[r, first:last]
         shape = self.out_shape[:-2]
         return (gq.reshape(shape + self.q.shape[1:]), gk.reshape(shape + self.k.shape[1:]),
                 gv.reshape(shape + self.v.shape[1:]), None)
