@@ -1,6 +1,30 @@
-"""Test-wide settings: hypothesis has no per-example deadline (no timed assertions; CI machines can be busy)."""
+"""Test-wide settings and fixtures: hypothesis has no per-example deadline (no timed assertions; CI machines can be
+busy); `release` is a tiny random TinyGPT checkpoint with its tokenizer, shared by the generation and evaluation
+command tests."""
 
+import sysconfig
+from pathlib import Path
+
+import pytest
 from hypothesis import settings
+
+from tinygpt.checkpoint import save_checkpoint
+from tinygpt.model import GPT, GPTConfig
+from tinytorch.text import BPETokenizer
 
 settings.register_profile("tinytorch", deadline=None)
 settings.load_profile("tinytorch")
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory) -> Path:
+    """A directory like models/tinygpt-stdlib: model.safetensors and tokenizer.json (a BPE learned on two standard
+    library files). Returns the checkpoint."""
+    directory = tmp_path_factory.mktemp("release")
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    texts = [(stdlib / name).read_text(encoding="utf-8") for name in ("bisect.py", "keyword.py")]
+    tokenizer = BPETokenizer.train(texts, vocab_size=300)
+    tokenizer.save(directory / "tokenizer.json")
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=48, n_layer=2, n_head=2, n_embd=32)
+    save_checkpoint(directory / "model.safetensors", GPT(config, seed=0), {"tokenizer": "tokenizer.json"})
+    return directory / "model.safetensors"

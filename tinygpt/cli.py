@@ -1,6 +1,7 @@
 """The `tinygpt` command: one entry point that dispatches to each tool's own `main(argv)`.
 
-    tinygpt prepare | train | generate | evaluate | eval-functions | bench | export-hf | import-hf  [options]
+    tinygpt prepare | train | generate | evaluate | eval-functions | eval-suite | eval-humaneval | bench | export-hf
+            | import-hf  [options]
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ COMMANDS = {
     "generate": ("tinygpt.generate", "complete Python with a trained checkpoint"),
     "evaluate": ("tinygpt.evaluate", "exact held-out loss and bits per byte of a checkpoint"),
     "eval-functions": ("tinygpt.eval_functions", "complete held-out functions and report the share that parses"),
+    "eval-suite": ("tinygpt.eval_suite", "complete the project's own small tasks and run their tests in a sandbox"),
+    "eval-humaneval": ("tinygpt.eval_humaneval", "HumanEval pass@1 (greedy) and pass@k (sampled), tests sandboxed"),
     "bench": ("tinygpt.bench", "throughput and memory against PyTorch eager"),
     "export-hf": ("tinygpt.export", "write a checkpoint as a Hugging Face GPT-2 model directory"),
     "import-hf": ("tinygpt.export", "read a Hugging Face GPT-2 model directory into a TinyGPT checkpoint"),

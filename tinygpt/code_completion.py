@@ -6,11 +6,19 @@ left of the `def` (or `class`) keyword. "Line" means a logical line start: lines
 brackets or after a backslash continue the line before them and never end a block. Python's own `tokenize` tells
 those apart, so the rule is checked on tokens, not on raw text.
 
+A function (not a class) also ends where its own body stops making sense, so that a prompt for one function returns
+one function and does not wander into phantom methods of an imaginary class:
+- after a `return` or `raise` at the body's own indentation, nothing more at that indentation could run: the next
+  statement there ends the block;
+- a `def` at the body's indentation whose first parameter is `self` or `cls` is a method of a class that does not
+  exist: the block ends before it (and before its decorators).
+
 Which block: the last `def`/`class` line of the prompt (the function being completed), or, when the prompt has none
 (a comment such as `# return the largest of three numbers`), the first one the model writes.
 
 If `max_new_tokens` runs out inside the body, the block is trimmed back to the longest run of complete lines that
-still parses (`ast.parse`), a lone header gets `pass` as its body, and the result says it was truncated.
+still parses (`ast.parse`), a lone header gets `pass` as its body, and the result says it was truncated. Every
+block says whether it parses; `has_body` and `most_repeated_line` judge whether it is more than an empty shell.
 """
 
 from __future__ import annotations
@@ -20,28 +28,32 @@ import io
 import re
 import textwrap
 import tokenize
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FunctionBlock", "FunctionEnd", "block_end", "extract_function", "find_block_start", "parses",
-           "prepare_prompt"]
+__all__ = ["REPEATED_LINE_LIMIT", "FunctionBlock", "FunctionEnd", "block_end", "extract_function", "find_block_start",
+           "has_body", "most_repeated_line", "parses", "prepare_prompt"]
 
 BLOCK_HEADER = re.compile(r"^([ \t]*)(?:async[ \t]+def|def|class)\b", re.MULTILINE)
 DECORATOR = re.compile(r"^[ \t]*@")
 BRACKETS = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+PHANTOM_METHOD = re.compile(r"[ \t]*(?:async[ \t]+)?def[ \t]+\w+[ \t]*\([ \t]*(?:self|cls)[ \t]*[,):=]")
+REPEATED_LINE_LIMIT = 5  # a completion that writes one line this many times is repeating itself, not coding
 
 
 @dataclass
 class FunctionBlock:
     """A completed block: its source, whether the body ended on its own, whether it was trimmed to fit
-    `max_new_tokens`, and whether `ast.parse` accepts it."""
+    `max_new_tokens`, whether `ast.parse` accepts it, and where it starts."""
 
     text: str
     ended: bool
     truncated: bool
     parses: bool
+    start: int = 0  # offset of the block (its first decorator, else its header) in prompt + generated text
 
 
 def prepare_prompt(prompt: str) -> str:
@@ -69,30 +81,54 @@ def header_indent(text: str, start: int) -> int:
     return len(match.group(1))  # in characters, as tokenize counts columns
 
 
-def block_end(text: str, start: int) -> int | None:
-    """Offset in `text` of the first logical line after the header of the block starting at `start` that is
-    indented at or left of its `def`/`class`; None while the block is still open."""
-    indent = header_indent(text, start)
-    body = text[start:]
-    if not re.search(rf"\n[ \t]{{0,{indent}}}[^ \t\r\n]", body):  # cheap test first: no candidate line at all
-        return None
-    line_offsets = np.cumsum([0] + [len(line) for line in body.splitlines(keepends=True)])
+def logical_line_starts(source: str) -> Iterator[tokenize.TokenInfo]:
+    """The first token of every logical line after the first one (the header) of `source`, comment lines included;
+    stops quietly where the text ends mid-string or mid-bracket (no further line can start)."""
     header_done, at_line_start, depth = False, False, 0
     try:
-        for token in tokenize.generate_tokens(io.StringIO(body).readline):
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type in (tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
                 continue
             if token.type == tokenize.NEWLINE or (token.type == tokenize.NL and depth == 0):
                 header_done = header_done or token.type == tokenize.NEWLINE
                 at_line_start = header_done
                 continue
-            if at_line_start and token.start[1] <= indent:
-                return start + int(line_offsets[token.start[0] - 1])
+            if at_line_start:
+                yield token
             at_line_start = False
             if token.type == tokenize.OP:
                 depth = max(depth + BRACKETS.get(token.string, 0), 0)
     except (tokenize.TokenError, IndentationError):
-        pass  # the text ends mid-string or mid-bracket: no further line can start
+        return
+
+
+def block_end(text: str, start: int) -> int | None:
+    """Offset in `text` where the block starting at `start` ends: the first logical line after its header that is
+    indented at or left of its `def`/`class`, or, for a function, the first line that breaks the rules of the module
+    docstring (a statement after a body-level `return`, a phantom method). None while the block is still open."""
+    indent = header_indent(text, start)
+    is_function = BLOCK_HEADER.match(text, start).group(0).endswith("def")
+    body = text[start:]
+    candidates = rf"\n[ \t]{{0,{indent}}}[^ \t\r\n]" + (r"|\n[ \t]*(?:return|raise|def|async|@)" if is_function else "")
+    if not re.search(candidates, body):  # cheap test first: no line that could end the block
+        return None
+    line_offsets = np.cumsum([0] + [len(line) for line in body.splitlines(keepends=True)])
+    body_indent, returned, decorators_start = None, False, None
+    for token in logical_line_starts(body):
+        line_start = start + int(line_offsets[token.start[0] - 1])
+        column = token.start[1]
+        if column <= indent:
+            return line_start
+        if not is_function or token.type == tokenize.COMMENT:
+            continue
+        body_indent = column if body_indent is None else body_indent
+        if column != body_indent:
+            continue
+        if returned or PHANTOM_METHOD.match(token.line):
+            return line_start if decorators_start is None else decorators_start
+        is_decorator = token.string == "@"
+        decorators_start = (decorators_start or line_start) if is_decorator else None
+        returned = token.string in ("return", "raise")
     return None
 
 
@@ -137,11 +173,39 @@ def extract_function(prompt: str, generated: str, end_of_file: bool = False) -> 
     if start is None:
         return None
     end = block_end(text, start)
-    block = text[with_decorators(text, start):end].rstrip() + "\n"
+    block_start = with_decorators(text, start)
+    block = text[block_start:end].rstrip() + "\n"
     if end is not None or end_of_file:
-        return FunctionBlock(block, ended=True, truncated=False, parses=parses(block))
+        return FunctionBlock(block, ended=True, truncated=False, parses=parses(block), start=block_start)
     trimmed = trim_to_parse(block, header_indent(text, start))
-    return FunctionBlock(trimmed, ended=False, truncated=True, parses=parses(trimmed))
+    return FunctionBlock(trimmed, ended=False, truncated=True, parses=parses(trimmed), start=block_start)
+
+
+def is_placeholder(statement: ast.stmt) -> bool:
+    """`pass`, `...` or a bare string (a docstring): a statement that does nothing."""
+    return isinstance(statement, ast.Pass) or (
+        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+        and (statement.value.value is Ellipsis or isinstance(statement.value.value, str)))
+
+
+def has_body(block: str) -> bool:
+    """Whether the block parses and its def (or class) holds a statement other than its docstring, `pass` or `...`:
+    a completion trimmed back to its docstring, or to the `pass` that trimming adds, has no body."""
+    try:
+        tree = ast.parse(textwrap.dedent(block))
+    except (SyntaxError, ValueError):
+        return False
+    definitions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                      ast.ClassDef))]
+    return bool(definitions) and not all(is_placeholder(statement) for statement in definitions[0].body)
+
+
+def most_repeated_line(text: str) -> int:
+    """How often the most frequent line of `text` occurs (indentation ignored; blank lines and lines of only
+    punctuation such as `)` or a closing quote do not count). `REPEATED_LINE_LIMIT` or more: a repetition loop."""
+    lines = [line.strip() for line in text.splitlines()]
+    counts = Counter(line for line in lines if any(character.isalnum() for character in line))
+    return max(counts.values(), default=0)
 
 
 class FunctionEnd:

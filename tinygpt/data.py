@@ -3,11 +3,20 @@
 A data directory holds `train.bin` and `val.bin` (raw token ids, dtype given in `meta.json`), the tokenizer and
 `meta.json`. The arrays are memory-mapped, so a corpus larger than memory costs nothing to open and a batch reads
 only the windows it needs. This module is NumPy only: the trainer turns the arrays into tensors itself.
+
+A dataset made from several sources keeps each source's files together: in each split, source after source, with
+an end-of-text token between consecutive files and between consecutive sources. `meta.json` lists the sources in
+that order, with their mixture weight and, per split, their token range `[start, end)`. A training batch draws the
+source of each row with probability proportional to its weight, then a window inside that source's range, so a
+small source weighted high is repeated and a large one weighted low is sampled.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +71,78 @@ def get_batch(
     starts = rng.integers(0, len(tokens) - block_size, size=batch_size)
     windows = tokens[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)  # (B, T+1)
     return np.ascontiguousarray(windows[:, :-1]), np.ascontiguousarray(windows[:, 1:])
+
+
+# ---- sources and the mixture ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceSplit:
+    """One source's part of one split: its tokens are `split_tokens[start:end]`, which hold `files` files of
+    `bytes` UTF-8 bytes in all."""
+
+    name: str
+    weight: float
+    start: int
+    end: int
+    files: int
+    bytes: int
+
+    @property
+    def tokens(self) -> int:
+        return self.end - self.start
+
+
+def source_splits(meta: dict, split: str) -> list[SourceSplit]:
+    """The sources of a split in the order they are stored. A dataset prepared before sources existed is one
+    source spanning the split."""
+    if split not in SPLITS:
+        raise DatasetError(f"split must be one of {SPLITS}, got {split!r}")
+    if "sources" not in meta:
+        counts = meta["splits"][split]
+        return [SourceSplit("data", 1.0, 0, counts["tokens"], counts["files"], counts["bytes"])]
+    return [
+        SourceSplit(source["name"], source["weight"], part["start"], part["end"], part["files"], part["bytes"])
+        for source in meta["sources"]
+        for part in [source["splits"][split]]
+    ]
+
+
+def load_source_arrays(data_dir: str | Path, split: str) -> dict[str, np.ndarray]:
+    """Each source's token ids in one split (views of the memory-mapped split), by source name."""
+    tokens = load_split(data_dir, split)
+    return {source.name: tokens[source.start:source.end] for source in source_splits(read_meta(data_dir), split)}
+
+
+class MixtureSampler:
+    """Training batches from several sources of one token array: each row's source is drawn with probability
+    weight / sum of weights, then a window of that source's range, as `get_batch` does for a whole array."""
+
+    def __init__(self, tokens: np.ndarray, sources: list[SourceSplit]):
+        self.tokens = tokens
+        self.names = [source.name for source in sources]
+        self.starts = np.array([source.start for source in sources], dtype=np.int64)
+        self.ends = np.array([source.end for source in sources], dtype=np.int64)
+        weights = np.array([source.weight for source in sources], dtype=np.float64)
+        self.probabilities = weights / weights.sum()
+
+    def get_batch(
+        self, batch_size: int, block_size: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Like `get_batch`: inputs and next-token targets, (batch_size, block_size) int64, drawn from `rng` alone."""
+        too_short = [name for name, start, end in zip(self.names, self.starts, self.ends) if end - start <= block_size]
+        if too_short:
+            raise DatasetError(f"source(s) {too_short} hold no more than block_size={block_size} training tokens")
+        rows = rng.choice(len(self.probabilities), size=batch_size, p=self.probabilities)
+        starts = rng.integers(self.starts[rows], self.ends[rows] - block_size)
+        windows = self.tokens[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)  # (B, T+1)
+        return np.ascontiguousarray(windows[:, :-1]), np.ascontiguousarray(windows[:, 1:])
+
+
+def batch_sampler(meta: dict, train_tokens: np.ndarray) -> Callable[[int, int, np.random.Generator], tuple]:
+    """`sample(batch_size, block_size, rng) -> (x, y)` for training: `get_batch` on the whole array for one source,
+    a `MixtureSampler` for several."""
+    sources = source_splits(meta, "train")
+    if len(sources) == 1:
+        return functools.partial(get_batch, train_tokens)
+    return MixtureSampler(train_tokens, sources).get_batch

@@ -9,10 +9,14 @@
    docstring (dedented to column 0); the model writes the body. `-n` of them are drawn with `--seed`.
 3. Each prompt is completed with `--complete-function` semantics (stop when the body ends, trim to parse when
    `--max-new-tokens` runs out).
-4. Reported: the share of completed functions that `ast.parse` accepts, and the share whose body is not a verbatim
-   copy of the training data: after stripping indentation and blank lines, the body is not a substring of the
-   training split's text (same normalisation). A function that stops right after its docstring parses, but has
-   no body; it counts as a copy, and the share of functions with a body is reported too.
+4. Reported, each as a share of the functions, counted honestly (the rules are `tinygpt.task_eval`'s):
+   - parses without trimming: a completion cut by `--max-new-tokens` and trimmed back until it parses does not count;
+   - wrote a body: a statement besides the docstring and `pass` (a completion trimmed to its docstring has none);
+   - repeats a line 5+ times: a repetition loop, however well it parses;
+   - well-formed: all three of the above: parses without trimming, has a body, repeats no line 5+ times;
+   - not a verbatim copy: it has a body, and after stripping indentation and blank lines the body is not a
+     substring of the training split's text (same normalisation);
+   - trimmed at max_new_tokens: how many completions were cut and trimmed.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ import numpy as np
 
 from tinytorch.generation import GenerationConfig
 
+from .code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated_line
 from .data import DatasetError, read_meta
 from .generate import DEFAULT_CHECKPOINT, GenerateError, OneLineParser, generate, load_generator
 from .prepare import SourceFile, is_held_out, read_sources
+from .task_eval import share
 
 __all__ = ["FunctionSample", "held_out_functions", "main", "normalize"]
 
@@ -47,8 +53,10 @@ class FunctionSample:
 class FunctionResult:
     path: str
     name: str
-    parses: bool
+    parses: bool  # as generated, without trimming
     has_body: bool
+    repeats: int  # occurrences of the most repeated line
+    well_formed: bool  # parses, has a body, repeats no line REPEATED_LINE_LIMIT times
     novel: bool
     truncated: bool
     completion: str
@@ -113,20 +121,18 @@ def evaluate(model, tokenizer, samples: list[FunctionSample], train_text: str, c
         block = completion.function
         text = block.text if block else ""
         body = text[len(sample.prompt):] if text.startswith(sample.prompt) else ""
-        has_body = bool(normalize(body))
-        novel = has_body and normalize(body) not in train_text
-        result = FunctionResult(sample.path, sample.name, bool(block and block.parses), has_body, novel,
+        parses = bool(block and block.parses and not block.truncated)
+        wrote_body, repeats = has_body(text), most_repeated_line(text)
+        novel = wrote_body and normalize(body) not in train_text
+        well_formed = parses and wrote_body and repeats < REPEATED_LINE_LIMIT
+        result = FunctionResult(sample.path, sample.name, parses, wrote_body, repeats, well_formed, novel,
                                 bool(block and block.truncated), text)
         results.append(result)
         if verbose:
-            flags = (f"parses={result.parses!s:<5} body={has_body!s:<5} novel={novel!s:<5} "
+            flags = (f"parses={parses!s:<5} body={wrote_body!s:<5} repeats={repeats:<3} novel={novel!s:<5} "
                      f"truncated={result.truncated}")
             print(f"{sample.path + ':' + sample.name:<50} {flags}", file=sys.stderr)
     return results
-
-
-def share(count: int, total: int) -> str:
-    return f"{count}/{total} ({100 * count / max(total, 1):.1f}%)"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -172,10 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     total = len(results)
     print(f"eval-functions: {total} held-out functions (of {len(candidates)} with docstrings in {len(held_out)} "
           f"validation files), seed {args.seed}, {args.strategy}, max_new_tokens {args.max_new_tokens}")
-    print(f"  ast.parse accepts:   {share(sum(r.parses for r in results), total)}")
-    print(f"  wrote a body:        {share(sum(r.has_body for r in results), total)}  (more than the docstring)")
-    print(f"  not a verbatim copy: {share(sum(r.novel for r in results), total)}  (body not a substring of train)")
-    print(f"  truncated at max_new_tokens: {share(sum(r.truncated for r in results), total)}")
+    looping = sum(r.repeats >= REPEATED_LINE_LIMIT for r in results)
+    rows = [("parses without trimming", sum(r.parses for r in results), ""),
+            ("wrote a body", sum(r.has_body for r in results), "a statement beyond the docstring and pass"),
+            (f"repeats a line {REPEATED_LINE_LIMIT}+ times", looping, ""),
+            ("well-formed", sum(r.well_formed for r in results), "all three: parses untrimmed, body, no loop"),
+            ("not a verbatim copy", sum(r.novel for r in results), "body not a substring of train"),
+            ("trimmed at max_new_tokens", sum(r.truncated for r in results), "")]
+    for label, count, note in rows:
+        print(f"  {label + ':':<28}{share(count, total)}" + (f"  ({note})" if note else ""))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n", encoding="utf-8")
     return 0

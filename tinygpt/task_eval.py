@@ -1,0 +1,168 @@
+"""Complete function-completion tasks with TinyGPT and run every completion against the task's tests in the sandbox:
+the engine that `tinygpt eval-suite` and `tinygpt eval-humaneval` share, with their common command-line options.
+
+One attempt = one completion of one task, judged five ways:
+- parses: the block that `--complete-function` returned parses as generated, without trimming it back to the last
+  complete statement (a block cut by `max_new_tokens` does not count, however it was repaired);
+- has_body: it parses and holds a statement besides its docstring and `pass` (`code_completion.has_body`);
+- repeats: how often its most repeated line occurs (5 or more: a repetition loop);
+- truncated: `max_new_tokens` ran out inside the body;
+- status: what the sandbox said when the prompt's preamble, the block and the tests ran together. The block runs as
+  `--complete-function` returned it (a trimmed block that parses is run and may pass: it is the code a user gets);
+  a block that does not parse is not run ("error").
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from tinytorch.generation import GenerationConfig
+
+from .code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated_line
+from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, config_from_args, generate
+from .sandbox import SandboxLimits, run_program
+from .tasks import Task
+
+__all__ = ["Attempt", "add_common_arguments", "attempt_task", "decoding_config", "describe", "judge", "run_tasks",
+           "sandbox_limits", "share", "summarize", "summary_lines"]
+
+SAMPLING_OPTIONS = ("temperature", "top_k", "top_p", "min_p", "seed")
+
+
+@dataclass
+class Attempt:
+    task_id: str
+    code: str  # what ran before the tests: the prompt's text above the block, then the block
+    finish_reason: str
+    parses: bool
+    has_body: bool
+    repeats: int
+    truncated: bool
+    status: str  # passed, failed, timeout or error (sandbox.STATUSES)
+    reason: str
+
+
+def judge(task: Task, completion: Completion, limits: SandboxLimits) -> Attempt:
+    """One completion of `task`, checked for shape and run against the task's tests."""
+    block = completion.function
+    if block is None:
+        return Attempt(task.task_id, completion.prompt + completion.text, completion.finish_reason, False, False, 0,
+                       False, "error", "no def was written")
+    code = (completion.prompt + completion.text)[:block.start] + block.text
+    if block.parses:
+        result = run_program(task.program(code), limits)
+        status, reason = result.status, result.reason
+    else:
+        status, reason = "error", "the completed function does not parse"
+    return Attempt(task.task_id, code, completion.finish_reason, block.parses and not block.truncated,
+                   has_body(block.text), most_repeated_line(block.text), block.truncated, status, reason)
+
+
+def attempt_task(model, tokenizer, task: Task, config: GenerationConfig, limits: SandboxLimits) -> list[Attempt]:
+    """`config.num_return_sequences` completions of one task, each judged."""
+    completions = generate(model, tokenizer, task.prompt, config, complete_function=True)
+    return [judge(task, completion, limits) for completion in completions]
+
+
+def run_tasks(model, tokenizer, tasks: Sequence[Task], config: GenerationConfig, limits: SandboxLimits,
+              description: str) -> list[list[Attempt]]:
+    """Attempts per task, in task order, with a progress bar on stderr."""
+    progress = tqdm(tasks, desc=description, unit="task", dynamic_ncols=True, leave=False)
+    return [attempt_task(model, tokenizer, task, config, limits) for task in progress]
+
+
+def describe(config: GenerationConfig) -> str:
+    """The decoding settings in a few words: "greedy, max_new_tokens 128" or the sampling knobs that are on."""
+    knobs = []
+    if config.strategy == "sample":
+        knobs += [f"temperature {config.temperature:g}", f"top_p {config.top_p:g}"]
+        knobs += [f"top_k {config.top_k}"] if config.top_k else []
+        knobs += [f"min_p {config.min_p:g}"] if config.min_p else []
+        knobs += [f"seed {config.seed}"]
+    knobs += [f"repetition_penalty {config.repetition_penalty:g}"] if config.repetition_penalty != 1 else []
+    knobs += [f"no_repeat_ngram_size {config.no_repeat_ngram_size}"] if config.no_repeat_ngram_size else []
+    return ", ".join([config.strategy, *knobs, f"max_new_tokens {config.max_new_tokens}"])
+
+
+def share(count: int, total: int) -> str:
+    return f"{count}/{total} ({100 * count / max(total, 1):.1f}%)"
+
+
+def summarize(attempts: Sequence[Attempt]) -> dict[str, int]:
+    """Counts over attempts: how many parse, have a body, repeat a line, were trimmed, and end in each status."""
+    counts = {"attempts": len(attempts), "parses": sum(a.parses for a in attempts),
+              "has_body": sum(a.has_body for a in attempts),
+              "repeats_a_line": sum(a.repeats >= REPEATED_LINE_LIMIT for a in attempts),
+              "truncated": sum(a.truncated for a in attempts)}
+    for status in ("passed", "failed", "timeout", "error"):
+        counts[status] = sum(a.status == status for a in attempts)
+    return counts
+
+
+def summary_lines(counts: dict[str, int], sandbox_note: str, passed_label: str = "passes its tests") -> list[str]:
+    """The report's lines, one figure each, aligned."""
+    total = counts["attempts"]
+    rows = [("parses without trimming", counts["parses"], ""),
+            ("has a body", counts["has_body"], "a statement beyond the docstring and pass"),
+            (f"repeats a line {REPEATED_LINE_LIMIT}+ times", counts["repeats_a_line"], ""),
+            (passed_label, counts["passed"], sandbox_note),
+            ("trimmed at max_new_tokens", counts["truncated"], "")]
+    lines = [f"  {label + ':':<28}{share(count, total)}" + (f"  ({note})" if note else "")
+             for label, count, note in rows]
+    return lines + [f"  not passed: {counts['failed']} failed, {counts['timeout']} timed out, {counts['error']} errors"]
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, with_strategy: bool = True) -> None:
+    """Model, decoding (as `tinygpt generate`; greedy unless a sampling option, --seed included, is given), sandbox
+    and output."""
+    model = parser.add_argument_group("model")
+    model.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="(default: %(default)s)")
+    model.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
+    decoding = parser.add_argument_group("decoding")
+    if with_strategy:
+        decoding.add_argument("--strategy", choices=["greedy", "sample"],
+                              help="(default: greedy, or sample when a sampling option is given)")
+    decoding.add_argument("--max-new-tokens", type=int, default=max_new_tokens, help="(default: %(default)s)")
+    decoding.add_argument("--temperature", type=float, help="sample: > 0 (default 0.8)")
+    decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off (default 0)")
+    decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] (default 0.95)")
+    decoding.add_argument("--min-p", type=float, help="sample: in [0, 1], relative to the top token (default 0)")
+    decoding.add_argument("--seed", type=int, help="sample: seed of the draws (default 0)")
+    decoding.add_argument("--repetition-penalty", type=float, help="> 0, 1 = off (default 1)")
+    decoding.add_argument("--no-repeat-ngram-size", type=int, help="ban repeating n-grams of this size, 0 = off")
+    sandbox = parser.add_argument_group("sandbox and output")
+    sandbox.add_argument("--timeout", type=float, default=5.0, help="seconds per program, wall clock (default 5)")
+    sandbox.add_argument("--memory-mb", type=int, default=1024, help="address-space limit per program (default 1024)")
+    sandbox.add_argument("--json", type=Path, help="also write every completion and its results here")
+
+
+def decoding_config(args: argparse.Namespace, strategy: str | None = None, **overrides) -> GenerationConfig:
+    """The GenerationConfig the decoding options ask for, validated; errors name the option (GenerateError).
+    `strategy` overrides --strategy; greedy ignores the sampling options when `strategy` is given."""
+    given = [name for name in SAMPLING_OPTIONS if getattr(args, name) is not None]
+    if strategy is None:
+        strategy = getattr(args, "strategy", None) or ("sample" if given else "greedy")
+        if strategy == "greedy" and given:
+            raise GenerateError(f"--{given[0].replace('_', '-')} needs sampling; drop --strategy greedy")
+    settings = {**vars(args), "strategy": strategy}
+    if strategy == "greedy":
+        settings |= {name: None for name in SAMPLING_OPTIONS}
+    elif args.seed is None:
+        settings["seed"] = 0  # samples are reproducible unless asked otherwise
+    settings |= {name: None for name in ("num_beams", "length_penalty", "num_return_sequences", "early_stopping")}
+    config = config_from_args(argparse.Namespace(**settings))
+    return dataclasses.replace(config, **overrides) if overrides else config
+
+
+def sandbox_limits(args: argparse.Namespace) -> SandboxLimits:
+    if not args.timeout > 0:
+        raise GenerateError(f"--timeout must be > 0 seconds, got {args.timeout:g}")
+    if args.memory_mb < 64:
+        raise GenerateError(f"--memory-mb must be >= 64, got {args.memory_mb}")
+    return SandboxLimits(timeout_s=args.timeout, memory_mb=args.memory_mb)
