@@ -85,6 +85,7 @@ class GPT(nn.Module):
                 param.data[...] = rng.normal(0, residual_std, param.shape)
             elif param.ndim == 2:
                 param.data[...] = rng.normal(0, 0.02, param.shape)
+            param._version += 1
 
     def forward(self, idx, targets=None, kv_caches: list[nn.KVCache] | None = None, last_only: bool = False):
         """idx (B, T) token ids -> (logits (B, T, V), or (B, 1, V) if last_only, and None), or with targets (B, T)

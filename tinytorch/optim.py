@@ -44,6 +44,7 @@ class Optimizer:
         for group in self.param_groups:
             for param, grad, state in self._params_with_grad(group):
                 self._update(param.data, grad, state, group)
+                param._version += 1  # an in-place change, as for any tensor (see Tensor._in_place)
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError

@@ -90,6 +90,8 @@ class Decoder:
     def reorder(self, rows: np.ndarray) -> None:
         """Continue from rows `rows` (B,) of the current batch: row i becomes a copy of old row rows[i]."""
         rows = np.asarray(rows, dtype=np.int64)
+        if np.array_equal(rows, np.arange(self.tokens.shape[0])):
+            return  # every row continues itself (beams often keep their order): nothing to copy
         self.tokens = self.tokens[rows]
         if self.kv_caches is not None:
             for cache in self.kv_caches:

@@ -141,16 +141,28 @@ class TransformerBlock(Module):
         (a generated token costs a few dozen small NumPy calls per block)."""
         attn, mlp = self.attn, self.mlp
         h = fused.layer_norm_inference(x, *_affine(self.ln_1), self.ln_1.eps)
-        y = attn.attend_step(fused.linear_inference(h, *_affine(attn.c_attn)), kv_cache)
-        x = x + fused.linear_inference(y, *_affine(attn.c_proj))
+        y = attn.attend_step(_linear(h, attn.c_attn), kv_cache)
+        x = x + _linear(y, attn.c_proj)
         h = fused.layer_norm_inference(x, *_affine(self.ln_2), self.ln_2.eps)
-        h = fused.gelu_tanh_inference(fused.linear_inference(h, *_affine(mlp.c_fc)))
-        return x + fused.linear_inference(h, *_affine(mlp.c_proj))
+        return x + _linear(fused.gelu_tanh_inference(_linear(h, mlp.c_fc)), mlp.c_proj)
 
 
-def _affine(layer: Linear | LayerNorm) -> tuple[np.ndarray, np.ndarray | None]:
-    """The weight and bias arrays of a Linear or LayerNorm layer."""
+def _affine(layer: LayerNorm) -> tuple[np.ndarray, np.ndarray | None]:
+    """The weight and bias arrays of a LayerNorm layer."""
     return layer.weight.data, None if layer.bias is None else layer.bias.data
+
+
+def _linear(x: np.ndarray, layer: Linear) -> np.ndarray:
+    """layer(x) for a few rows of decoding. OpenBLAS multiplies a few rows by a transposed (out, in) weight several
+    times slower than by a contiguous (in, out) copy (4 x 256 @ 256 x 768: 159 us against 19 us), so the layer keeps
+    such a copy, made again whenever the weight's version changes (optimizer steps and load_state_dict bump it)."""
+    key = (id(layer.weight.data), layer.weight._version)
+    if getattr(layer, "_decode_weight", (None,))[0] != key:
+        object.__setattr__(layer, "_decode_weight", (key, np.ascontiguousarray(layer.weight.data.T)))
+    rows = x.reshape(-1, x.shape[-1]) @ layer._decode_weight[1]
+    if layer.bias is not None:
+        rows += layer.bias.data
+    return rows.reshape(x.shape[:-1] + (rows.shape[-1],))
 
 
 class LearnedPositionalEmbedding(Embedding):

@@ -143,6 +143,7 @@ class Module:
             if key in params:
                 value = value.data if isinstance(value, Tensor) else np.asarray(value)
                 params[key].data[...] = value.astype(params[key].dtype, copy=False)
+                params[key]._version += 1
         return missing, unexpected
 
     # ---- display -------------------------------------------------------------------------------------------------
