@@ -182,3 +182,19 @@ def test_evaluation_runs_in_eval_mode_without_touching_the_training_rng(data_dir
     assert first == second
     assert model.training and all(m.training for m in model.modules())
     assert tt.default_rng().bit_generator.state == rng_state
+
+
+def test_capability_timeline_is_recorded_and_survives_resume(data_dir, tmp_path):
+    """Every timeline_interval steps the run records greedy completions of the fixed prompts (and whether they
+    parse) into timeline.jsonl; a resumed run keeps the earlier records."""
+    from tinygpt.timeline import PROMPTS
+
+    out = tmp_path / "run"
+    assert main(flags(data_dir, out, "--max_steps=6", "--timeline_interval=3")) == 0
+    records = [json.loads(line) for line in (out / "timeline.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [3, 6] and records[1]["tokens"] == 6 * 4 * 16
+    assert [c["prompt"] for c in records[0]["completions"]] == list(PROMPTS)
+    assert all(isinstance(c["parses"], bool) and c["text"] for c in records[0]["completions"])
+    assert main(flags(data_dir, out, "--max_steps=9", "--timeline_interval=3", "--resume")) == 0
+    records = [json.loads(line) for line in (out / "timeline.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [3, 6, 9]

@@ -43,6 +43,8 @@ class TrainConfig:
     eval_interval: int = 250
     eval_batches: int = 16
     checkpoint_interval: int = 250
+    timeline_interval: int = 0  # steps between capability-timeline records (fixed completions); 0 = none
+    timeline_suite: bool = False  # the timeline also runs the project's task suite (about half a minute)
     seed: int = 1337
     time_limit_minutes: float = 0.0  # stop (with a checkpoint) after this long; 0 = no limit
     progress: bool = True

@@ -19,8 +19,9 @@ from tqdm import tqdm
 
 import tinytorch as tt
 from tinytorch.optim import AdamW, clip_grad_norm_, warmup_cosine
+from tinytorch.text import load_tokenizer
 
-from . import data
+from . import data, timeline
 from .checkpoint import CheckpointError, atomic_write_text, load_model, optimizer_state_from, save_checkpoint
 from .config import ConfigError, TrainConfig, parse_args
 from .model import GPT, GPTConfig
@@ -95,6 +96,7 @@ class Trainer:
                                betas=(config.beta1, config.beta2))
         self.data_rng = np.random.default_rng(config.seed)
         self.step, self.history, self.evals, self.train_seconds = 0, [], [], 0.0
+        self.timeline: list[dict] = []  # capability records (see tinygpt.timeline)
         if resume:
             self._resume()
 
@@ -105,6 +107,7 @@ class Trainer:
             "tokenizer": str(Path(self.config.data_dir) / self.meta["tokenizer"]),
             "data_rng": self.data_rng.bit_generator.state, "tt_rng": tt.default_rng().bit_generator.state,
             "history": self.history, "evals": self.evals, "dataset": self.meta, "train_seconds": self.train_seconds,
+            "timeline": self.timeline,
         }
 
     def save(self) -> None:
@@ -121,6 +124,7 @@ class Trainer:
         self.optimizer.load_state_dict(optimizer_state_from(document, tensors))
         self.step, self.history, self.evals = document["step"], document["history"], document["evals"]
         self.train_seconds = document.get("train_seconds", 0.0)
+        self.timeline = document.get("timeline", [])
         self.data_rng.bit_generator.state = document["data_rng"]
         tt.default_rng().bit_generator.state = document["tt_rng"]
 
@@ -197,6 +201,8 @@ class Trainer:
                 record = self.evaluate(now - start)
                 bar.write(f"step {record['step']}: train {record['train_loss']:.4f}  val {record['val_loss']:.4f}  "
                           f"val bpb {record['val_bpb']:.3f}")
+            if c.timeline_interval and (self.step % c.timeline_interval == 0 or done):
+                self.record_timeline()
             if self.step % c.checkpoint_interval == 0 or done or out_of_time:
                 self.save()
                 write_logs(self.out_dir, self.history, self.evals)
@@ -208,6 +214,15 @@ class Trainer:
         if self.config.release_dir:
             self.release(Path(self.config.release_dir))
         return self.evals
+
+    def record_timeline(self) -> None:
+        """What the model writes now for the timeline's fixed prompts (and its suite counts): OUT/timeline.jsonl."""
+        c = self.config
+        tokenizer = load_tokenizer(Path(c.data_dir) / self.meta["tokenizer"])
+        tokens = self.step * c.batch_size * c.block_size * c.grad_accum
+        self.timeline.append(timeline.record(self.model, tokenizer, self.step, tokens, suite=c.timeline_suite))
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.out_dir / "timeline.jsonl", "".join(json.dumps(r) + "\n" for r in self.timeline))
 
     def release(self, release_dir: Path) -> dict:
         """Write the shippable model: fp16 weights, tokenizer, logs, and the exact held-out bits per byte."""
@@ -225,6 +240,8 @@ class Trainer:
         save_checkpoint(release_dir / "model.safetensors", self.model, metadata, dtype=np.float16)
         shutil.copyfile(Path(self.config.data_dir) / self.meta["tokenizer"], release_dir / "tokenizer.json")
         write_logs(release_dir, self.history, self.evals)
+        if self.timeline:
+            atomic_write_text(release_dir / "timeline.jsonl", "".join(json.dumps(r) + "\n" for r in self.timeline))
         atomic_write_text(release_dir / "metrics.json", json.dumps(metrics, indent=1))
         print(f"released {release_dir}: held-out bits per byte {metrics['val_bpb']:.4f} (loss {val_loss:.4f})")
         return metrics
