@@ -81,6 +81,34 @@ def test_kv_cache_matches_full_forward():
     np.testing.assert_allclose(np.stack(steps, 1), full[:, 5:], atol=1e-5)
 
 
+def cached_steps(model, idx, prefix=3):
+    """Logits of every position after `prefix`, fed one token at a time through the KV cache."""
+    with tt.no_grad():
+        caches = model.new_kv_caches(idx.shape[0])
+        model(idx[:, :prefix], kv_caches=caches)
+        return np.stack([model(idx[:, t:t + 1], kv_caches=caches)[0].data[:, 0] for t in range(prefix, idx.shape[1])],
+                        1)
+
+
+def test_decoding_follows_weight_updates():
+    """The decoding path keeps transposed copies of the weights; an optimizer step or load_state_dict must be seen."""
+    model = GPT(TINY, seed=0)
+    idx = tokens(4, 8)  # 4 rows: the small-product path
+    cached_steps(model, idx)  # builds the copies
+    _, loss = model(idx[:, :-1], idx[:, 1:])
+    loss.backward()
+    tt.optim.SGD(model.parameters(), lr=0.5).step()
+    np.testing.assert_allclose(cached_steps(model, idx), model(idx)[0].data[:, 3:], atol=1e-5)
+    model.load_state_dict(GPT(TINY, seed=1).state_dict())
+    np.testing.assert_allclose(cached_steps(model, idx), model(idx)[0].data[:, 3:], atol=1e-5)
+
+
+def test_decoding_rejects_token_ids_outside_the_vocabulary():
+    model = GPT(TINY, seed=0)
+    with tt.no_grad(), pytest.raises(ValueError, match=r"token ids must be in \[0, 50\)"):
+        model(np.array([[3, 50]]), kv_caches=model.new_kv_caches(1))
+
+
 def test_tiny_model_memorizes_a_sequence():
     model = GPT(TINY, seed=0)
     optimizer = tt.optim.AdamW(model.optimizer_groups(0.0), lr=3e-3)

@@ -44,13 +44,24 @@ def free_cores(samples: int = 5) -> int:
     return max(1, cores - min(elsewhere))
 
 
-@contextlib.contextmanager
-def blas_threads(count: int) -> Iterator[None]:
-    """Run the block with at most `count` BLAS threads (threadpoolctl), then restore the previous setting."""
+def _blas():
     global _controller
     if _controller is None:
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()  # scans the loaded libraries once (milliseconds)
-    with _controller.limit(limits=count, user_api="blas"):
+    return _controller.select(user_api="blas")
+
+
+def decode_threads() -> int:
+    """BLAS threads for a generation's small steps: the free cores, never more than the BLAS library is set to use
+    (OPENBLAS_NUM_THREADS or threadpoolctl), so a user's own limit stays a ceiling."""
+    configured = max((library.num_threads for library in _blas().lib_controllers), default=1)
+    return max(1, min(free_cores(), configured))
+
+
+@contextlib.contextmanager
+def blas_threads(count: int) -> Iterator[None]:
+    """Run the block with at most `count` BLAS threads (threadpoolctl), then restore the previous setting."""
+    with _blas().limit(limits=count):
         yield

@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..threads import blas_threads, free_cores
+from ..threads import blas_threads, decode_threads
 
 __all__ = ["Decoder", "StepFunction"]
 
@@ -69,7 +69,7 @@ class Decoder:
         if prompts.ndim != 2 or prompts.shape[1] == 0:
             raise ValueError(f"prompts must be a non-empty (batch, time) array, got shape {prompts.shape}")
         self.tokens = prompts.copy()
-        self.threads = free_cores()  # BLAS threads for the small steps of this generation
+        self.threads = decode_threads()  # BLAS threads for the small steps of this generation
         self.window_start = 0
         if prompts.shape[1] > self.context_length:
             self.window_start = prompts.shape[1] - self.window_keep

@@ -1,0 +1,36 @@
+"""The decoder's BLAS-thread policy: the free cores, capped by the BLAS library's own setting."""
+
+import os
+import subprocess
+import sys
+import time
+
+from threadpoolctl import threadpool_limits
+
+from tinytorch import threads
+
+
+def test_free_cores_is_between_one_and_the_core_count():
+    assert 1 <= threads.free_cores() <= (os.cpu_count() or 1)
+
+
+def test_a_busy_neighbour_takes_a_core_away():
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        assert threads.free_cores(samples=20) <= max(1, (os.cpu_count() or 1) - 1)
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+
+
+def test_the_users_blas_limit_is_a_ceiling():
+    with threadpool_limits(1, user_api="blas"):
+        assert threads.decode_threads() == 1
+
+
+def test_blas_threads_sets_and_restores_the_count():
+    before = threads._blas().lib_controllers[0].num_threads
+    with threads.blas_threads(1):
+        assert threads._blas().lib_controllers[0].num_threads == 1
+    assert threads._blas().lib_controllers[0].num_threads == before
