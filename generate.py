@@ -11,9 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, print_stderr, run_command
 from tinygpt.generate import GenerateError, generate, load_generator
 from tinygpt.generate import main as generate_main
-from tinytorch.generation import GenerationConfig
+from tinytorch.generation import GenerationConfig, GenerationError
 
 CHECKPOINT = Path(__file__).resolve().parent / "models" / "tinygpt-stdlib" / "model.safetensors"
 TRAIN_HINT = "train one with `python train.py configs/stdlib.json` (it writes models/tinygpt-stdlib/)"
@@ -36,13 +37,16 @@ DEMONSTRATES = [
 
 def demo(checkpoint: Path = CHECKPOINT) -> int:
     if not checkpoint.is_file():
-        print(f"generate.py: error: no trained checkpoint at {checkpoint}; {TRAIN_HINT}", file=sys.stderr)
-        return 2
+        print_stderr(f"generate.py: error: no trained checkpoint at {checkpoint}; {TRAIN_HINT}")
+        return EXIT_BAD_ARGUMENT
     try:
         model, tokenizer = load_generator(checkpoint)
+    except GenerationError as err:  # a checkpoint whose weights are not finite
+        print_stderr(f"generate.py: error: {err}")
+        return EXIT_FAILED
     except GenerateError as err:
-        print(f"generate.py: error: {err}", file=sys.stderr)
-        return 2
+        print_stderr(f"generate.py: error: {err}")
+        return EXIT_BAD_ARGUMENT
     c = model.config
     title = "TinyGPT completes Python"
     print(f"{title}\n{'=' * len(title)}")
@@ -68,7 +72,7 @@ def demo(checkpoint: Path = CHECKPOINT) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        return demo()
+        return run_command("generate.py", demo)  # `python generate.py | head` ends quietly
     if not any(arg == "--checkpoint" or arg.startswith("--checkpoint=") for arg in argv):
         argv = ["--checkpoint", str(CHECKPOINT), *argv]
     return generate_main(argv)

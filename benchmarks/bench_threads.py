@@ -4,9 +4,9 @@
     python benchmarks/bench_threads.py --quick        # tiny configuration: checks the script runs
 
 Reproduces the measurement behind `tinytorch.threads`: the decoder runs its small steps (a few rows through every
-weight matrix) with as many BLAS threads as `decode_threads()` gives when a generation starts (the free cores,
+weight matrix) with as many BLAS threads as `usable_blas_threads()` gives when a generation starts (the free cores,
 capped by the BLAS setting). Here that count is
-forced to 1 and to 2 (by replacing `tinytorch.generation.decoder.decode_threads`) and two runs are timed with each:
+forced to 1 and to 2 (by replacing `tinytorch.generation.decoder.usable_blas_threads`) and two runs are timed with each:
 batch-1 greedy decoding (`tinygpt.bench.our_greedy_decode`) and 4-beam search (`our_generate`), TinyGPT at the
 `tinygpt bench` configuration (vocabulary 4,096, 4 layers, 4 heads, width 256, context 256), 16-token prompt.
 Two conditions: the machine as it is ("idle"), then with a neighbour, a separate busy-loop process holding one core.
@@ -64,7 +64,7 @@ def time_condition(runs: dict[str, Callable[[], np.ndarray]], new_tokens: int, r
         readings.append(free_cores())
         for name, run in runs.items():
             for threads in THREAD_COUNTS:
-                with mock.patch.object(decoder, "decode_threads", lambda count=threads: count):
+                with mock.patch.object(decoder, "usable_blas_threads", lambda count=threads: count):
                     start = time.perf_counter()
                     outputs[name, threads] = run()
                     seconds = time.perf_counter() - start

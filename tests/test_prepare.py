@@ -85,7 +85,7 @@ def prepared(source_tree, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_meta_counts_files_tokens_bytes_and_skips(source_tree, prepared: Path) -> None:
     _, good = source_tree
     meta = data.read_meta(prepared)
-    assert meta["skipped"] == {"not_utf8": 1, "empty": 2, "too_large": 1}
+    assert meta["skipped"] == {"not_utf8": 1, "empty": 2, "too_large": 1, "unreadable": 0}
     # a corpus this small runs out of pairs seen twice before reaching the requested 400 tokens
     assert meta["vocab_size"] == BPETokenizer.load(prepared / "tokenizer.json").vocab_size <= 400
     assert meta["dtype"] == "uint16"

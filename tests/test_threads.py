@@ -26,7 +26,7 @@ def test_a_busy_neighbour_takes_a_core_away():
 
 def test_the_users_blas_limit_is_a_ceiling():
     with threadpool_limits(1, user_api="blas"):
-        assert threads.decode_threads() == 1
+        assert threads.usable_blas_threads() == 1
 
 
 def test_blas_threads_sets_and_restores_the_count():

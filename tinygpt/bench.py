@@ -36,6 +36,7 @@ from tinytorch.generation import GenerationConfig, generate
 from tinytorch.optim import AdamW
 
 from .checkpoint import atomic_write_bytes, atomic_write_text
+from .cli import ArgumentParser
 from .generate import gpt_decoder
 from .model import GPT, GPTConfig
 
@@ -388,7 +389,7 @@ def machine_note() -> dict:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tinygpt bench", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="tinygpt bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny configuration: checks the command works")
     parser.add_argument("--steps", type=int, default=None, help="timed repetitions of each training/forward measure")
     parser.add_argument("--out", default="benchmarks/results", help="directory for results.json and scaling.png")

@@ -4,6 +4,11 @@ write (temporary file, fsync, rename), so a crash mid-write never leaves a broke
 
 Every way a file can be wrong — missing, truncated, corrupt, another architecture — raises `CheckpointError`
 with the file name and the problem, never a NumPy traceback.
+
+A checkpoint names its tokenizer relative to itself (`"tokenizer": "tokenizer.json"`, the file beside it) and records
+the file's SHA-256 (`tokenizer_sha256`; `hf_tokenizer_sha256` for the Hugging Face files import-hf keeps), so a
+tokenizer replaced after the checkpoint was written is refused instead of silently decoding other tokens.
+Checkpoints written before the hash existed load as they are.
 """
 
 from __future__ import annotations
@@ -17,26 +22,18 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from .model import GPT, GPTConfig
+from .outputs import atomic_write_bytes, atomic_write_text, directory_sha256, file_sha256, temporary_name
+
+__all__ = ["FORMAT", "CheckpointError", "atomic_write_bytes", "atomic_write_text", "check_tokenizer",
+           "describe_checkpoint", "load_model", "optimizer_state_from", "read_checkpoint", "read_document",
+           "save_checkpoint"]
 
 FORMAT = "tinygpt-checkpoint-v1"
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
 
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be used; the message names the file and the problem."""
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def save_checkpoint(path: str | Path, model: GPT, metadata: dict, optimizer_state: dict | None = None,
@@ -54,11 +51,34 @@ def save_checkpoint(path: str | Path, model: GPT, metadata: dict, optimizer_stat
                 else:
                     scalars[f"{index}.{key}"] = value
         document["optimizer"] = {"scalars": scalars, "param_groups": optimizer_state["param_groups"]}
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    save_file(tensors, str(tmp), metadata={"tinygpt": json.dumps(document)})
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    tmp = temporary_name(path)
+    try:
+        save_file(tensors, str(tmp), metadata={"tinygpt": json.dumps(document)})
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_document(path: str | Path) -> dict:
+    """The metadata document of a checkpoint, read from the file's header without loading any tensor."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}" if not path.exists() else f"{path} is not a file")
+    try:
+        with open(path, "rb") as handle:
+            header_size = int.from_bytes(handle.read(8), "little")
+            if not 0 < header_size <= MAX_HEADER_BYTES:
+                raise ValueError(f"header size {header_size}")
+            header = json.loads(handle.read(header_size))
+        document = json.loads(header.get("__metadata__", {}).get("tinygpt", "null"))
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError) as err:
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated: {err}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a safetensors file but not a TinyGPT checkpoint (no '{FORMAT}' metadata)")
+    return document
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
@@ -70,20 +90,38 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
         raise CheckpointError(f"checkpoint {path} is a directory; pass the .safetensors file inside it")
     try:
         tensors = load_file(str(path))
-        with open(path, "rb") as handle:
-            header_size = int.from_bytes(handle.read(8), "little")
-            header = json.loads(handle.read(header_size))
-        document = json.loads(header.get("__metadata__", {}).get("tinygpt", "null"))
-    except (SafetensorError, OSError, ValueError, UnicodeDecodeError) as err:
+    except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated: {err}") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is a safetensors file but not a TinyGPT checkpoint (no '{FORMAT}' metadata)")
-    return document, tensors
+    return read_document(path), tensors
+
+
+def check_tokenizer(checkpoint: str | Path, document: dict, tokenizer_path: str | Path | None = None) -> None:
+    """Refuse a tokenizer that is not the one the checkpoint was written with. Checks `tokenizer_path` (default: the
+    file the checkpoint names, beside it) and the kept Hugging Face tokenizer directory against the SHA-256s the
+    checkpoint records; a checkpoint without them (older format) or a file that is absent is not checked."""
+    checkpoint = Path(checkpoint)
+    recorded, named = document.get("tokenizer_sha256"), document.get("tokenizer")
+    if tokenizer_path is None and isinstance(named, str):
+        tokenizer_path = checkpoint.parent / named
+    if isinstance(recorded, str) and tokenizer_path is not None and Path(tokenizer_path).is_file():
+        actual = file_sha256(tokenizer_path)
+        if actual != recorded:
+            raise CheckpointError(
+                f"tokenizer {tokenizer_path} (sha256 {actual[:12]}) is not the one checkpoint {checkpoint} was "
+                f"written with (sha256 {recorded[:12]}): it was replaced afterwards; restore it or pass the matching "
+                "tokenizer")
+    kept, recorded_kept = document.get("hf_tokenizer"), document.get("hf_tokenizer_sha256")
+    if isinstance(kept, str) and isinstance(recorded_kept, str) and (checkpoint.parent / kept).is_dir():
+        actual = directory_sha256(checkpoint.parent / kept)
+        if actual != recorded_kept:
+            raise CheckpointError(f"tokenizer files in {checkpoint.parent / kept} (sha256 {actual[:12]}) are not the "
+                                  f"ones checkpoint {checkpoint} was written with (sha256 {recorded_kept[:12]})")
 
 
 def load_model(path: str | Path) -> tuple[GPT, dict, dict[str, np.ndarray]]:
     """Build the model described by the checkpoint and load its weights (as float32)."""
     document, tensors = read_checkpoint(path)
+    check_tokenizer(path, document)
     try:
         config = GPTConfig.from_dict(document["model_config"])
     except (KeyError, TypeError, ValueError) as err:
@@ -103,12 +141,30 @@ def optimizer_state_from(document: dict, tensors: dict[str, np.ndarray]) -> dict
     if saved is None:
         raise CheckpointError("checkpoint holds no optimizer state (a release checkpoint cannot be resumed)")
     state: dict[int, dict] = {}
-    for key, value in tensors.items():
-        if key.startswith("optimizer."):
-            _, index, name = key.split(".", 2)
+    try:
+        for key, value in tensors.items():
+            if key.startswith("optimizer."):
+                _, index, name = key.split(".", 2)
+                state.setdefault(int(index), {})[name] = value
+        for key, value in saved["scalars"].items():
+            index, name = key.split(".", 1)
             state.setdefault(int(index), {})[name] = value
-    for key, value in saved["scalars"].items():
-        index, name = key.split(".", 1)
-        state.setdefault(int(index), {})[name] = value
-    groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in saved["param_groups"]]
+        groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else dict(g) for g in saved["param_groups"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(f"checkpoint's optimizer state is malformed ({type(err).__name__}: {err})") from None
     return {"state": state, "param_groups": groups}
+
+
+def describe_checkpoint(path: str | Path) -> str:
+    """What is on disk at `path`, in words: the step a checkpoint holds and whether its weights are all finite, or
+    that there is none. For messages that must say exactly what a stopped run left behind."""
+    path = Path(path)
+    if not path.exists():
+        return f"no checkpoint was written ({path} does not exist)"
+    try:
+        document, tensors = read_checkpoint(path)
+    except CheckpointError as err:
+        return f"{path} cannot be read ({err})"
+    finite = all(np.isfinite(array).all() for name, array in tensors.items() if name.startswith("model."))
+    state = "all weights finite" if finite else "NON-FINITE weights, do not resume from it"
+    return f"{path} holds step {document.get('step')} ({state})"

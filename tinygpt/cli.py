@@ -1,13 +1,27 @@
-"""The `tinygpt` command: one entry point that dispatches to each tool's own `main(argv)`.
+"""The `tinygpt` command: one entry point that dispatches to each tool's own `main(argv)`, and the one error style
+every tool shares.
 
     tinygpt prepare | train | generate | evaluate | eval-functions | eval-suite | eval-humaneval | bench | export-hf
             | import-hf  [options]
+
+The error style, for every command:
+- a bad argument is one line on stderr, `tinygpt COMMAND: error: ...`, naming the option and what was expected, and
+  exit status 2 (`ArgumentParser` below; `--help` shows each option's default);
+- output that cannot be written is one line and exit status 1; output piped into a reader that stops early
+  (`tinygpt generate ... | head`) ends the command quietly with status 141, as a program killed by SIGPIPE
+  (`run_command`);
+- a closed or full stderr never turns an error into a traceback (`print_stderr`).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import importlib
+import os
 import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 COMMANDS = {
     "prepare": ("tinygpt.prepare", "build the dataset: tokenizer and token arrays from Python source"),
@@ -22,6 +36,131 @@ COMMANDS = {
     "import-hf": ("tinygpt.export", "read a Hugging Face GPT-2 model directory into a TinyGPT checkpoint"),
 }
 
+EXIT_BAD_ARGUMENT = 2
+EXIT_FAILED = 1
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program killed by SIGPIPE
+
+
+def print_stderr(line: str) -> None:
+    """Write one line to stderr; if stderr is closed or full there is nowhere to say it, and that is no crash."""
+    if sys.stderr is None:  # started with stderr closed (`2>&-`)
+        return
+    try:
+        print(" ".join(line.split("\n")), file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def one_line_error(parser: argparse.ArgumentParser, message: str):
+    """The house style for a bad argument: `PROG: error: MESSAGE` on one line, exit status 2 (no usage block)."""
+    print_stderr(f"{parser.prog}: error: {message}")
+    parser.exit(EXIT_BAD_ARGUMENT)
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Adds "(default: X)" to an option's help unless the help already states its default or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        if "default" in help_text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return help_text
+        return f"{help_text} (default: %(default)s)".lstrip()
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the house error style (one line, exit 2) and defaults shown in `--help`."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        one_line_error(self, message)
+
+
+@contextlib.contextmanager
+def one_line_argument_errors() -> Iterator[None]:
+    """While a command runs, plain `argparse.ArgumentParser`s report bad arguments in the house style too, so every
+    command reads the same even where its module builds its parser directly."""
+    original = argparse.ArgumentParser.error
+    argparse.ArgumentParser.error = one_line_error
+    try:
+        yield
+    finally:
+        argparse.ArgumentParser.error = original
+
+
+def output_file(text: str) -> Path:
+    """argparse type for a file a command writes when it ends: checked now, so that a long run cannot fail at its
+    last step. Missing parent directories are fine (`write_text_file` creates them)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
+    ancestor = path.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {ancestor} is a file, not a directory")
+    if not os.access(ancestor, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {ancestor} is not writable")
+    return path
+
+
+def write_text_file(path: Path, text: str) -> None:
+    """Write `text` to `path`, creating its parent directories."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def progress_bar(iterable, description: str, unit: str):
+    """A progress bar on stderr for anything that takes more than a few seconds; none when stderr is closed (tqdm
+    would fail writing to it), and gone from the terminal once done."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=description, unit=unit, dynamic_ncols=True, leave=False, disable=sys.stderr is None)
+
+
+def flushed_stdout() -> bool:
+    """Flush stdout; False if that fails (it is closed, or on a full disk)."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def silence_stdout() -> None:
+    """After stdout failed (a closed pipe, a full disk), point it at /dev/null: Python flushes what is still
+    buffered when it exits, and that flush must not fail a second time with a traceback."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def run_command(prog: str, body: Callable[[], int]) -> int:
+    """Run a command's `body` and return its exit status, turning the ways output can fail into the house style:
+    a closed pipe ends quietly (141), any other failure to write is one line (1); `SystemExit` becomes a status."""
+    try:
+        status = body()
+        if sys.stdout is not None:
+            sys.stdout.flush()  # fail here, inside the handlers below, rather than at interpreter exit
+        return status
+    except SystemExit as exit_request:  # --help, or an argument error already reported
+        if exit_request.code is None or isinstance(exit_request.code, int):
+            return exit_request.code or 0
+        print_stderr(f"{prog}: error: {exit_request.code}")
+        return EXIT_FAILED
+    except BrokenPipeError:
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as err:  # a file named in the error, else stdout itself (a full disk)
+        if not flushed_stdout():
+            silence_stdout()
+        problem = f"{err.filename}: {err.strerror}" if err.filename else f"cannot write the output: {err.strerror}"
+        print_stderr(f"{prog}: error: {problem if err.strerror else err}")
+        return EXIT_FAILED
+
 
 def usage() -> str:
     lines = ["usage: tinygpt COMMAND [options]", "", "commands:"]
@@ -29,18 +168,41 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def check_train_flags(argv: list[str]) -> None:
+    """`train` reads `--key=value` flags with its own parser (tinygpt/config.py); parse them here first so that a
+    bad one reads like every other command's bad argument. Raises ConfigError."""
+    from .config import parse_args
+
+    if not any(arg in ("-h", "--help") for arg in argv):
+        parse_args(argv)
+
+
+def dispatch(command: str, argv: list[str]) -> int:
+    prog = f"tinygpt {command}"
+    if command == "train":
+        from .config import ConfigError
+
+        try:
+            check_train_flags(argv)
+        except ConfigError as err:
+            print_stderr(f"{prog}: error: {err}")
+            return EXIT_BAD_ARGUMENT
+    module = importlib.import_module(COMMANDS[command][0])
+    entry = getattr(module, "main_import" if command == "import-hf" else "main")
+    with one_line_argument_errors():
+        return run_command(prog, lambda: entry(argv))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
-        return 0 if argv else 2
+        return 0 if argv else EXIT_BAD_ARGUMENT
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        print(f"tinygpt: error: unknown command {command!r}\n{usage()}", file=sys.stderr)
-        return 2
-    module = importlib.import_module(COMMANDS[command][0])
-    entry = getattr(module, "main_import" if command == "import-hf" else "main")
-    return entry(rest)
+        print_stderr(f"tinygpt: error: unknown command {command!r}; expected one of {', '.join(COMMANDS)}")
+        return EXIT_BAD_ARGUMENT
+    return dispatch(command, rest)
 
 
 if __name__ == "__main__":

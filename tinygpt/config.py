@@ -1,10 +1,13 @@
 """Training configuration: a dataclass with sensible defaults, overridable by a JSON config file and then by
-`--key=value` flags. A wrong type or an unknown key is a clear `ConfigError` before anything runs.
+`--key=value` flags. A wrong type, an unknown key or a value out of range is a clear `ConfigError` before anything
+runs: every number must be finite (Python reads "nan" and "inf" as floats, JSON reads NaN and Infinity) and in the
+range `RANGES` gives it, so that no run trains for hours on a NaN learning rate.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -50,22 +53,52 @@ class TrainConfig:
     progress: bool = True
 
     def validate(self) -> None:
-        positive = ["n_layer", "n_head", "n_embd", "block_size", "batch_size", "grad_accum", "max_steps",
-                    "eval_interval", "eval_batches", "checkpoint_interval"]
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for field in fields(self):
+            value = getattr(self, field.name)
+            check_type(field.name, type(field.default), value)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{field.name} must be a finite number, got {value}")
+            if field.name in RANGES:
+                ok, expected = RANGES[field.name]
+                if not ok(value):
+                    raise ConfigError(f"{field.name} must be {expected}, got {value}")
         if self.n_embd % self.n_head:
             raise ConfigError(f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
-        if self.lr <= 0:
-            raise ConfigError(f"lr must be > 0, got {self.lr}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.pos_encoding not in ("learned", "sinusoidal"):
             raise ConfigError(f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
+        for name in ("data_dir", "out_dir"):
+            if not getattr(self, name).strip():
+                raise ConfigError(f"{name} must name a directory, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def at_least(low: int) -> tuple:
+    return (lambda value: value >= low), f">= {low}"
+
+
+# The range of every numeric key (each must also be finite).
+RANGES = {
+    **{name: at_least(1) for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "grad_accum",
+                                      "max_steps", "eval_interval", "eval_batches", "checkpoint_interval")},
+    **{name: at_least(0) for name in ("warmup_steps", "timeline_interval", "seed", "time_budget_minutes",
+                                      "time_limit_minutes", "weight_decay")},
+    "dropout": ((lambda value: 0 <= value < 1), "in [0, 1)"),
+    "lr": ((lambda value: value > 0), "> 0"),
+    "min_lr_ratio": ((lambda value: 0 <= value <= 1), "in [0, 1] (the share of lr the cosine decays to)"),
+    "beta1": ((lambda value: 0 <= value < 1), "in [0, 1)"),
+    "beta2": ((lambda value: 0 <= value < 1), "in [0, 1)"),
+    "grad_clip": ((lambda value: value >= 0), ">= 0 (0 disables clipping)"),
+}
+
+
+def check_type(name: str, kind: type, value) -> None:
+    """`value` must be of the key's type; an int is a float too, but a bool is not an int."""
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{name} expects {kind.__name__}, got {value!r} ({type(value).__name__})")
 
 
 def _convert(name: str, kind: type, raw):
@@ -80,10 +113,12 @@ def _convert(name: str, kind: type, raw):
             return kind(raw)
         except ValueError:
             raise ConfigError(f"--{name} expects {kind.__name__}, got {raw!r}") from None
-    if kind is float and isinstance(raw, int) and not isinstance(raw, bool):
-        return float(raw)
-    if not isinstance(raw, kind) or (kind is int and isinstance(raw, bool)):
-        raise ConfigError(f"{name} expects {kind.__name__}, got {raw!r} ({type(raw).__name__})")
+    check_type(name, kind, raw)
+    if kind is float and not isinstance(raw, float):
+        try:
+            return float(raw)
+        except OverflowError:  # an integer beyond float range, from JSON
+            raise ConfigError(f"{name} must be a finite number, got {raw}") from None
     return raw
 
 
@@ -114,7 +149,9 @@ def parse_args(argv: list[str]) -> tuple[TrainConfig, bool]:
             if not path.is_file():
                 raise ConfigError(f"config file not found: {arg}")
             try:
-                from_file = json.loads(path.read_text())
+                from_file = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as err:
+                raise ConfigError(f"cannot read config file {arg}: {err}") from None
             except json.JSONDecodeError as err:
                 raise ConfigError(f"config file {arg} is not valid JSON: {err}") from None
             if not isinstance(from_file, dict):

@@ -4,8 +4,8 @@ held out.
 - A *source* is a directory of Python files with a name and a mixture weight: `stdlib=STDLIB:1.0`,
   `algorithms=../shared/corpora/thealgorithms-python:2.0`. The weight is the share of training batch rows drawn from
   the source (relative to the other weights), whatever its size.
-- Reading: every `.py` file under the directory, sorted by relative path; empty, oversized and non-UTF-8 files are
-  skipped and counted.
+- Reading: every `.py` file under the directory, sorted by relative path; empty, oversized, unreadable (no
+  permission, an I/O error) and non-UTF-8 files are skipped and counted.
 - Quality filters drop generated or minified files, the way Codex and StarCoder filtered GitHub: a line longer than
   1,000 characters, lines longer than 100 characters on average, or less than 25 % letters and digits.
 - Exact duplicates (same content, byte for byte) are kept once, by the first source in the order given and, within
@@ -27,7 +27,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 SKIPPED_DIRS = frozenset({"site-packages", "dist-packages", "__pycache__"})
-SKIP_REASONS = ("not_utf8", "empty", "too_large")
+SKIP_REASONS = ("not_utf8", "empty", "too_large", "unreadable")
 REMOVAL_REASONS = ("long_line", "long_mean_line", "low_alphanumeric", "duplicate", "benchmark")
 STDLIB = "STDLIB"  # stands for this Python's standard library in a source spec
 SOURCE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -132,18 +132,18 @@ def read_sources(source: Path, max_file_bytes: int) -> tuple[list[SourceFile], C
     """The readable source files and, by reason, how many were skipped."""
     files, skipped = [], Counter({reason: 0 for reason in SKIP_REASONS})
     for path in tqdm(find_python_files(source), desc=f"reading {source.name}", unit="file"):
-        size = path.stat().st_size
-        if size == 0:
-            skipped["empty"] += 1
-        elif size > max_file_bytes:
-            skipped["too_large"] += 1
-        else:
-            try:
-                text = path.read_bytes().decode("utf-8")
-            except UnicodeDecodeError:
-                skipped["not_utf8"] += 1
-                continue
-            files.append(SourceFile(path.relative_to(source).as_posix(), text))
+        try:
+            size = path.stat().st_size
+            if size == 0:
+                skipped["empty"] += 1
+            elif size > max_file_bytes:
+                skipped["too_large"] += 1
+            else:
+                files.append(SourceFile(path.relative_to(source).as_posix(), path.read_bytes().decode("utf-8")))
+        except UnicodeDecodeError:
+            skipped["not_utf8"] += 1
+        except OSError:
+            skipped["unreadable"] += 1
     return files, skipped
 
 

@@ -28,15 +28,57 @@ class DatasetError(ValueError):
     """A data directory that is missing, incomplete, or too small for the requested batches."""
 
 
+TOKEN_DTYPES = ("uint16", "uint32")
+
+
 def read_meta(data_dir: str | Path) -> dict:
     """The `meta.json` of a data directory: vocab size, dtype, per-split file/token/byte counts."""
     path = Path(data_dir) / "meta.json"
     if not path.is_file():
         raise DatasetError(f"no dataset at {data_dir}: {path} is missing (run `tinygpt prepare --out {data_dir}`)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DatasetError(f"{path} is not valid JSON: {err}") from None
+    except OSError as err:
+        raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from None
+    problem = meta_problem(meta)
+    if problem:
+        raise DatasetError(f"{path}: {problem}; prepare the dataset again (`tinygpt prepare --out {data_dir}`)")
+    return meta
+
+
+def meta_problem(meta) -> str | None:
+    """What is missing or wrong in a meta.json document, or None: the keys every reader of a dataset relies on."""
+    if not isinstance(meta, dict):
+        return f"expected a JSON object, got {type(meta).__name__}"
+    for key in ("vocab_size", "dtype", "tokenizer", "splits"):
+        if key not in meta:
+            return f"missing {key!r}"
+    if isinstance(meta["vocab_size"], bool) or not isinstance(meta["vocab_size"], int) or meta["vocab_size"] < 1:
+        return f"vocab_size must be a positive integer, got {meta['vocab_size']!r}"
+    if meta["dtype"] not in TOKEN_DTYPES:
+        return f"dtype must be one of {TOKEN_DTYPES}, got {meta['dtype']!r}"
+    if not isinstance(meta["tokenizer"], str):
+        return f"tokenizer must name a file, got {meta['tokenizer']!r}"
+    for split in SPLITS:
+        counts = meta["splits"].get(split) if isinstance(meta["splits"], dict) else None
+        if not isinstance(counts, dict) or not all(isinstance(counts.get(k), int) for k in ("tokens", "files",
+                                                                                            "bytes")):
+            return f"splits.{split} must give integer tokens, files and bytes"
+    if not isinstance(meta.get("sources", []), list):
+        return "sources must be a list"
+    for index, source in enumerate(meta.get("sources", [])):
+        try:
+            parts = [source["splits"][split] for split in SPLITS]
+            valid = isinstance(source["name"], str) and source["weight"] > 0 and all(
+                0 <= part["start"] <= part["end"] <= meta["splits"][split]["tokens"]
+                for split, part in zip(SPLITS, parts))
+        except (KeyError, TypeError) as err:
+            return f"sources[{index}] is malformed ({type(err).__name__}: {err})"
+        if not valid:
+            return f"sources[{index}] has no name, a weight <= 0 or a token range outside its split"
+    return None
 
 
 def load_split(data_dir: str | Path, split: str) -> np.ndarray:
@@ -56,7 +98,28 @@ def load_split(data_dir: str | Path, split: str) -> np.ndarray:
         )
     if expected_tokens == 0:
         return np.zeros(0, dtype=dtype)
-    return np.memmap(path, dtype=dtype, mode="r")
+    tokens = np.memmap(path, dtype=dtype, mode="r")
+    largest = int(tokens.max())
+    if largest >= meta["vocab_size"]:
+        raise DatasetError(f"{path} holds token id {largest}, but meta.json's vocab_size is {meta['vocab_size']}; "
+                           "prepare the dataset again")
+    return tokens
+
+
+def check_block_size(meta: dict, block_size: int, data_dir: str | Path) -> None:
+    """Every window a training run cuts must fit: the train split of each source and the whole val split hold more
+    than block_size tokens. A run checks this before its first step, not at its first evaluation."""
+    sources = source_splits(meta, "train")
+    for source in sources:
+        if source.tokens <= block_size:
+            what = "the train split" if len(sources) == 1 else f"source {source.name!r}'s train split"
+            raise DatasetError(f"{data_dir}: {what} holds {source.tokens} tokens, not more than "
+                               f"block_size={block_size}; use a smaller --block_size or more source files")
+    val_tokens = meta["splits"]["val"]["tokens"]
+    if val_tokens <= block_size:
+        raise DatasetError(f"{data_dir}: the val split holds {val_tokens} tokens, not more than "
+                           f"block_size={block_size}; use a smaller --block_size or prepare with a larger "
+                           "--val-fraction")
 
 
 def get_batch(

@@ -32,9 +32,16 @@ import numpy as np
 
 from tinytorch.generation import GenerationConfig
 
+from .cli import ArgumentParser, output_file, print_stderr, progress_bar, write_text_file
 from .code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated_line
-from .data import DatasetError, read_meta
-from .generate import DEFAULT_CHECKPOINT, GenerateError, OneLineParser, generate, load_generator
+from .generate import (
+    DEFAULT_CHECKPOINT,
+    REPOSITORY,
+    GenerateError,
+    generate,
+    load_generator,
+    run_generating_command,
+)
 from .prepare import SourceFile, is_held_out, read_sources
 from .task_eval import share
 
@@ -93,16 +100,33 @@ def normalize(code: str) -> str:
     return "\n".join(line.strip() for line in code.splitlines() if line.strip())
 
 
+def split_settings(data_dir: Path) -> dict:
+    """What decides the split, from `data_dir/meta.json`: `source`, `val_fraction`, `max_file_bytes` (each may be
+    missing; {} without a meta.json). The split is re-derived from the source files, so no token arrays are needed."""
+    path = data_dir / "meta.json"
+    if not path.is_file():
+        return {}
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise GenerateError(f"cannot read {path}: {err}") from None
+    if not isinstance(meta, dict):
+        raise GenerateError(f"{path} must hold a JSON object, got {type(meta).__name__}")
+    val_fraction = meta.get("val_fraction", 0.05)
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
+        raise GenerateError(f"{path}: val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    max_file_bytes = meta.get("max_file_bytes", 1_000_000)
+    if isinstance(max_file_bytes, bool) or not isinstance(max_file_bytes, int) or max_file_bytes < 1:
+        raise GenerateError(f"{path}: max_file_bytes must be a positive integer, got {max_file_bytes!r}")
+    return meta
+
+
 def load_splits(data_dir: Path, source: Path | None) -> tuple[list[SourceFile], list[SourceFile]]:
     """(train files, validation files) by `tinygpt prepare`'s rule, from `source` or the one meta.json names."""
-    try:
-        meta = read_meta(data_dir)
-    except DatasetError:
-        if source is None:
-            raise
-        meta = {}
+    meta = split_settings(data_dir)
     if source is None and "source" not in meta:
-        raise GenerateError(f"{data_dir}/meta.json records no source directory; pass --source DIR")
+        where = f"{data_dir}/meta.json records no" if meta else f"no {data_dir}/meta.json names a"
+        raise GenerateError(f"{where} source directory; pass --source DIR")
     source = source or Path(meta["source"])
     if not source.is_dir():
         raise GenerateError(f"source directory {source} (from {data_dir}/meta.json) is missing; pass --source DIR")
@@ -116,7 +140,7 @@ def load_splits(data_dir: Path, source: Path | None) -> tuple[list[SourceFile], 
 def evaluate(model, tokenizer, samples: list[FunctionSample], train_text: str, config: GenerationConfig,
              verbose: bool = False) -> list[FunctionResult]:
     results = []
-    for sample in samples:
+    for sample in (samples if verbose else progress_bar(samples, "eval-functions", "function")):
         completion = generate(model, tokenizer, sample.prompt, config, complete_function=True)[0]
         block = completion.function
         text = block.text if block else ""
@@ -131,50 +155,53 @@ def evaluate(model, tokenizer, samples: list[FunctionSample], train_text: str, c
         if verbose:
             flags = (f"parses={parses!s:<5} body={wrote_body!s:<5} repeats={repeats:<3} novel={novel!s:<5} "
                      f"truncated={result.truncated}")
-            print(f"{sample.path + ':' + sample.name:<50} {flags}", file=sys.stderr)
+            print_stderr(f"{sample.path + ':' + sample.name:<50} {flags}")
     return results
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = OneLineParser(prog="tinygpt eval-functions", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="(default: %(default)s)")
+    parser = ArgumentParser(prog="tinygpt eval-functions", description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained TinyGPT (.safetensors)")
     parser.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
-    parser.add_argument("--data-dir", type=Path, default=Path("data/stdlib"), help="its meta.json names the source")
+    parser.add_argument("--data-dir", type=Path, default=REPOSITORY / "data" / "stdlib",
+                        help="its meta.json names the source")
     parser.add_argument("--source", type=Path, help="directory of .py files (default: the one in meta.json)")
     parser.add_argument("-n", "--num-functions", type=int, default=50, help="functions to complete (default 50)")
     parser.add_argument("--seed", type=int, default=0, help="which functions are drawn (and sampling draws)")
-    parser.add_argument("--max-new-tokens", type=int, default=256, help="(default: %(default)s)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="tokens to generate at most")
     parser.add_argument("--strategy", choices=["greedy", "sample"], default="greedy", help="(default: greedy)")
-    parser.add_argument("--json", type=Path, help="also write every completion and its results here")
+    parser.add_argument("--json", type=output_file, help="also write every completion and its results here")
     parser.add_argument("--verbose", action="store_true", help="one line per function on stderr")
     args = parser.parse_args(argv)
     if args.num_functions < 1:
         parser.error(f"-n must be >= 1, got {args.num_functions}")
     if args.max_new_tokens < 1:
         parser.error(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = parse_args(argv)
-        model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
-        train_files, held_out = load_splits(args.data_dir, args.source)
-        candidates = held_out_functions(held_out)
-        if not candidates:
-            raise GenerateError(f"no function with a docstring in the {len(held_out)} held-out files")
-        rng = np.random.default_rng(args.seed)
-        picked = sorted(rng.choice(len(candidates), min(args.num_functions, len(candidates)), replace=False))
-        samples = [candidates[i] for i in picked]
-        train_text = normalize("\n".join(f.text for f in train_files))
-        sampling = {"temperature": 0.8, "top_p": 0.95, "seed": args.seed} if args.strategy == "sample" else {}
-        config = GenerationConfig(strategy=args.strategy, max_new_tokens=args.max_new_tokens, **sampling)
-        results = evaluate(model, tokenizer, samples, train_text, config, args.verbose)
-    except SystemExit as exit_request:  # --help
-        return int(exit_request.code or 0)
-    except ValueError as err:  # GenerateError, DatasetError, GenerationConfigError
-        print(f"tinygpt eval-functions: error: {err}", file=sys.stderr)
-        return 2
+    """Exit 0; 2 with one line for bad input (GenerateError, a setting out of range); 1 for a
+    checkpoint that cannot produce finite logits or output that cannot be written."""
+    return run_generating_command("tinygpt eval-functions", lambda: run(argv))
+
+
+def run(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
+    train_files, held_out = load_splits(args.data_dir, args.source)
+    candidates = held_out_functions(held_out)
+    if not candidates:
+        raise GenerateError(f"no function with a docstring in the {len(held_out)} held-out files")
+    rng = np.random.default_rng(args.seed)
+    picked = sorted(rng.choice(len(candidates), min(args.num_functions, len(candidates)), replace=False))
+    samples = [candidates[i] for i in picked]
+    train_text = normalize("\n".join(f.text for f in train_files))
+    sampling = {"temperature": 0.8, "top_p": 0.95, "seed": args.seed} if args.strategy == "sample" else {}
+    config = GenerationConfig(strategy=args.strategy, max_new_tokens=args.max_new_tokens, **sampling)
+    results = evaluate(model, tokenizer, samples, train_text, config, args.verbose)
     total = len(results)
     print(f"eval-functions: {total} held-out functions (of {len(candidates)} with docstrings in {len(held_out)} "
           f"validation files), seed {args.seed}, {args.strategy}, max_new_tokens {args.max_new_tokens}")
@@ -188,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, count, note in rows:
         print(f"  {label + ':':<28}{share(count, total)}" + (f"  ({note})" if note else ""))
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n", encoding="utf-8")
+        write_text_file(args.json, json.dumps([asdict(r) for r in results], indent=1) + "\n")
     return 0
 
 

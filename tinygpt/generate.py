@@ -20,7 +20,9 @@ How a prompt is read:
 
 The decoding itself (processors, greedy, sampling, beam search, KV cache) lives in `tinytorch.generation`; this
 module connects it to a GPT and a tokenizer, adds code-aware stopping (`--complete-function`, see
-`code_completion.py`) and the command line. Bad command-line input is one line on stderr and exit status 2.
+`code_completion.py`) and the command line. Bad command-line input is one line on stderr and exit status 2; a
+checkpoint that cannot produce finite logits, or output that cannot be written, one line and exit status 1; output
+piped into a reader that stops early (`| head`) ends quietly (status 141, as for SIGPIPE).
 """
 
 from __future__ import annotations
@@ -42,20 +44,25 @@ from tinytorch.generation import (
     FirstTokenPrefix,
     GenerationConfig,
     GenerationConfigError,
+    GenerationError,
     StopStrings,
     TextStreamer,
+    VocabularyLimit,
     truncate_at_stop_string,
 )
 from tinytorch.generation import generate as generate_ids
 from tinytorch.text import END_OF_TEXT, load_tokenizer
 
 from .checkpoint import CheckpointError, load_model
+from .cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, print_stderr, run_command
 from .code_completion import FunctionBlock, FunctionEnd, extract_function, prepare_prompt
 from .model import GPT
 
-__all__ = ["Completion", "GenerateError", "generate", "gpt_decoder", "load_generator", "main"]
+__all__ = ["Completion", "GenerateError", "generate", "gpt_decoder", "load_generator", "main", "option_message",
+           "run_generating_command"]
 
-DEFAULT_CHECKPOINT = Path("models/tinygpt-stdlib/model.safetensors")
+REPOSITORY = Path(__file__).resolve().parent.parent
+DEFAULT_CHECKPOINT = REPOSITORY / "models" / "tinygpt-stdlib" / "model.safetensors"  # found from any directory
 
 
 class GenerateError(ValueError):
@@ -122,6 +129,7 @@ def load_generator(checkpoint: str | Path, tokenizer_path: str | Path | None = N
             hint = "; train one with `python train.py configs/stdlib.json` or pass --checkpoint PATH"
         raise GenerateError(f"{err}{hint}") from None
     model.eval()
+    check_finite_weights(model, checkpoint)
     candidates = [Path(tokenizer_path)] if tokenizer_path else [checkpoint.with_name("tokenizer.json")]
     named = document.get("tokenizer")
     if tokenizer_path is None and isinstance(named, str):
@@ -139,6 +147,26 @@ def load_generator(checkpoint: str | Path, tokenizer_path: str | Path | None = N
     return model, tokenizer
 
 
+def check_finite_weights(model: GPT, checkpoint: Path) -> None:
+    """A diverged training run can leave NaN or infinite weights; such a model's logits are NaN from the first
+    token, so refuse it at once, naming the first broken tensor."""
+    for name, parameter in model.named_parameters():
+        if not np.isfinite(parameter.data).all():
+            raise GenerationError(f"checkpoint {checkpoint}: weight {name} holds NaN or infinity (the training run "
+                                  "that wrote it diverged); use an earlier checkpoint")
+
+
+def decoding_row_bytes(model: GPT) -> int:
+    """Memory one sequence costs while `model` decodes it, an upper bound in bytes (float32): its KV cache at full
+    context (2 x n_layer x block_size x n_embd), one layer's attention scores and MLP activations when a full window
+    is prefilled (n_head x block_size^2 + 8 x block_size x n_embd), and the copies of its next-token scores that the
+    search loops make (about 8 x vocab_size)."""
+    c = model.config
+    kv_cache = 2 * c.n_layer * c.block_size * c.n_embd
+    prefill = c.n_head * c.block_size ** 2 + 8 * c.block_size * c.n_embd
+    return 4 * (kv_cache + prefill + 8 * c.vocab_size)
+
+
 def gpt_decoder(model: GPT, use_cache: bool = True) -> Decoder:
     """A `tinytorch.generation.Decoder` stepping `model`: last-position logits, KV cache on by default."""
 
@@ -147,7 +175,8 @@ def gpt_decoder(model: GPT, use_cache: bool = True) -> Decoder:
             logits, _ = model(tokens, kv_caches=kv_caches, last_only=True)
         return logits.data[:, -1, :]
 
-    return Decoder(step, model.config.block_size, model.new_kv_caches, use_cache=use_cache)
+    return Decoder(step, model.config.block_size, model.new_kv_caches, use_cache=use_cache,
+                   vocab_size=model.config.vocab_size, row_bytes=decoding_row_bytes(model))
 
 
 def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: GenerationConfig | None = None, *,
@@ -158,7 +187,9 @@ def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: Genera
     Prompts with the same number of tokens run as one batch (rows of a batch must line up position by position);
     with `complete_function` each prompt runs alone, because the end of a function depends on its own prompt.
     `stream` (one prompt, one sequence, not beam search, not complete_function) receives text as it is generated.
-    Invalid settings raise `tinytorch.generation.GenerationConfigError`.
+    Invalid settings raise `tinytorch.generation.GenerationConfigError`; a model whose logits are not finite,
+    `tinytorch.generation.GenerationError`. Ids beyond the tokenizer's vocabulary (a padded embedding table) are
+    never generated.
     """
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     encoded = [encode_prompt(tokenizer, prepare_prompt(prompt)) for prompt in prompts]
@@ -172,6 +203,7 @@ def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: Genera
         groups.setdefault(index if complete_function else (len(prompt.ids), prompt.healed), []).append(index)
 
     decoder = gpt_decoder(model, use_cache)
+    decodable = [VocabularyLimit(tokenizer.vocab_size)] if tokenizer.vocab_size < model.config.vocab_size else []
     results: list[list[Completion]] = [[] for _ in encoded]
     for indices in groups.values():
         first = encoded[indices[0]]
@@ -180,7 +212,8 @@ def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: Genera
             criteria.append(FunctionEnd(first.text, tokenizer.decode))
         streamer = None if stream is None else TextStreamer(tokenizer.decode, stream, stop_strings, eot)
         prompt_ids = np.array([encoded[i].ids for i in indices], dtype=np.int64)
-        output = generate_ids(decoder, prompt_ids, config, criteria, streamer, healing_constraint(tokenizer, first))
+        constraints = decodable + healing_constraint(tokenizer, first)
+        output = generate_ids(decoder, prompt_ids, config, criteria, streamer, constraints)
         for row, tokens in enumerate(output.tokens):
             index = indices[row // config.num_return_sequences]
             score = None if output.scores is None else output.scores[row]
@@ -203,17 +236,10 @@ def make_completion(prompt: str, tokens: list[int], tokenizer, eot: int, stop_st
     return Completion(prompt, text, tokens, reason, score, function)
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad argument as a GenerateError (printed as one line) instead of usage + exit."""
-
-    def error(self, message: str):
-        raise GenerateError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="tinygpt generate", description="Complete Python with a trained TinyGPT.")
+    parser = ArgumentParser(prog="tinygpt generate", description="Complete Python with a trained TinyGPT.")
     source = parser.add_argument_group("model")
-    source.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="(default: %(default)s)")
+    source.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained TinyGPT (.safetensors)")
     source.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
     prompt = parser.add_argument_group("prompt (one of these, else stdin; \\n and \\t in --prompt and --stop are "
                                        "a newline and a tab)")
@@ -223,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     prompt.add_argument("--unconditional", action="store_true", help="no prompt: start a new file from end-of-text")
     decoding = parser.add_argument_group("decoding")
     decoding.add_argument("--strategy", help=f"{', '.join(STRATEGIES)} (default: beam with --num-beams, else sample)")
-    decoding.add_argument("--max-new-tokens", type=int, default=128, help="(default: %(default)s)")
+    decoding.add_argument("--max-new-tokens", type=int, default=128, help="tokens to generate at most")
     decoding.add_argument("--temperature", type=float, help="sample: > 0 (default 0.8)")
     decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off (default 0)")
     decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] (default 0.95)")
@@ -270,12 +296,17 @@ def config_from_args(args: argparse.Namespace) -> GenerationConfig:
     try:
         config.validate()
     except GenerationConfigError as err:
-        message = str(err)
-        name = re.match(r"\w*", message).group()
-        if name in settings:  # speak in option names: "--top-p must be in (0, 1], got 1.5"
-            message = "--" + name.replace("_", "-") + message[len(name):]
-        raise GenerateError(message) from None
+        raise GenerateError(option_message(err)) from None
     return config
+
+
+def option_message(error: GenerationConfigError) -> str:
+    """A GenerationConfigError in command-line terms: "top_p must be ..." becomes "--top-p must be ..."."""
+    message = str(error)
+    name = re.match(r"\w*", message).group()
+    if name in {field.name for field in dataclasses.fields(GenerationConfig)}:
+        message = "--" + name.replace("_", "-") + message[len(name):]
+    return message
 
 
 def read_prompts(args: argparse.Namespace) -> list[str] | None:
@@ -294,13 +325,24 @@ def read_prompts(args: argparse.Namespace) -> list[str] | None:
             raise GenerateError(f"cannot read --prompt-file {args.prompt_file}: {err}") from None
     elif args.prompt:
         prompts = [unescape(p) for p in args.prompt]
-    elif not sys.stdin.isatty():
-        prompts = [sys.stdin.read()]
+    elif sys.stdin is not None and not sys.stdin.isatty():
+        prompts = [read_stdin()]
     else:
         raise GenerateError("no prompt: pass --prompt, --prompt-file, text on stdin, --interactive or --unconditional")
     if any(not p.strip() for p in prompts):
         raise GenerateError("the prompt is empty; pass --unconditional to start a new file from end-of-text")
     return prompts
+
+
+def read_stdin() -> str:
+    """All of stdin, decoded as UTF-8 whatever the locale says."""
+    try:
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+        return data.decode("utf-8")
+    except UnicodeError as err:
+        raise GenerateError(f"the prompt on stdin is not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except OSError as err:
+        raise GenerateError(f"cannot read the prompt from stdin: {err.strerror or err}") from None
 
 
 def show(completions: list[Completion], complete_function: bool, per_prompt: int) -> None:
@@ -315,10 +357,9 @@ def show(completions: list[Completion], complete_function: bool, per_prompt: int
         else:
             print(completion.function.text, end="")
             if completion.function.truncated:
-                print("note: max_new_tokens ran out inside the body; trimmed to the last complete statement",
-                      file=sys.stderr)
+                print_stderr("note: max_new_tokens ran out inside the body; trimmed to the last complete statement")
             if not completion.function.parses:
-                print("note: this block does not parse (ast.parse rejects it)", file=sys.stderr)
+                print_stderr("note: this block does not parse (ast.parse rejects it)")
 
 
 def write_flushed(text: str) -> None:
@@ -342,6 +383,8 @@ def run_prompts(model, tokenizer, prompts: list[str], config: GenerationConfig, 
 
 
 def interact(model, tokenizer, config: GenerationConfig, args: argparse.Namespace) -> None:
+    if sys.stdin is None:
+        raise GenerateError("--interactive reads prompts from stdin, which is closed")
     print("TinyGPT interactive: one prompt per line (\\n for a newline), an empty line or Ctrl-D to quit.")
     while True:
         try:
@@ -354,26 +397,42 @@ def interact(model, tokenizer, config: GenerationConfig, args: argparse.Namespac
         run_prompts(model, tokenizer, [unescape(line)], config, args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`tinygpt generate [options]`: exit 0, or 2 with one line on stderr for bad input."""
-    try:
-        args = build_parser().parse_args(argv)
-        config = config_from_args(args)
-        prompts = read_prompts(args)
-        model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
-        if prompts is None:
-            interact(model, tokenizer, config, args)
-        else:
-            run_prompts(model, tokenizer, prompts, config, args)
-    except ValueError as err:  # GenerateError, GenerationConfigError and tokenizer errors: bad input
-        print(f"tinygpt generate: error: {err}", file=sys.stderr)
-        return 2
-    except SystemExit as exit_request:  # --help
-        return int(exit_request.code or 0)
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        return 130
+def run(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    prompts = read_prompts(args)
+    model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
+    if prompts is None:
+        interact(model, tokenizer, config, args)
+    else:
+        run_prompts(model, tokenizer, prompts, config, args)
     return 0
+
+
+def run_generating_command(prog: str, body: Callable[[], int]) -> int:
+    """`cli.run_command` for the commands that generate (generate, eval-functions, eval-suite, eval-humaneval), each
+    error one line: a model that cannot produce finite logits is exit 1; bad input (GenerateError, a setting out of
+    range, a dataset or task file that cannot be read: ValueErrors) exit 2; Ctrl-C 130."""
+    try:
+        return run_command(prog, body)
+    except GenerationError as err:  # the checkpoint cannot go on: not a bad argument
+        print_stderr(f"{prog}: error: {err}")
+        return EXIT_FAILED
+    except GenerationConfigError as err:  # settings that would need too much memory
+        print_stderr(f"{prog}: error: {option_message(err)}")
+        return EXIT_BAD_ARGUMENT
+    except ValueError as err:
+        print_stderr(f"{prog}: error: {err}")
+        return EXIT_BAD_ARGUMENT
+    except KeyboardInterrupt:
+        print_stderr("")
+        return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`tinygpt generate [options]`: exit 0; 2 with one line on stderr for bad input; 1 with one line when the
+    checkpoint cannot produce finite logits or the output cannot be written; 141 when the reader of stdout left."""
+    return run_generating_command("tinygpt generate", lambda: run(argv))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,21 @@ def from_hf_state_dict(hf: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return weights
 
 
+def gpt2_weight_shapes(config: GPTConfig) -> dict[str, tuple[int, ...]]:
+    """The GPT-2 name and shape (Conv1D matrices as (in, out)) of every weight a GPT of this config has, worked out
+    from the config alone: import checks a file's shapes with it before allocating anything."""
+    embd, vocab = config.n_embd, config.vocab_size
+    shapes = {"transformer.wte.weight": (vocab, embd), "transformer.wpe.weight": (config.block_size, embd)}
+    per_block = {"ln_1.weight": (embd,), "ln_1.bias": (embd,), "attn.c_attn.weight": (embd, 3 * embd),
+                 "attn.c_attn.bias": (3 * embd,), "attn.c_proj.weight": (embd, embd), "attn.c_proj.bias": (embd,),
+                 "ln_2.weight": (embd,), "ln_2.bias": (embd,), "mlp.c_fc.weight": (embd, 4 * embd),
+                 "mlp.c_fc.bias": (4 * embd,), "mlp.c_proj.weight": (4 * embd, embd), "mlp.c_proj.bias": (embd,)}
+    for layer in range(config.n_layer):
+        shapes.update({f"transformer.h.{layer}.{name}": shape for name, shape in per_block.items()})
+    shapes.update({"transformer.ln_f.weight": (embd,), "transformer.ln_f.bias": (embd,)})
+    return shapes
+
+
 def to_hf_config(config: GPTConfig, eos_token_id: int | None = None) -> dict:
     """A GPT2Config dict describing exactly this TinyGPT (dropout off at inference, GELU-tanh, eps 1e-5)."""
     if config.pos_encoding != "learned" or not config.causal or not config.bias:
@@ -164,3 +179,58 @@ def bpe_from_tokenizer_json(document: dict) -> BPETokenizer:
     ]:
         raise ValueError("its ids are not bytes, then one id per merge, then the special tokens")
     return tokenizer
+
+
+def tokenizer_json_problem(document) -> str | None:
+    """What makes a tokenizer.json unusable by any library, not only by a BPETokenizer (a vocabulary that is not
+    token -> id, a merge naming tokens outside it, malformed added tokens), or None for a sound one."""
+    if not isinstance(document, dict):
+        return f"expected a JSON object, got {type(document).__name__}"
+    model = document.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("type"), str):
+        return "no 'model' object with a 'type'"
+    vocab = model.get("vocab")
+    if model["type"] == "Unigram":
+        if not isinstance(vocab, list):
+            return "model.vocab of a Unigram model must be a list"
+    elif model["type"] in ("BPE", "WordPiece", "WordLevel"):
+        if not isinstance(vocab, dict) or not all(isinstance(token, str) and type(index) is int and index >= 0
+                                                  for token, index in vocab.items()):
+            return "model.vocab must map tokens to non-negative integer ids"
+        if len(set(vocab.values())) != len(vocab):
+            return "model.vocab gives one id to several tokens"
+    else:
+        return f"unknown model type {model['type']!r}"
+    if model["type"] == "BPE":
+        problem = merges_problem(model.get("merges", []), vocab, model.get("continuing_subword_prefix") or "")
+        if problem:
+            return problem
+    added = document.get("added_tokens") or []
+    if not isinstance(added, list) or not all(isinstance(token, dict) and type(token.get("id")) is int
+                                              and isinstance(token.get("content"), str) for token in added):
+        return "added_tokens must be a list of objects with an integer id and a string content"
+    return None
+
+
+def merges_problem(merges, vocab: dict[str, int], prefix: str) -> str | None:
+    """Each BPE merge must be two tokens of the vocabulary whose concatenation is in it too."""
+    if not isinstance(merges, list):
+        return "model.merges must be a list"
+    for merge in merges:
+        pair = merge.split(" ") if isinstance(merge, str) else merge
+        if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(part, str) for part in pair):
+            return f"merge {merge!r} is not a pair of tokens"
+        left, right = pair
+        merged = left + (right[len(prefix):] if prefix and right.startswith(prefix) else right)
+        missing = [token for token in (left, right, merged) if token not in vocab]
+        if missing:
+            return f"merge {merge!r} names {missing[0]!r}, which is not in the vocabulary"
+    return None
+
+
+def tokenizer_json_largest_id(document: dict) -> int:
+    """The largest token id a sound tokenizer.json (see `tokenizer_json_problem`) can produce."""
+    vocab = document["model"]["vocab"]
+    ids = list(vocab.values()) if isinstance(vocab, dict) else [len(vocab) - 1]
+    ids += [token["id"] for token in document.get("added_tokens") or []]
+    return max(ids, default=-1)

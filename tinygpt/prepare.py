@@ -23,16 +23,18 @@ A source is `NAME=DIR:WEIGHT` (`STDLIB` is the standard library; `DIR` alone is 
    token ids, uint16 when the vocabulary fits, else uint32), `tokenizer.json` and `meta.json`: vocab size, dtype,
    and per split and per source the token range and the file, token and UTF-8 byte counts that bits per byte
    needs (the bytes are those of the files, without separators), with what was skipped and removed and why.
+
+The four files are written together: into a temporary directory beside `--out`, renamed into place when all are
+written. A failure or Ctrl-C leaves the previous dataset as it was, and a training run reading it keeps reading it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import signal
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,8 +59,11 @@ from .corpus import (
     parse_source_spec,
     read_sources,
 )
+from .outputs import Interrupted, OutputError, atomic_directory, check_replaceable, raise_interrupted, signal_handlers
 
 __all__ = ["SourceFile", "is_held_out", "main", "read_sources"]  # the reading and split rule live in corpus.py
+
+DATASET_FILES = ("train.bin", "val.bin", "tokenizer.json", "meta.json")
 
 
 class PrepareError(Exception):
@@ -127,6 +132,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(str(err))
     if args.out is None:
         args.out = Path("data/stdlib" if len(args.sources) == 1 else "data/mixture")
+    try:
+        check_replaceable(args.out, "--out", DATASET_FILES, "dataset")
+    except OutputError as err:
+        parser.error(str(err))
     minimum_vocab = 256 + 1  # every byte, plus <|endoftext|>
     if args.tokenizer is None and args.vocab_size < minimum_vocab:
         parser.error(
@@ -245,12 +254,14 @@ def join_sources(arrays: list[np.ndarray], eot_id: int, dtype: np.dtype) -> tupl
     return np.concatenate(pieces).astype(dtype, copy=False), ranges
 
 
-def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file and a rename, so a training run that memory-maps the old file keeps reading
-    it intact, and nobody ever sees a half-written file."""
-    temporary = path.with_name(path.name + ".tmp")
-    write(temporary)
-    os.replace(temporary, path)
+def write_dataset(out: Path, arrays: dict[str, np.ndarray], tokenizer: BPETokenizer | CharTokenizer,
+                  meta: dict) -> None:
+    """Write train.bin, val.bin, tokenizer.json and meta.json as one: all of them replace `out`, or none does."""
+    with atomic_directory(out, "--out", DATASET_FILES, "dataset") as staging:
+        for split, tokens in arrays.items():
+            tokens.tofile(staging / f"{split}.bin")
+        tokenizer.save(staging / "tokenizer.json")
+        (staging / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
 def build_meta(args: argparse.Namespace, tokenizer: BPETokenizer | CharTokenizer, sources: list[CleanSource],
@@ -313,7 +324,18 @@ def summary_table(meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    with signal_handlers(raise_interrupted):
+        try:
+            args = parse_args(argv)
+            return run(args)
+        except KeyboardInterrupt as err:
+            signum = err.signum if isinstance(err, Interrupted) else signal.SIGINT
+            out = f"; {args.out} is unchanged" if "args" in locals() else ""
+            print(f"prepare: stopped by {signal.Signals(signum).name}: nothing written{out}", file=sys.stderr)
+            return 128 + signum
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         start = time.perf_counter()
         snippets, benchmark = benchmark_check(args)
@@ -335,12 +357,15 @@ def main(argv: list[str] | None = None) -> int:
     encode_seconds = time.perf_counter() - start
 
     meta = build_meta(args, tokenizer, sources, arrays, ranges, sample_bytes, benchmark)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for split, tokens in arrays.items():
-        write_atomically(args.out / f"{split}.bin", tokens.tofile)
-    write_atomically(args.out / "tokenizer.json", tokenizer.save)
-    meta_json = json.dumps(meta, indent=2) + "\n"
-    write_atomically(args.out / "meta.json", lambda path: path.write_text(meta_json, encoding="utf-8"))
+    try:
+        write_dataset(args.out, arrays, tokenizer, meta)
+    except OutputError as err:
+        print(f"prepare: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"prepare: error: cannot write --out {args.out}: {err}; the previous dataset there, if any, is "
+              "unchanged", file=sys.stderr)
+        return 1
 
     print(summary_table(meta))
     for source in sources:

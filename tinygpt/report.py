@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import atomic_write_bytes, atomic_write_text
+from .outputs import atomic_write_bytes, atomic_write_text
+
+LOG_FILES = ("train_loss.csv", "log.json", "log.csv", "loss.png")
 
 
 def _csv(rows: list[dict] | list[list], header: list[str]) -> str:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from tinytorch.generation import GenerationConfig
 
+from .cli import output_file, progress_bar
 from .code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated_line
 from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, config_from_args, generate
 from .sandbox import SandboxLimits, run_program
@@ -73,8 +73,7 @@ def attempt_task(model, tokenizer, task: Task, config: GenerationConfig, limits:
 def run_tasks(model, tokenizer, tasks: Sequence[Task], config: GenerationConfig, limits: SandboxLimits,
               description: str) -> list[list[Attempt]]:
     """Attempts per task, in task order, with a progress bar on stderr."""
-    progress = tqdm(tasks, desc=description, unit="task", dynamic_ncols=True, leave=False)
-    return [attempt_task(model, tokenizer, task, config, limits) for task in progress]
+    return [attempt_task(model, tokenizer, task, config, limits) for task in progress_bar(tasks, description, "task")]
 
 
 def describe(config: GenerationConfig) -> str:
@@ -122,13 +121,13 @@ def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, w
     """Model, decoding (as `tinygpt generate`; greedy unless a sampling option, --seed included, is given), sandbox
     and output."""
     model = parser.add_argument_group("model")
-    model.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="(default: %(default)s)")
+    model.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained TinyGPT (.safetensors)")
     model.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
     decoding = parser.add_argument_group("decoding")
     if with_strategy:
         decoding.add_argument("--strategy", choices=["greedy", "sample"],
                               help="(default: greedy, or sample when a sampling option is given)")
-    decoding.add_argument("--max-new-tokens", type=int, default=max_new_tokens, help="(default: %(default)s)")
+    decoding.add_argument("--max-new-tokens", type=int, default=max_new_tokens, help="tokens to generate at most")
     decoding.add_argument("--temperature", type=float, help="sample: > 0 (default 0.8)")
     decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off (default 0)")
     decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] (default 0.95)")
@@ -139,7 +138,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, w
     sandbox = parser.add_argument_group("sandbox and output")
     sandbox.add_argument("--timeout", type=float, default=5.0, help="seconds per program, wall clock (default 5)")
     sandbox.add_argument("--memory-mb", type=int, default=1024, help="address-space limit per program (default 1024)")
-    sandbox.add_argument("--json", type=Path, help="also write every completion and its results here")
+    sandbox.add_argument("--json", type=output_file, help="also write every completion and its results here")
 
 
 def decoding_config(args: argparse.Namespace, strategy: str | None = None, **overrides) -> GenerationConfig:
@@ -161,8 +160,8 @@ def decoding_config(args: argparse.Namespace, strategy: str | None = None, **ove
 
 
 def sandbox_limits(args: argparse.Namespace) -> SandboxLimits:
-    if not args.timeout > 0:
-        raise GenerateError(f"--timeout must be > 0 seconds, got {args.timeout:g}")
+    if not 0 < args.timeout < math.inf:
+        raise GenerateError(f"--timeout must be > 0 seconds and finite, got {args.timeout:g}")
     if args.memory_mb < 64:
         raise GenerateError(f"--memory-mb must be >= 64, got {args.memory_mb}")
     return SandboxLimits(timeout_s=args.timeout, memory_mb=args.memory_mb)

@@ -2,6 +2,17 @@
 held-out loss and bits per byte, atomic checkpoints that resume exactly, and a loss curve at the end.
 
     python train.py [config.json] [--key=value ...] [--resume]
+
+Nothing a run has learned is lost and nothing it writes is mixed up:
+- the run locks --out_dir (a second run into it stops at once, naming the first one's pid) and removes the
+  temporary files a killed run left there;
+- the checkpoint carries the SHA-256 of its tokenizer, a copy of which sits beside it; --resume refuses a dataset
+  whose tokenizer changed since;
+- Ctrl-C or SIGTERM saves a checkpoint after the current step and exits with 130 or 143 (a second one stops at
+  once);
+- a loss or weights that stop being finite stop the run without saving them, keeping the last finite checkpoint;
+- a release (--release_dir) is written only for a run that finished, all its files together, and never over a
+  directory holding anything but a release.
 """
 
 from __future__ import annotations
@@ -9,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,18 +31,64 @@ from tqdm import tqdm
 import tinytorch as tt
 from tinytorch.optim import AdamW, clip_grad_norm_, warmup_cosine
 from tinytorch.text import load_tokenizer
+from tinytorch.threads import blas_threads, usable_blas_threads
 
 from . import data, timeline
-from .checkpoint import CheckpointError, atomic_write_text, load_model, optimizer_state_from, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    atomic_write_text,
+    describe_checkpoint,
+    load_model,
+    optimizer_state_from,
+    save_checkpoint,
+)
 from .config import ConfigError, TrainConfig, parse_args
 from .model import GPT, GPTConfig
-from .report import write_logs
+from .outputs import (
+    DirectoryLock,
+    Interrupted,
+    OutputError,
+    atomic_copy,
+    atomic_directory,
+    check_replaceable,
+    file_sha256,
+    remove_stale_temporaries,
+    signal_handlers,
+)
+from .report import LOG_FILES, write_logs
 
 CHECKPOINT_NAME = "ckpt.safetensors"
+THREAD_CHECK_STEPS = 20  # how often training re-counts the free cores for its BLAS threads (tinytorch.threads)
+TOKENIZER_NAME = "tokenizer.json"  # the copy of the dataset's tokenizer beside each checkpoint
+RELEASE_FILES = ("model.safetensors", TOKENIZER_NAME, "metrics.json", "timeline.jsonl", *LOG_FILES)
+RESUME_KEYS = ("step", "history", "evals", "data_rng", "tt_rng")
 
 
 class TrainingDiverged(RuntimeError):
     pass
+
+
+class TrainingStopped(Exception):
+    """The run stopped early on SIGINT or SIGTERM after saving a checkpoint; `exit_code` is 128 + the signal."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class StopRequest:
+    """A signal handler: the first SIGINT or SIGTERM asks the training loop to stop after the current step (and save
+    a checkpoint); a second one raises Interrupted at once."""
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, frame) -> None:
+        if self.signum is not None:
+            raise Interrupted(signum)
+        self.signum = signum
+        print(f"\ntrain: {signal.Signals(signum).name}: stopping after this step with a checkpoint (send it again to "
+              "stop at once, without one)", file=sys.stderr, flush=True)
 
 
 def bits_per_byte(loss_nats: float, tokens: int, num_bytes: int) -> float:
@@ -81,11 +138,21 @@ class Trainer:
         self.config = config
         self.out_dir = Path(config.out_dir)
         self.meta = data.read_meta(config.data_dir)
+        data.check_block_size(self.meta, config.block_size, config.data_dir)
+        self.tokenizer_path = Path(config.data_dir) / self.meta["tokenizer"]
+        if not self.tokenizer_path.is_file():
+            raise data.DatasetError(f"{self.tokenizer_path} is missing (meta.json names it); prepare the dataset "
+                                    "again")
+        self.tokenizer_sha256 = file_sha256(self.tokenizer_path)
         self.train_tokens = data.load_split(config.data_dir, "train")
         self.val_tokens = data.load_split(config.data_dir, "val")
         self.sample_batch = data.batch_sampler(self.meta, self.train_tokens)  # rows drawn by source weight
         val_sources = data.source_splits(self.meta, "val")
         self.val_sources = [s for s in val_sources if s.tokens > config.block_size] if len(val_sources) > 1 else []
+        for source in val_sources if len(val_sources) > 1 else []:
+            if source.tokens <= config.block_size:
+                print(f"train: note: source {source.name!r} holds {source.tokens} held-out tokens, not more than "
+                      f"block_size={config.block_size}; its bits per byte are not logged", file=sys.stderr)
         model_config = GPTConfig(
             vocab_size=self.meta["vocab_size"], block_size=config.block_size, n_layer=config.n_layer,
             n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout, bias=config.bias,
@@ -98,35 +165,79 @@ class Trainer:
         self.step, self.history, self.evals, self.train_seconds = 0, [], [], 0.0
         self.timeline: list[dict] = []  # capability records (see tinygpt.timeline)
         if resume:
-            self._resume()
+            self.resume()
 
     # ---- checkpoints ---------------------------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / CHECKPOINT_NAME
+
     def _metadata(self) -> dict:
         return {
             "train_config": self.config.to_dict(), "step": self.step,
-            "tokenizer": str(Path(self.config.data_dir) / self.meta["tokenizer"]),
+            "tokenizer": TOKENIZER_NAME, "tokenizer_sha256": self.tokenizer_sha256,
+            "tokenizer_source": str(self.tokenizer_path),
             "data_rng": self.data_rng.bit_generator.state, "tt_rng": tt.default_rng().bit_generator.state,
             "history": self.history, "evals": self.evals, "dataset": self.meta, "train_seconds": self.train_seconds,
             "timeline": self.timeline,
         }
 
-    def save(self) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(self.out_dir / CHECKPOINT_NAME, self.model, self._metadata(), self.optimizer.state_dict())
+    def check_finite(self) -> None:
+        """Raise TrainingDiverged if any weight is NaN or infinite: such weights are never saved."""
+        broken = [name for name, array in self.model.weights().items() if not np.isfinite(array).all()]
+        if broken:
+            raise TrainingDiverged(f"weights became non-finite ({broken[0]}) at step {self.step}; stopped without "
+                                   f"saving them. On disk: {describe_checkpoint(self.checkpoint_path)}. Try a lower "
+                                   "lr or more warmup")
 
-    def _resume(self) -> None:
-        path = self.out_dir / CHECKPOINT_NAME
+    def save(self) -> None:
+        """Write the checkpoint (atomically), with the tokenizer it was trained with beside it."""
+        self.check_finite()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        beside = self.out_dir / TOKENIZER_NAME
+        if not beside.is_file() or file_sha256(beside) != self.tokenizer_sha256:
+            atomic_copy(self.tokenizer_path, beside)
+        save_checkpoint(self.checkpoint_path, self.model, self._metadata(), self.optimizer.state_dict())
+
+    def resume(self) -> None:
+        """Continue from OUT/ckpt.safetensors exactly where it stopped: weights, optimizer, RNGs, logs."""
+        path = self.checkpoint_path
         model, document, tensors = load_model(path)
         if model.config != self.model.config:
             raise CheckpointError(f"checkpoint {path} was trained with {model.config}, this run asks for "
                                   f"{self.model.config}")
+        missing = [key for key in RESUME_KEYS if key not in document]
+        if missing:
+            raise CheckpointError(f"checkpoint {path} cannot be resumed: it lacks {', '.join(missing)} (a release "
+                                  "or an imported checkpoint holds weights only)")
+        self.check_tokenizer(path, document)
         self.model.load_weights(model.weights())
-        self.optimizer.load_state_dict(optimizer_state_from(document, tensors))
+        try:
+            self.optimizer.load_state_dict(optimizer_state_from(document, tensors))
+            self.data_rng.bit_generator.state = document["data_rng"]
+            tt.default_rng().bit_generator.state = document["tt_rng"]
+        except CheckpointError as err:
+            raise CheckpointError(f"checkpoint {path} cannot be resumed: {err}") from None
+        except (KeyError, TypeError, ValueError, IndexError) as err:
+            raise CheckpointError(f"checkpoint {path} cannot be resumed: its optimizer or RNG state is malformed "
+                                  f"({type(err).__name__}: {err})") from None
         self.step, self.history, self.evals = document["step"], document["history"], document["evals"]
         self.train_seconds = document.get("train_seconds", 0.0)
         self.timeline = document.get("timeline", [])
-        self.data_rng.bit_generator.state = document["data_rng"]
-        tt.default_rng().bit_generator.state = document["tt_rng"]
+
+    def check_tokenizer(self, path: Path, document: dict) -> None:
+        """Refuse to resume on a dataset whose tokenizer is not the checkpoint's. A checkpoint from before the hash
+        was recorded is taken to match the dataset's tokenizer, whose hash the next checkpoint records."""
+        recorded = document.get("tokenizer_sha256")
+        if recorded is None:
+            print(f"train: note: checkpoint {path} records no tokenizer hash (an older format); assuming it was "
+                  f"trained with {self.tokenizer_path} (sha256 {self.tokenizer_sha256[:12]}), which the next "
+                  "checkpoint records", file=sys.stderr)
+        elif recorded != self.tokenizer_sha256:
+            raise CheckpointError(
+                f"checkpoint {path} was trained with a tokenizer of sha256 {str(recorded)[:12]}, but "
+                f"{self.tokenizer_path} has sha256 {self.tokenizer_sha256[:12]}: the dataset was prepared again since; "
+                "resume on the original dataset or train into a new --out_dir")
 
     # ---- the loop ------------------------------------------------------------------------------------------------
     def learning_rate(self, step: int) -> float:
@@ -154,8 +265,8 @@ class Trainer:
             (loss * (1.0 / c.grad_accum)).backward()  # average, not sum, over micro-batches
             total += loss.item() / c.grad_accum
         if not math.isfinite(total):
-            raise TrainingDiverged(f"loss became {total} at step {self.step + 1}; stopped, the last checkpoint in "
-                                   f"{self.out_dir} is kept (try a lower lr or more warmup)")
+            raise TrainingDiverged(f"loss became {total} at step {self.step + 1}; stopped without saving. On disk: "
+                                   f"{describe_checkpoint(self.checkpoint_path)}. Try a lower lr or more warmup")
         if c.grad_clip > 0:
             clip_grad_norm_(self.model.parameters(), c.grad_clip)
         self.optimizer.step()
@@ -182,51 +293,76 @@ class Trainer:
         self.evals.append(record)
         return record
 
-    def run(self) -> list[dict]:
+    def run(self, stop: StopRequest | None = None) -> list[dict]:
+        """Train until max_steps or the time budget; then release if --release_dir is set. Stops early, with a
+        checkpoint, at the time limit (no release) and when `stop` has seen a signal (raises TrainingStopped)."""
         c = self.config
+        stop = stop or StopRequest()
         tokens_per_step = c.batch_size * c.block_size * c.grad_accum
         start, last_time = time.perf_counter(), time.perf_counter()
         total = None if c.time_budget_minutes > 0 else c.max_steps  # a time budget ends the run, not a step count
         bar = tqdm(total=total, initial=self.step, desc="train", disable=not c.progress, unit="step", mininterval=1.0)
-        while not self.finished():
-            loss = self.train_step()
-            now = time.perf_counter()
-            self.train_seconds += now - last_time
-            bar.set_postfix(loss=f"{loss:.3f}", lr=f"{self.learning_rate(self.step):.2e}",
-                            tok_s=f"{tokens_per_step / (now - last_time):.0f}")
-            bar.update(1)
-            done = self.finished()
-            out_of_time = c.time_limit_minutes and now - start > c.time_limit_minutes * 60
-            if self.step % c.eval_interval == 0 or done or out_of_time:
-                record = self.evaluate(now - start)
-                bar.write(f"step {record['step']}: train {record['train_loss']:.4f}  val {record['val_loss']:.4f}  "
-                          f"val bpb {record['val_bpb']:.3f}")
-            if c.timeline_interval and (self.step % c.timeline_interval == 0 or done):
-                self.record_timeline()
-            if self.step % c.checkpoint_interval == 0 or done or out_of_time:
-                self.save()
-                write_logs(self.out_dir, self.history, self.evals)
-            if out_of_time:
-                bar.write(f"time limit of {c.time_limit_minutes} min reached at step {self.step}; resume with --resume")
-                break
-            last_time = time.perf_counter()  # evaluation and checkpoint time is not training time
-        bar.close()
-        if self.config.release_dir:
-            self.release(Path(self.config.release_dir))
+        saved_step = self.step
+        try:
+            while not self.finished() and stop.signum is None:
+                if self.step % THREAD_CHECK_STEPS == 0 or self.step == saved_step:
+                    threads = usable_blas_threads()  # one BLAS thread while another job holds a core
+                with blas_threads(threads):
+                    loss = self.train_step()
+                now = time.perf_counter()
+                self.train_seconds += now - last_time
+                bar.set_postfix(loss=f"{loss:.3f}", lr=f"{self.learning_rate(self.step):.2e}",
+                                tok_s=f"{tokens_per_step / (now - last_time):.0f}")
+                bar.update(1)
+                done = self.finished()
+                out_of_time = c.time_limit_minutes and now - start > c.time_limit_minutes * 60
+                if self.step % c.eval_interval == 0 or done or out_of_time:
+                    record = self.evaluate(now - start)
+                    bar.write(f"step {record['step']}: train {record['train_loss']:.4f}  val {record['val_loss']:.4f}  "
+                              f"val bpb {record['val_bpb']:.3f}")
+                if c.timeline_interval and (self.step % c.timeline_interval == 0 or done):
+                    self.record_timeline()
+                if self.step % c.checkpoint_interval == 0 or done or out_of_time:
+                    self.save()
+                    saved_step = self.step
+                    write_logs(self.out_dir, self.history, self.evals)
+                if out_of_time:
+                    no_release = "; no release is written for an unfinished run" if c.release_dir else ""
+                    bar.write(f"time limit of {c.time_limit_minutes} min reached at step {self.step}; resume with "
+                              f"--resume{no_release}")
+                    break
+                last_time = time.perf_counter()  # evaluation and checkpoint time is not training time
+        finally:
+            bar.close()
+        if stop.signum is not None:
+            self.stop_on_signal(stop.signum, saved_step)
+        if c.release_dir and self.finished():
+            self.release(Path(c.release_dir))
         return self.evals
+
+    def stop_on_signal(self, signum: int, saved_step: int) -> None:
+        """Save what the steps since the last checkpoint learned, then raise TrainingStopped saying what is on disk."""
+        if self.step != saved_step:
+            self.save()
+            write_logs(self.out_dir, self.history, self.evals)
+        name = signal.Signals(signum).name
+        release = "; no release written" if self.config.release_dir else ""
+        raise TrainingStopped(f"stopped by {name} at step {self.step}: {describe_checkpoint(self.checkpoint_path)}"
+                              f"{release}; continue with --resume", signum)
 
     def record_timeline(self) -> None:
         """What the model writes now for the timeline's fixed prompts (and its suite counts): OUT/timeline.jsonl."""
         c = self.config
-        tokenizer = load_tokenizer(Path(c.data_dir) / self.meta["tokenizer"])
+        tokenizer = load_tokenizer(self.tokenizer_path)
         tokens = self.step * c.batch_size * c.block_size * c.grad_accum
         self.timeline.append(timeline.record(self.model, tokenizer, self.step, tokens, suite=c.timeline_suite))
         self.out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.out_dir / "timeline.jsonl", "".join(json.dumps(r) + "\n" for r in self.timeline))
 
     def release(self, release_dir: Path) -> dict:
-        """Write the shippable model: fp16 weights, tokenizer, logs, and the exact held-out bits per byte."""
-        release_dir.mkdir(parents=True, exist_ok=True)
+        """Write the shippable model: fp16 weights, tokenizer, logs, and the exact held-out bits per byte; all the
+        files together, replacing a previous release in `release_dir` whole."""
+        self.check_finite()
         val = self.meta["splits"]["val"]
         shipped = GPT(self.model.config)  # measure exactly what ships: the weights rounded to fp16
         shipped.load_weights({k: v.astype(np.float16).astype(np.float32) for k, v in self.model.weights().items()})
@@ -234,17 +370,47 @@ class Trainer:
         metrics = {"step": self.step, "val_loss": val_loss, "val_bpb": bits_per_byte(val_loss, val["tokens"],
                                                                                        val["bytes"]),
                    "val_tokens": val["tokens"], "val_bytes": val["bytes"], "weights_dtype": "float16"}
-        metadata = {**self._metadata(), "tokenizer": "tokenizer.json", "metrics": metrics}
+        metadata = {**self._metadata(), "metrics": metrics}
         for key in ("data_rng", "tt_rng", "history"):
             metadata.pop(key)
-        save_checkpoint(release_dir / "model.safetensors", self.model, metadata, dtype=np.float16)
-        shutil.copyfile(Path(self.config.data_dir) / self.meta["tokenizer"], release_dir / "tokenizer.json")
-        write_logs(release_dir, self.history, self.evals)
-        if self.timeline:
-            atomic_write_text(release_dir / "timeline.jsonl", "".join(json.dumps(r) + "\n" for r in self.timeline))
-        atomic_write_text(release_dir / "metrics.json", json.dumps(metrics, indent=1))
+        with atomic_directory(release_dir, "--release_dir", RELEASE_FILES, "release") as staging:
+            save_checkpoint(staging / "model.safetensors", self.model, metadata, dtype=np.float16)
+            atomic_copy(self.tokenizer_path, staging / TOKENIZER_NAME)
+            write_logs(staging, self.history, self.evals)
+            if self.timeline:
+                atomic_write_text(staging / "timeline.jsonl", "".join(json.dumps(r) + "\n" for r in self.timeline))
+            atomic_write_text(staging / "metrics.json", json.dumps(metrics, indent=1))
         print(f"released {release_dir}: held-out bits per byte {metrics['val_bpb']:.4f} (loss {val_loss:.4f})")
         return metrics
+
+
+def check_release_dir(config: TrainConfig) -> None:
+    """Before training: --release_dir must be creatable, hold nothing but a release, and not hold the run's own
+    checkpoints or data (a release replaces its directory whole)."""
+    if not config.release_dir:
+        return
+    release = Path(config.release_dir)
+    check_replaceable(release, "--release_dir", RELEASE_FILES, "release")
+    resolved = release.resolve()
+    for option, path in (("--out_dir", config.out_dir), ("--data_dir", config.data_dir)):
+        inner = Path(path).resolve()
+        if inner == resolved or resolved in inner.parents:
+            raise OutputError(f"--release_dir {release} would replace {option} {path}; give the release its own "
+                              "directory")
+
+
+def config_file_problem(argv: list[str]) -> str | None:
+    """Why a config file given on the command line cannot be read as UTF-8 text, if one cannot."""
+    for arg in argv:
+        if arg.startswith("--") or not Path(arg).is_file():
+            continue
+        try:
+            Path(arg).read_bytes().decode("utf-8")
+        except OSError as err:
+            return f"config file {arg} cannot be read: {err.strerror or err}"
+        except UnicodeDecodeError as err:
+            return f"config file {arg} is not UTF-8 text (byte {err.start}: {err.reason})"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,15 +418,45 @@ def main(argv: list[str] | None = None) -> int:
     if any(arg in ("-h", "--help") for arg in argv):
         print(__doc__.strip() + "\n\nkeys: " + ", ".join(f"--{k}={v!r}" for k, v in TrainConfig().to_dict().items()))
         return 0
-    try:
-        config, resume = parse_args(argv)
-        trainer = Trainer(config, resume)
-    except (ConfigError, CheckpointError, data.DatasetError) as err:
-        print(f"train: error: {err}", file=sys.stderr)
+    stop = StopRequest()
+    with signal_handlers(stop):
+        try:
+            return train(argv, stop)
+        except Interrupted as err:
+            print(f"train: stopped at once by a second {signal.Signals(err.signum).name}; what was saved before "
+                  "stays (continue with --resume)", file=sys.stderr)
+            return err.exit_code
+
+
+def train(argv: list[str], stop: StopRequest) -> int:
+    """Check everything, lock --out_dir, resume if asked, train; every failure is one line on stderr."""
+    problem = config_file_problem(argv)
+    if problem:
+        print(f"train: error: {problem}", file=sys.stderr)
         return 2
     try:
-        trainer.run()
+        config, resume = parse_args(argv)
+        trainer = Trainer(config)
+        check_release_dir(config)
+        with DirectoryLock(trainer.out_dir, "--out_dir"):
+            for path in remove_stale_temporaries(trainer.out_dir):
+                print(f"train: note: removed {path}, left by a run killed while writing it", file=sys.stderr)
+            if resume:
+                trainer.resume()
+            if stop.signum is None:
+                trainer.run(stop)
+            else:
+                trainer.stop_on_signal(stop.signum, trainer.step)
+    except (ConfigError, CheckpointError, data.DatasetError, OutputError) as err:
+        print(f"train: error: {err}", file=sys.stderr)
+        return 2
     except TrainingDiverged as err:
+        print(f"train: error: {err}", file=sys.stderr)
+        return 1
+    except TrainingStopped as err:
+        print(f"train: {err}", file=sys.stderr)
+        return err.exit_code
+    except OSError as err:  # a full disk, a file system gone read-only: what was written before stays
         print(f"train: error: {err}", file=sys.stderr)
         return 1
     return 0

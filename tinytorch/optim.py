@@ -4,6 +4,10 @@ formulas (and the same parameter-group API) as torch.optim, so results track PyT
 
 Gradient accumulation: divide each micro-batch loss by the number of micro-batches before `backward()`,
 so the accumulated gradient is the average, not the sum (tinygpt's trainer does this).
+
+Hyper-parameters are checked when an optimizer is built (and when its state is loaded), for every parameter group:
+each must be a finite number in its range, and the error names the optimizer, the setting and the value. A NaN
+learning rate would otherwise turn every weight into NaN at the first step, silently.
 """
 
 from __future__ import annotations
@@ -26,9 +30,13 @@ class Optimizer:
             full = {**defaults, **group, "params": list(group["params"])}
             self.param_groups.append(full)
         self.state: dict[int, dict] = {}  # id(param) -> per-parameter state
-        for name, value in defaults.items():
-            if name == "lr" and value < 0:
-                raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {value}")
+        for group in self.param_groups:
+            self.check_group(group)
+
+    def check_group(self, group: dict) -> None:
+        """Raise ValueError naming the first hyper-parameter of `group` that is not finite or out of range."""
+        check_number(self, "lr", group["lr"], 0, None, "must be >= 0")
+        check_number(self, "weight_decay", group.get("weight_decay", 0.0), 0, None, "must be >= 0")
 
     def zero_grad(self) -> None:
         for group in self.param_groups:
@@ -63,6 +71,7 @@ class Optimizer:
             raise ValueError("optimizer state has a different number of parameter groups")
         for group, saved in zip(self.param_groups, state_dict["param_groups"], strict=True):
             group.update(saved)
+            self.check_group(group)
         self.state = {}
         for index, values in state_dict["state"].items():
             param = order[int(index)]
@@ -70,14 +79,29 @@ class Optimizer:
                                      for k, v in values.items()}
 
 
+def check_number(optimizer: Optimizer, name: str, value, low: float, high: float | None, expected: str,
+                 high_inclusive: bool = False) -> None:
+    """`value` must be a finite real number with low <= value < high (<= high when `high_inclusive`)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and value >= low
+    if ok and high is not None:
+        ok = value <= high if high_inclusive else value < high
+    if not ok:
+        raise ValueError(f"{type(optimizer).__name__}: {name} {expected} and finite, got {value!r}")
+
+
 class SGD(Optimizer):
     """SGD with optional momentum (dampening 0), Nesterov momentum and L2 weight decay, as torch.optim.SGD."""
 
     def __init__(self, params, lr: float = 1e-2, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0):
-        if nesterov and momentum <= 0:
-            raise ValueError("SGD: nesterov momentum needs momentum > 0")
         super().__init__(params, {"lr": lr, "momentum": momentum, "nesterov": nesterov, "weight_decay": weight_decay})
+
+    def check_group(self, group: dict) -> None:
+        super().check_group(group)
+        check_number(self, "momentum", group["momentum"], 0, 1, "must be in [0, 1)")
+        if group["nesterov"] and group["momentum"] <= 0:
+            raise ValueError(f"SGD: nesterov momentum needs momentum > 0, got {group['momentum']!r}")
 
     def _update(self, param, grad, state, group):
         if group["weight_decay"]:
@@ -101,6 +125,15 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay})
+
+    def check_group(self, group: dict) -> None:
+        super().check_group(group)
+        betas = group["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), got {betas!r}")
+        for index, beta in enumerate(betas):
+            check_number(self, f"betas[{index}]", beta, 0, 1, "must be in [0, 1)")
+        check_number(self, "eps", group["eps"], 0, None, "must be >= 0")
 
     def _update(self, param, grad, state, group):
         beta1, beta2 = group["betas"]
@@ -136,6 +169,9 @@ class AdamW(Adam):
 
 def clip_grad_norm_(parameters, max_norm: float) -> float:
     """Scale all gradients together so their global L2 norm is at most `max_norm`; returns the norm before."""
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)) \
+            or not 0 < max_norm < math.inf:
+        raise ValueError(f"clip_grad_norm_: max_norm must be a finite number > 0, got {max_norm!r}")
     grads = [p.grad.data for p in parameters if isinstance(p, Tensor) and p.grad is not None]
     total = math.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads))
     scale = max_norm / (total + 1e-6)

@@ -53,9 +53,10 @@ def _blas():
     return _controller.select(user_api="blas")
 
 
-def decode_threads() -> int:
-    """BLAS threads for a generation's small steps: the free cores, never more than the BLAS library is set to use
-    (OPENBLAS_NUM_THREADS or threadpoolctl), so a user's own limit stays a ceiling."""
+def usable_blas_threads() -> int:
+    """BLAS threads worth using now: the free cores, never more than the BLAS library is set to use
+    (OPENBLAS_NUM_THREADS or threadpoolctl), so a user's own limit stays a ceiling. A generation asks once for its
+    small steps; training asks every few steps (a large product beside another job collapses the same way)."""
     configured = max((library.num_threads for library in _blas().lib_controllers), default=1)
     return max(1, min(free_cores(), configured))
 

@@ -14,6 +14,10 @@ The modules, in the order a token passes through them:
     streaming.py       printing text while it is generated
     config.py          GenerationConfig: every setting, validated
 
+Errors: `GenerationConfigError` for a setting out of range (or settings that would need more memory than the
+decoder's budget), `GenerationError` when decoding cannot go on (logits that are not finite, token ids outside the
+vocabulary, nothing left to choose). Both are ValueErrors with a one-line message for a person.
+
 This package knows nothing about any particular model: anything that maps tokens to next-token logits will do.
 """
 
@@ -25,7 +29,7 @@ import numpy as np
 
 from .beam import beam_search
 from .config import STRATEGIES, GenerationConfig, GenerationConfigError
-from .decoder import Decoder, StepFunction
+from .decoder import Decoder, GenerationError, StepFunction
 from .logits_process import (
     FirstTokenPrefix,
     LogitsProcessor,
@@ -36,6 +40,7 @@ from .logits_process import (
     Temperature,
     TopKFilter,
     TopPFilter,
+    VocabularyLimit,
     log_softmax,
     softmax,
 )
@@ -45,9 +50,10 @@ from .streaming import TextStreamer
 
 __all__ = [
     "STRATEGIES", "Decoder", "EndOfText", "FirstTokenPrefix", "GenerationConfig", "GenerationConfigError",
-    "GenerationOutput", "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram", "RepetitionPenalty",
-    "StepFunction", "StopStrings", "StoppingCriteria", "Streamer", "Temperature", "TextStreamer", "TopKFilter",
-    "TopPFilter", "beam_search", "generate", "log_softmax", "sample_or_greedy", "softmax", "truncate_at_stop_string",
+    "GenerationError", "GenerationOutput", "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram",
+    "RepetitionPenalty", "StepFunction", "StopStrings", "StoppingCriteria", "Streamer", "Temperature", "TextStreamer",
+    "TopKFilter", "TopPFilter", "VocabularyLimit", "beam_search", "generate", "log_softmax", "sample_or_greedy",
+    "softmax", "truncate_at_stop_string",
 ]
 
 
@@ -56,11 +62,13 @@ def generate(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
              constraints: Sequence[LogitsProcessor] = ()) -> GenerationOutput:
     """Continue each row of `prompts` (B, T) as `config` says. End-of-text (`config.eos_token_id`) always finishes
     a sequence; `stopping` adds more criteria. A `streamer` (greedy and sampling only) sees tokens as they come.
-    `constraints` are processors applied before the ones `config` implies (e.g. `FirstTokenPrefix`)."""
+    `constraints` are processors applied before the ones `config` implies (e.g. `FirstTokenPrefix`).
+    Settings whose working memory would exceed `decoder.memory_budget` are refused before anything is allocated."""
     config.validate()
     prompts = np.asarray(prompts, dtype=np.int64)
     if prompts.ndim != 2 or prompts.shape[1] == 0:
         raise ValueError(f"prompts must be a non-empty (batch, time) array of token ids, got shape {prompts.shape}")
+    config.check_memory(prompts.shape[0], decoder.row_bytes, decoder.memory_budget)
     criteria = ([EndOfText(config.eos_token_id)] if config.eos_token_id is not None else []) + list(stopping)
     processors = LogitsProcessorList([*constraints, *config.logits_processors()])
     if config.strategy == "beam":

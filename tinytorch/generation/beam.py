@@ -38,7 +38,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .config import GenerationConfig
-from .decoder import Decoder
+from .decoder import Decoder, GenerationError
 from .logits_process import LogitsProcessorList, log_softmax
 from .search import GenerationOutput
 from .stopping import StoppingCriteria, any_done
@@ -105,6 +105,8 @@ def beam_search(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
         # 1. Extend every running beam by every token; keep the best 2 * num_beams candidates per prompt.
         histories = np.concatenate([beam_prompts, running_tokens.reshape(batch * num_beams, step)], axis=1)
         log_probs = processors(histories, log_softmax(logits))  # (B * nb, V)
+        if np.isnan(log_probs).any():  # -inf is fine here: a beam may have no way on while the others do
+            raise GenerationError(f"the scores for generated token {generated} hold NaN after the logits processors")
         vocab = log_probs.shape[-1]
         totals = (log_probs.reshape(batch, num_beams, vocab) + running_scores[:, :, None]).reshape(batch, -1)
         best = top_indices(totals, candidates_kept)  # (B, 2 nb) into the flattened (beam, token) grid

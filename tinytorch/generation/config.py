@@ -8,12 +8,18 @@ Three strategies:
     beam    keep the `num_beams` most likely partial sequences; deterministic; scores finished sequences by
             sum of log-probabilities / (generated tokens) ** length_penalty
 
-Invalid settings raise `GenerationConfigError` naming the setting, its value and what was expected.
+Invalid settings raise `GenerationConfigError` naming the setting, its value and what was expected. Every number must
+be finite, and the two that scale the logits are bounded (`SCALE_RANGE`): `logits / temperature` and the repetition
+penalty's `logits / penalty` are float32, and a factor of 1e-50 turns them into infinities, then softmax into NaN.
+Within [1e-4, 1e4] they stay finite for any logit below 1e34 in magnitude; below 1e-4, sampling is greedy decoding in
+all but name (a logit gap of 0.01 becomes odds of e^100), above 1e4 every token is about as likely as any other.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
+from numbers import Integral, Real
 
 from .logits_process import (
     LogitsProcessorList,
@@ -25,11 +31,19 @@ from .logits_process import (
     TopPFilter,
 )
 
-__all__ = ["STRATEGIES", "GenerationConfig", "GenerationConfigError"]
+__all__ = ["SCALE_RANGE", "STRATEGIES", "GenerationConfig", "GenerationConfigError"]
 
 STRATEGIES = ("greedy", "sample", "beam")
 SAMPLING_ONLY = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "min_p": 0.0, "seed": None}
 BEAM_ONLY = {"num_beams": 1, "length_penalty": 1.0, "early_stopping": False}
+INTEGERS = ("max_new_tokens", "no_repeat_ngram_size", "top_k", "num_beams", "num_return_sequences")
+OPTIONAL_INTEGERS = ("eos_token_id", "seed")
+NUMBERS = ("repetition_penalty", "temperature", "top_p", "min_p", "length_penalty")
+SCALE_RANGE = (1e-4, 1e4)  # temperature and repetition_penalty (see the module docstring)
+FLOAT32_MAX = 3.4028235e38
+# Bytes of token bookkeeping per sequence and new token: int64 histories, kept in about 8 copies by beam search (its
+# finished list, candidates and their merge) and 2 by greedy search and sampling.
+BOOKKEEPING_BYTES = {"beam": 8 * 8, "sample": 2 * 8, "greedy": 2 * 8}
 
 
 class GenerationConfigError(ValueError):
@@ -59,14 +73,20 @@ class GenerationConfig:
     def validate(self) -> None:
         if self.strategy not in STRATEGIES:
             raise GenerationConfigError(f"unknown strategy {self.strategy!r}; expected one of {', '.join(STRATEGIES)}")
+        self._check_types()
         self._check(self.max_new_tokens >= 0, "max_new_tokens", "must be >= 0")
         self._check(self.repetition_penalty > 0, "repetition_penalty", "must be > 0 (1 is off)")
+        self._check_scale("repetition_penalty",
+                          "1 is off; smaller overflows float32, larger already rules a repeated token out")
+        for name in OPTIONAL_INTEGERS:
+            self._check(getattr(self, name) is None or getattr(self, name) >= 0, name, "must be >= 0")
         self._check(self.no_repeat_ngram_size >= 0, "no_repeat_ngram_size", "must be >= 0 (0 is off)")
         self._check(self.num_return_sequences >= 1, "num_return_sequences", "must be >= 1")
         self._check_only_for("sample", SAMPLING_ONLY)
         self._check_only_for("beam", BEAM_ONLY)
         if self.strategy == "sample":
             self._check(self.temperature > 0, "temperature", "must be > 0 for sampling (use strategy greedy for 0)")
+            self._check_scale("temperature", "lower is greedy decoding, higher makes every token equally likely")
             self._check(self.top_k >= 0, "top_k", "must be >= 0 (0 is off)")
             self._check(0 < self.top_p <= 1, "top_p", "must be in (0, 1]")
             self._check(0 <= self.min_p <= 1, "min_p", "must be in [0, 1]")
@@ -76,13 +96,59 @@ class GenerationConfig:
                         "must be True, False or 'never'")
             self._check(self.num_return_sequences <= self.num_beams, "num_return_sequences",
                         f"must be <= num_beams ({self.num_beams})")
+            if self.max_new_tokens >= 2:  # scores are divided by (generated tokens) ** length_penalty in float32
+                bound = math.log(FLOAT32_MAX) / math.log(self.max_new_tokens)
+                self._check(abs(self.length_penalty) <= bound, "length_penalty",
+                            f"must be within [-{bound:.3g}, {bound:.3g}] so that max_new_tokens ** length_penalty "
+                            "stays finite in float32")
         if self.strategy == "greedy" and self.num_return_sequences != 1:
             raise GenerationConfigError(f"num_return_sequences={self.num_return_sequences}: greedy decoding gives "
                                         "one sequence per prompt; use strategy sample or beam for more")
 
+    def check_memory(self, batch: int, row_bytes: int, budget: int) -> None:
+        """Refuse, before anything is allocated, settings whose working memory would exceed `budget` bytes.
+
+        `batch` prompts become `batch * num_beams` sequences in beam search, `batch * num_return_sequences`
+        otherwise. Each costs the model `row_bytes` (its KV cache, activations and logits; the decoder knows) plus the
+        loop's token bookkeeping for up to max_new_tokens tokens. The error blames whichever term dominates."""
+        per_sequence = self.num_beams if self.strategy == "beam" else self.num_return_sequences
+        sequences = batch * per_sequence
+        bookkeeping = BOOKKEEPING_BYTES[self.strategy] * self.max_new_tokens
+        needed = sequences * (row_bytes + bookkeeping)
+        if needed <= budget:
+            return
+        if bookkeeping > row_bytes:
+            culprit = f"max_new_tokens {self.max_new_tokens}"
+        elif per_sequence > 1:
+            culprit = f"{'num_beams' if self.strategy == 'beam' else 'num_return_sequences'} {per_sequence}"
+        else:
+            culprit = f"a batch of {batch} prompts"
+        raise GenerationConfigError(
+            f"{culprit} needs about {needed / 2**30:.3g} GiB for {sequences:,} sequences of up to "
+            f"{self.max_new_tokens:,} new tokens, more than the {budget / 2**30:.3g} GiB generation may use; "
+            "lower it")
+
     def _check(self, ok: bool, name: str, expected: str) -> None:
         if not ok:
             raise GenerationConfigError(f"{name} {expected}, got {getattr(self, name)!r}")
+
+    def _check_types(self) -> None:
+        """Counts are integers; every other number is finite (NaN compares false with everything, so a NaN setting
+        would slip through the range checks and reach the logits)."""
+        for name in INTEGERS + OPTIONAL_INTEGERS:
+            value = getattr(self, name)
+            if value is None and name in OPTIONAL_INTEGERS:
+                continue
+            if isinstance(value, bool) or not isinstance(value, Integral):
+                raise GenerationConfigError(f"{name} must be an integer, got {value!r}")
+        for name in NUMBERS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+                raise GenerationConfigError(f"{name} must be a finite number, got {value!r}")
+
+    def _check_scale(self, name: str, note: str) -> None:
+        low, high = SCALE_RANGE
+        self._check(low <= getattr(self, name) <= high, name, f"must be in [{low:g}, {high:g}] ({note})")
 
     def _check_only_for(self, strategy: str, defaults: dict) -> None:
         if self.strategy == strategy:

@@ -12,8 +12,9 @@ They follow Hugging Face transformers' processors exactly, in the same order:
 The first two change what the model says (and also apply to greedy and beam search); the last four only shape the
 distribution that sampling draws from. Order matters: top-p measures probability mass after temperature and top-k.
 
-`FirstTokenPrefix` is a constraint rather than a preference: it restricts the first generated token to those that
-spell a given text, which is how token healing hands the last token of a prompt back to the model.
+`FirstTokenPrefix` and `VocabularyLimit` are constraints rather than preferences: the first restricts the first
+generated token to those that spell a given text, which is how token healing hands the last token of a prompt back
+to the model; the second rules out ids a tokenizer cannot decode.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 __all__ = [
     "FirstTokenPrefix", "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram", "RepetitionPenalty",
-    "Temperature", "TopKFilter", "TopPFilter", "log_softmax", "softmax",
+    "Temperature", "TopKFilter", "TopPFilter", "VocabularyLimit", "log_softmax", "softmax",
 ]
 
 
@@ -52,8 +53,8 @@ class RepetitionPenalty(LogitsProcessor):
     score is divided by `penalty`, a negative one multiplied by it (CTRL, Keskar et al. 2019)."""
 
     def __init__(self, penalty: float):
-        if not penalty > 0:
-            raise ValueError(f"repetition_penalty must be > 0, got {penalty}")
+        if not 0 < penalty < np.inf:
+            raise ValueError(f"repetition_penalty must be > 0 and finite, got {penalty}")
         self.penalty = penalty
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -98,8 +99,8 @@ class Temperature(LogitsProcessor):
     """Divide the logits by `temperature`: below 1 sharpens the distribution, above 1 flattens it."""
 
     def __init__(self, temperature: float):
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if not 0 < temperature < np.inf:
+            raise ValueError(f"temperature must be > 0 and finite, got {temperature}")
         self.temperature = temperature
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -194,6 +195,24 @@ class FirstTokenPrefix(LogitsProcessor):
 
     def __repr__(self) -> str:
         return f"FirstTokenPrefix({self.allowed_ids.size} tokens allowed)"
+
+
+class VocabularyLimit(LogitsProcessor):
+    """Rule out every id >= `vocab_size`. A model's embedding table may be larger than its tokenizer's vocabulary
+    (nanoGPT pads GPT-2's 50257 tokens to 50304); an id beyond the tokenizer's has no text and must never be chosen."""
+
+    def __init__(self, vocab_size: int):
+        if vocab_size < 1:
+            raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
+        self.vocab_size = vocab_size
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        limited = scores.copy()
+        limited[:, self.vocab_size:] = -np.inf
+        return limited
+
+    def __repr__(self) -> str:
+        return f"VocabularyLimit({self.vocab_size})"
 
 
 class LogitsProcessorList(list):

@@ -7,6 +7,10 @@ One step of the loop, for every row of the batch at once:
 
 A finished row keeps receiving the pad token (the end-of-text token) so the batch stays rectangular, exactly as
 Hugging Face's `generate` does; its output ends at the token that finished it.
+
+Before a token is picked, the scores of every open row must offer a choice: no NaN, and at least one token not ruled
+out (-inf). Otherwise argmax and the sampler would both return token 0 whatever the model meant, so the loop stops
+with a `GenerationError` instead.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ from typing import Protocol
 import numpy as np
 
 from .config import GenerationConfig
-from .decoder import Decoder
+from .decoder import Decoder, GenerationError
 from .logits_process import LogitsProcessorList, softmax
 from .stopping import StoppingCriteria, any_done
 
-__all__ = ["GenerationOutput", "Streamer", "sample_or_greedy", "sample_tokens"]
+__all__ = ["GenerationOutput", "Streamer", "check_scores", "sample_or_greedy", "sample_tokens"]
 
 
 class Streamer(Protocol):
@@ -54,6 +58,17 @@ def sample_tokens(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((cumulative < draws[:, None]).sum(axis=-1), probs.shape[-1] - 1)
 
 
+def check_scores(scores: np.ndarray, step: int) -> None:
+    """Raise GenerationError unless every row of `scores` (N, V) is free of NaN and +inf and rules out (-inf) fewer
+    than all tokens. `step` counts generated tokens, for the message."""
+    if np.isnan(scores).any() or np.isposinf(scores).any():
+        raise GenerationError(f"the scores for generated token {step + 1} hold NaN or +inf after the logits "
+                              "processors; the model's logits were finite, so a processor's setting is to blame")
+    if np.isneginf(scores).all(axis=-1).any():
+        raise GenerationError(f"every token is ruled out for generated token {step + 1}: the constraints and "
+                              "filters leave nothing to choose")
+
+
 def sample_or_greedy(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
                      processors: LogitsProcessorList, criteria: Sequence[StoppingCriteria],
                      streamer: Streamer | None = None) -> GenerationOutput:
@@ -67,6 +82,7 @@ def sample_or_greedy(decoder: Decoder, prompts: np.ndarray, config: GenerationCo
     logits = decoder.start(rows) if config.max_new_tokens > 0 else None
     for step in range(config.max_new_tokens):
         scores = processors(sequences, logits)
+        check_scores(scores[unfinished], step)
         if config.strategy == "sample":
             next_tokens = sample_tokens(softmax(scores), rng)
         else:

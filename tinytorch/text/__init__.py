@@ -6,20 +6,36 @@ The package needs only `regex` and `tqdm`; it never imports the rest of tinytorc
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .bpe import BPETokenizer
 from .char import CharTokenizer
+from .files import TokenizerFileError, read_document
 from .pretokenize import CODE_PATTERN, END_OF_TEXT, PreTokenizer
 
-__all__ = ["BPETokenizer", "CharTokenizer", "CODE_PATTERN", "END_OF_TEXT", "PreTokenizer", "load_tokenizer"]
+__all__ = [
+    "BPETokenizer",
+    "CharTokenizer",
+    "CODE_PATTERN",
+    "END_OF_TEXT",
+    "PreTokenizer",
+    "TokenizerFileError",
+    "load_tokenizer",
+]
 
 
 def load_tokenizer(path: str | Path) -> BPETokenizer | CharTokenizer:
-    """Load a tokenizer saved by `BPETokenizer.save` or `CharTokenizer.save`, whichever the file holds."""
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
-    for tokenizer_class in (BPETokenizer, CharTokenizer):
-        if document.get("format") == f"tinytorch.text.{tokenizer_class.__name__}":
-            return tokenizer_class.from_dict(document)
-    raise ValueError(f"{path} is not a tinytorch tokenizer file (format={document.get('format')!r})")
+    """Load a tokenizer saved by `BPETokenizer.save` or `CharTokenizer.save`, whichever the file holds. A file that
+    is not one of them, or is damaged, raises one `TokenizerFileError` (a `ValueError`) naming the file."""
+    document = read_document(path)
+    formats = {f"tinytorch.text.{cls.__name__}": cls for cls in (BPETokenizer, CharTokenizer)}
+    format_name = document.get("format")
+    if format_name not in formats:
+        found = f"format={format_name!r}" if "format" in document else 'no "format" field'
+        raise TokenizerFileError(
+            f"{path} is not a tinytorch tokenizer file ({found}); expected format {' or '.join(map(repr, formats))}"
+        )
+    try:
+        return formats[format_name].from_dict(document)
+    except ValueError as err:
+        raise TokenizerFileError(f"{path}: {err}") from None

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .files import TokenizerFileError, check_format, read_document, require_fields
 from .pretokenize import END_OF_TEXT, special_token_splitter, split_on_special_tokens
 
 FORMAT_NAME = "tinytorch.text.CharTokenizer"
@@ -32,6 +33,8 @@ class CharTokenizer:
         self.chars = sorted(set(chars))
         if any(len(char) != 1 for char in self.chars):
             raise ValueError(f"chars must be single characters, got {[c for c in self.chars if len(c) != 1]!r}")
+        if not all(isinstance(token, str) and token for token in special_tokens):
+            raise ValueError(f"special_tokens must be non-empty strings, got {list(special_tokens)!r}")
         self.special_tokens = {token: 1 + i for i, token in enumerate(special_tokens)}
         if len(self.special_tokens) != len(special_tokens):
             raise ValueError(f"special_tokens must be distinct, got {list(special_tokens)}")
@@ -88,11 +91,11 @@ class CharTokenizer:
 
     @classmethod
     def from_dict(cls, document: dict) -> CharTokenizer:
-        if document.get("format") != FORMAT_NAME or document.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"not a {FORMAT_NAME} v{FORMAT_VERSION} document: format={document.get('format')!r}, "
-                f"version={document.get('version')!r}"
-            )
+        """The tokenizer `to_dict` describes; a `ValueError` names the first field that is missing or wrong."""
+        if not isinstance(document, dict):
+            raise ValueError(f"a tokenizer document is a JSON object, got a {type(document).__name__}")
+        check_format(document, FORMAT_NAME, FORMAT_VERSION)
+        require_fields(document, {"chars": str, "special_tokens": list})
         return cls(document["chars"], document["special_tokens"])
 
     def save(self, path: str | Path) -> None:
@@ -100,4 +103,9 @@ class CharTokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> CharTokenizer:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Read a file written by `save`. Any problem with its contents is one `TokenizerFileError` naming the file."""
+        document = read_document(path)
+        try:
+            return cls.from_dict(document)
+        except ValueError as err:
+            raise TokenizerFileError(f"{path}: {err}") from None

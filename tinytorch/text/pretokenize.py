@@ -37,8 +37,13 @@ class PreTokenizer:
     """Splits text into words with a regex; compiled once, then reused for every call."""
 
     def __init__(self, pattern: str = CODE_PATTERN):
+        if not isinstance(pattern, str):
+            raise ValueError(f"pattern must be a regex string, got {pattern!r}")
+        try:
+            self._compiled = regex.compile(pattern)
+        except regex.error as err:
+            raise ValueError(f"pattern {pattern!r} is not a valid regex: {err}") from None
         self.pattern = pattern
-        self._compiled = regex.compile(pattern)
 
     def __call__(self, text: str) -> list[str]:
         return self._compiled.findall(text)
