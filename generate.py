@@ -19,12 +19,19 @@ from tinytorch.generation import GenerationConfig, GenerationError
 CHECKPOINT = Path(__file__).resolve().parent / "models" / "tinygpt-stdlib" / "model.safetensors"
 TRAIN_HINT = "train one with `python train.py configs/stdlib.json` (it writes models/tinygpt-stdlib/)"
 
-# (prompt, what to show, settings): top-p sampling with a fixed seed; `def` and `class` stop where their body ends
+# (prompt, what to show, settings): top-p sampling with a fixed seed; `def` and `class` stop where their body ends,
+# the loop at the first blank line, each unless the token limit comes first
 DEMO = [
-    ("def", "a function, stopped where its body ends", dict(complete_function=True, max_new_tokens=96)),
-    ("class", "a class, stopped where its body ends", dict(complete_function=True, max_new_tokens=128)),
-    ("for i in", "a loop, stopped at the first blank line", dict(stop_strings=["\n\n"], max_new_tokens=64)),
+    ("def", "a function", dict(complete_function=True, max_new_tokens=96)),
+    ("class", "a class", dict(complete_function=True, max_new_tokens=128)),
+    ("for i in", "a loop", dict(stop_strings=["\n\n"], max_new_tokens=64)),
 ]
+HOW_IT_STOPPED = {  # by Completion.finish_reason
+    "function_end": "stopped where its body ends",
+    "stop_string": "stopped at the first blank line",
+    "end_of_text": "stopped at the end-of-text token",
+    "length": "cut at the token limit",
+}
 
 DEMONSTRATES = [
     "a GPT-2-shaped transformer built from scratch on NumPy (tinytorch), trained on the Python standard library",
@@ -60,8 +67,8 @@ def demo(checkpoint: Path = CHECKPOINT) -> int:
         completion = generate(model, tokenizer, prompt, config, **settings)[0]
         seconds = time.perf_counter() - start
         code = completion.function.text if completion.function else completion.prompt + completion.text
-        cut = ", cut at the token limit" if completion.function and completion.function.truncated else ""
-        print(f"--- prompt {prompt!r}: {description} ({len(completion.tokens)} tokens in {seconds:.2f} s{cut}) ---")
+        how = HOW_IT_STOPPED[completion.finish_reason]
+        print(f"--- prompt {prompt!r}: {description}, {how} ({len(completion.tokens)} tokens in {seconds:.2f} s) ---")
         print(code.rstrip("\n") + "\n")
     print("What this demonstrates")
     print("\n".join(f"  - {line}" for line in DEMONSTRATES))

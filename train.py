@@ -2,7 +2,8 @@
 
 import sys
 
+from tinygpt.cli import run_command
 from tinygpt.train import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("train", main))  # closed or full output, Ctrl-C before training starts: one line

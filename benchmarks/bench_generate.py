@@ -6,7 +6,8 @@ Uses the trained checkpoint when it exists, else a randomly initialised TinyGPT 
 4,096, 4 layers, 4 heads, width 256, context 256): speed does not depend on the weights. Greedy decoding from a
 16-token prompt; uncached decoding re-runs the model over the whole window for every token. Both paths follow the
 same sliding window (the context overflows once: 16 + 256 > 256), so they produce identical tokens, which is
-checked. The median of `--repeats` runs is reported.
+checked. The median of `--repeats` runs is reported. The uncached runs take minutes: a progress bar on stderr counts
+the decoding steps of all runs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from tinygpt.checkpoint import load_model
 from tinygpt.generate import gpt_decoder
@@ -26,10 +28,25 @@ from tinytorch.generation import GenerationConfig, generate
 CHECKPOINT = Path(__file__).resolve().parents[1] / "models" / "tinygpt-stdlib" / "model.safetensors"
 
 
-def timed_generation(model: GPT, prompts: np.ndarray, new_tokens: int, use_cache: bool) -> tuple[float, list]:
+class ProgressStreamer:
+    """A generation streamer that only advances a progress bar, one tick per decoding step."""
+
+    def __init__(self, bar: tqdm):
+        self.bar = bar
+
+    def put(self, tokens: np.ndarray) -> None:
+        self.bar.update(1)
+
+    def end(self) -> None:
+        pass
+
+
+def timed_generation(model: GPT, prompts: np.ndarray, new_tokens: int, use_cache: bool,
+                     bar: tqdm | None = None) -> tuple[float, list]:
     config = GenerationConfig(strategy="greedy", max_new_tokens=new_tokens)
+    streamer = ProgressStreamer(bar) if bar is not None else None
     start = time.perf_counter()
-    output = generate(gpt_decoder(model, use_cache), prompts, config)
+    output = generate(gpt_decoder(model, use_cache), prompts, config, streamer=streamer)
     return time.perf_counter() - start, output.tokens
 
 
@@ -58,10 +75,13 @@ def main() -> None:
     timed_generation(model, prompts, 8, True)  # warm-up
     times: dict[bool, list[float]] = {True: [], False: []}
     tokens = {}
-    for _ in range(args.repeats):
+    bar = tqdm(total=2 * args.repeats * args.new_tokens, unit="step", dynamic_ncols=True, leave=False)
+    for repeat in range(args.repeats):
         for use_cache in (True, False):
-            seconds, tokens[use_cache] = timed_generation(model, prompts, args.new_tokens, use_cache)
+            bar.set_description(f"{'KV cache' if use_cache else 'uncached'} run {repeat + 1}/{args.repeats}")
+            seconds, tokens[use_cache] = timed_generation(model, prompts, args.new_tokens, use_cache, bar)
             times[use_cache].append(seconds)
+    bar.close()
     if tokens[True] != tokens[False]:
         raise SystemExit("cached and uncached generation disagree: the KV cache is broken")
     generated = args.batch_size * args.new_tokens

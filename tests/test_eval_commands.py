@@ -135,7 +135,7 @@ def test_eval_humaneval_reports_greedy_and_sampled_pass_rates(capsys, release, t
     (eval_suite, ["--temperature", "0"], "--temperature must be > 0"),
     (eval_suite, ["--strategy", "greedy", "--top-p", "0.9"], "--top-p needs sampling"),
     (eval_suite, ["--timeout", "0"], "--timeout must be > 0 seconds"),
-    (eval_suite, ["--max-new-tokens", "-1"], "--max-new-tokens must be >= 0"),
+    (eval_suite, ["--max-new-tokens", "-1"], "--max-new-tokens must be >= 1"),
     (eval_suite, ["--suite", "missing.jsonl"], "cannot read task file missing.jsonl"),
     (eval_suite, ["--check-contamination", "no/such/dir"], "no/such/dir is not a directory"),
     (eval_humaneval, ["--temperature", "0.8"], "add --samples N"),

@@ -108,7 +108,8 @@ BAD_INPUT = [
     (["--min-p", "1.5"], "--min-p must be in [0, 1]"),
     (["--num-beams", "0"], "--num-beams must be >= 1"),
     (["--num-beams", "2", "--num-return-sequences", "3"], "--num-return-sequences must be <= num_beams (2), got 3"),
-    (["--max-new-tokens", "-5"], "--max-new-tokens must be >= 0"),
+    (["--max-new-tokens", "-5"], "--max-new-tokens must be >= 1"),
+    (["--max-new-tokens", "0"], "--max-new-tokens must be >= 1"),
     (["--strategy", "nucleus"], "unknown strategy 'nucleus'"),
     (["--strategy", "greedy", "--top-p", "0.9"], "applies only to strategy 'sample'"),
     (["--top-k", "many"], "invalid int value: 'many'"),
@@ -208,6 +209,16 @@ def test_root_demo_completes_the_three_prompts(capsys, root_script, release):
     for prompt in ("'def'", "'class'", "'for i in'"):
         assert f"--- prompt {prompt}" in out
     assert "What this demonstrates" in out
+
+
+def test_root_demo_header_says_how_each_completion_stopped(capsys, root_script, release, monkeypatch):
+    """A completion the token limit cut is never announced as one that stopped where its body ends."""
+    short = [(prompt, description, {**settings, "max_new_tokens": 2}) for prompt, description, settings in
+             root_script.DEMO]
+    monkeypatch.setattr(root_script, "DEMO", short)
+    assert root_script.demo(release) == 0
+    headers = [line for line in capsys.readouterr().out.splitlines() if line.startswith("--- prompt")]
+    assert len(headers) == 3 and all(", cut at the token limit (2 tokens in " in line for line in headers), headers
 
 
 @pytest.mark.skipif(not (ROOT / "models" / "tinygpt-stdlib" / "model.safetensors").exists(), reason="no shipped model")

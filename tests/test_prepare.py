@@ -162,6 +162,30 @@ def test_unusable_inputs_exit_with_code_2(source_tree, tmp_path: Path, capsys) -
     assert not (tmp_path / "out").exists()
 
 
+def test_a_small_source_is_told_which_val_fraction_works(tmp_path: Path, capsys) -> None:
+    (tmp_path / "src").mkdir()
+    for name in ("a.py", "b.py"):  # at the default 5 % neither is held out
+        (tmp_path / "src" / name).write_text(f"name = {name!r}\n")
+    args = ["--source", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--vocab-size", "300",
+            "--no-benchmark-check"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "landed in the val split" in err and "puts 1 of the 2 files in the val split" in err
+    suggested = err.split("; --val-fraction ")[1].split()[0]
+    assert main([*args, "--val-fraction", suggested]) == 0
+    assert data.read_meta(tmp_path / "out")["splits"]["val"]["files"] == 1
+
+
+def test_one_source_of_ones_own_goes_to_data_slash_its_name(source_tree, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["--vocab-size", "300", "--val-fraction", str(VAL_FRACTION), "--max-file-bytes", str(MAX_FILE_BYTES)]
+    assert main(["--source", f"mine={source_tree[0]}", *args]) == 0
+    assert (tmp_path / "data" / "mine" / "meta.json").is_file() and not (tmp_path / "data" / "stdlib").exists()
+    with pytest.raises(SystemExit) as exit_info:  # named like the built-in dataset: --out must say where
+        main(["--source", f"stdlib={source_tree[0]}", *args])
+    assert exit_info.value.code == 2 and not (tmp_path / "data" / "stdlib").exists()
+
+
 def test_module_entry_point_reports_bad_source(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tinygpt.prepare", "--source", str(tmp_path / "missing")],

@@ -14,7 +14,7 @@ import pytest
 
 from tinygpt.config import ConfigError, parse_args
 from tinygpt.prepare import main as prepare_main
-from tinygpt.train import Trainer, TrainingDiverged, bits_per_byte, main
+from tinygpt.train import Trainer, TrainingDiverged, TrainingStopped, bits_per_byte, main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FLAGS = ["--n_layer=2", "--n_head=2", "--n_embd=32", "--block_size=16", "--batch_size=4", "--warmup_steps=3",
@@ -129,6 +129,38 @@ def test_resume_after_sigkill_matches_uninterrupted_run(data_dir, tmp_path):
     assert history == resumed, "resumed run diverged from the uninterrupted one"
 
 
+def test_resume_needs_only_the_out_dir_and_is_exact(data_dir, tmp_path, capsys):
+    """--resume takes every key the command line does not give from the checkpoint; given keys override it, except
+    the model's shape."""
+    steps = "--max_steps=16"
+    assert main(flags(data_dir, tmp_path / "straight", steps)) == 0
+    stopped = tmp_path / "stopped"
+    trainer = Trainer(parse_args(flags(data_dir, stopped, steps))[0])
+
+    class StopAtStep7:  # as if Ctrl-C came during step 7
+        @property
+        def signum(self):
+            return signal.SIGINT if trainer.step >= 7 else None
+
+    with pytest.raises(TrainingStopped):
+        trainer.run(StopAtStep7())
+    capsys.readouterr()
+    assert main([f"--out_dir={stopped}", "--resume", "--n_layer=3"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "n_layer=3 conflicts with checkpoint" in err and "n_layer=2" in err
+
+    assert main([f"--out_dir={stopped}", "--resume"]) == 0
+    assert _losses(stopped) == _losses(tmp_path / "straight")
+    assert main([f"--out_dir={stopped}", "--resume", "--max_steps=18"]) == 0
+    assert "changed by the command line: max_steps 16 -> 18" in capsys.readouterr().err
+    assert _checkpoint_step(stopped) == 18
+
+
+def _losses(out_dir: Path) -> list[list[str]]:
+    with open(out_dir / "train_loss.csv") as handle:
+        return list(csv.reader(handle))[1:]
+
+
 def _checkpoint_step(out_dir: Path) -> int:
     path = out_dir / "ckpt.safetensors"
     if not path.exists():
@@ -198,3 +230,14 @@ def test_capability_timeline_is_recorded_and_survives_resume(data_dir, tmp_path)
     assert main(flags(data_dir, out, "--max_steps=9", "--timeline_interval=3", "--resume")) == 0
     records = [json.loads(line) for line in (out / "timeline.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [3, 6, 9]
+
+
+def test_resume_never_takes_the_release_dir_or_time_limit_from_the_checkpoint():
+    """A resumed copy of a run directory must not write into the original's release directory, and a time limit
+    was for the session that set it."""
+    from tinygpt.config import TrainConfig, resume_config
+
+    stored = {**TrainConfig().to_dict(), "release_dir": "models/original", "time_limit_minutes": 5.0, "max_steps": 77}
+    config = resume_config({}, stored, "ckpt")
+    assert config.release_dir == "" and config.time_limit_minutes == 0.0 and config.max_steps == 77
+    assert resume_config({"release_dir": "models/new"}, stored, "ckpt").release_dir == "models/new"

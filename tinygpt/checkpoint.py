@@ -126,6 +126,7 @@ def load_model(path: str | Path) -> tuple[GPT, dict, dict[str, np.ndarray]]:
         config = GPTConfig.from_dict(document["model_config"])
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"checkpoint {path} has an invalid model config: {err}") from None
+    check_config_matches_weights(path, config, tensors)
     model = GPT(config)
     weights = {k[len("model."):]: v.astype(np.float32) for k, v in tensors.items() if k.startswith("model.")}
     try:
@@ -133,6 +134,19 @@ def load_model(path: str | Path) -> tuple[GPT, dict, dict[str, np.ndarray]]:
     except KeyError as err:
         raise CheckpointError(f"checkpoint {path} does not match the TinyGPT architecture: {err.args[0]}") from None
     return model, document, tensors
+
+
+def check_config_matches_weights(path: str | Path, config: GPTConfig, tensors: dict[str, np.ndarray]) -> None:
+    """Before the model is built: the token embedding and the number of blocks the file holds must be what its model
+    config says, so that a config claiming a billion layers or tokens is refused instead of allocated."""
+    embedding = tensors.get("model.wte.weight")
+    blocks = {name.split(".")[2] for name in tensors if name.startswith("model.h.")}
+    if embedding is not None and embedding.shape != (config.vocab_size, config.n_embd):
+        raise CheckpointError(f"checkpoint {path}: its model config implies a token embedding of shape "
+                              f"{(config.vocab_size, config.n_embd)}, the weights hold {embedding.shape}")
+    if len(blocks) != config.n_layer:
+        raise CheckpointError(f"checkpoint {path}: its model config says n_layer={config.n_layer}, the weights hold "
+                              f"{len(blocks)} blocks")
 
 
 def optimizer_state_from(document: dict, tensors: dict[str, np.ndarray]) -> dict:

@@ -10,17 +10,23 @@ The error style, for every command:
 - output that cannot be written is one line and exit status 1; output piped into a reader that stops early
   (`tinygpt generate ... | head`) ends the command quietly with status 141, as a program killed by SIGPIPE
   (`run_command`);
-- a closed or full stderr never turns an error into a traceback (`print_stderr`).
+- a closed or full stderr never turns an error into a traceback (`print_stderr`), and a closed stdout is output
+  that cannot be written;
+- Ctrl-C (or SIGTERM, where a command routes it) is one line and exit status 128 + the signal; running out of
+  memory is one line and exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
+import io
 import os
+import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 COMMANDS = {
@@ -78,18 +84,6 @@ class ArgumentParser(argparse.ArgumentParser):
         one_line_error(self, message)
 
 
-@contextlib.contextmanager
-def one_line_argument_errors() -> Iterator[None]:
-    """While a command runs, plain `argparse.ArgumentParser`s report bad arguments in the house style too, so every
-    command reads the same even where its module builds its parser directly."""
-    original = argparse.ArgumentParser.error
-    argparse.ArgumentParser.error = one_line_error
-    try:
-        yield
-    finally:
-        argparse.ArgumentParser.error = original
-
-
 def output_file(text: str) -> Path:
     """argparse type for a file a command writes when it ends: checked now, so that a long run cannot fail at its
     last step. Missing parent directories are fine (`write_text_file` creates them)."""
@@ -138,13 +132,34 @@ def silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
+class ClosedStdout(io.TextIOBase):
+    """Stands in for stdout when a command starts with it closed (`>&-`): writing fails as writing to a closed
+    descriptor does, so the command says it cannot write its output (exit 1) instead of crashing on `None`."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "stdout is closed")
+
+
+def replace_closed_streams() -> None:
+    """A command started with stderr closed writes its messages and progress bars nowhere, and that is no crash; one
+    started with stdout closed fails at its first output (`ClosedStdout`)."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # for the life of the process
+    if sys.stdout is None:
+        sys.stdout = ClosedStdout()
+
+
 def run_command(prog: str, body: Callable[[], int]) -> int:
     """Run a command's `body` and return its exit status, turning the ways output can fail into the house style:
-    a closed pipe ends quietly (141), any other failure to write is one line (1); `SystemExit` becomes a status."""
+    a closed pipe ends quietly (141), any other failure to write is one line (1); Ctrl-C or SIGTERM is one line and
+    128 + the signal; running out of memory is one line (1); `SystemExit` becomes a status."""
+    replace_closed_streams()
     try:
         status = body()
-        if sys.stdout is not None:
-            sys.stdout.flush()  # fail here, inside the handlers below, rather than at interpreter exit
+        sys.stdout.flush()  # fail here, inside the handlers below, rather than at interpreter exit
         return status
     except SystemExit as exit_request:  # --help, or an argument error already reported
         if exit_request.code is None or isinstance(exit_request.code, int):
@@ -160,6 +175,13 @@ def run_command(prog: str, body: Callable[[], int]) -> int:
         problem = f"{err.filename}: {err.strerror}" if err.filename else f"cannot write the output: {err.strerror}"
         print_stderr(f"{prog}: error: {problem if err.strerror else err}")
         return EXIT_FAILED
+    except MemoryError as err:
+        print_stderr(f"{prog}: error: out of memory: {err or 'an allocation failed'}; try smaller settings")
+        return EXIT_FAILED
+    except KeyboardInterrupt as interrupt:  # Ctrl-C; tinygpt.outputs.Interrupted also for SIGTERM
+        signum = getattr(interrupt, "signum", signal.SIGINT)
+        print_stderr(f"{prog}: stopped by {signal.Signals(signum).name}")
+        return 128 + signum
 
 
 def usage() -> str:
@@ -189,8 +211,7 @@ def dispatch(command: str, argv: list[str]) -> int:
             return EXIT_BAD_ARGUMENT
     module = importlib.import_module(COMMANDS[command][0])
     entry = getattr(module, "main_import" if command == "import-hf" else "main")
-    with one_line_argument_errors():
-        return run_command(prog, lambda: entry(argv))
+    return run_command(prog, lambda: entry(argv))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,9 @@
 `--key=value` flags. A wrong type, an unknown key or a value out of range is a clear `ConfigError` before anything
 runs: every number must be finite (Python reads "nan" and "inf" as floats, JSON reads NaN and Infinity) and in the
 range `RANGES` gives it, so that no run trains for hours on a NaN learning rate.
+
+With `--resume` the checkpoint's stored config is the base instead of the defaults (`resume_config`): what the
+command line gives (config file or flags) overrides it, except the model's shape, which a checkpoint fixes.
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ class TrainConfig:
     progress: bool = True
 
     def validate(self) -> None:
+        self.validate_fields()
+        if self.n_embd % self.n_head:
+            raise ConfigError(f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
+
+    def validate_fields(self) -> None:
+        """Each value on its own: type, finiteness, range."""
         for field in fields(self):
             value = getattr(self, field.name)
             check_type(field.name, type(field.default), value)
@@ -62,8 +71,6 @@ class TrainConfig:
                 ok, expected = RANGES[field.name]
                 if not ok(value):
                     raise ConfigError(f"{field.name} must be {expected}, got {value}")
-        if self.n_embd % self.n_head:
-            raise ConfigError(f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
         if self.pos_encoding not in ("learned", "sinusoidal"):
             raise ConfigError(f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
         for name in ("data_dir", "out_dir"):
@@ -122,19 +129,48 @@ def _convert(name: str, kind: type, raw):
     return raw
 
 
-def build_config(values: dict) -> TrainConfig:
-    """TrainConfig from a dict of overrides (strings from flags or typed values from JSON)."""
+def convert_values(values: dict) -> dict:
+    """Each value (a string from a flag or a typed value from JSON) as its key's type; unknown keys are an error."""
     types = {f.name: type(f.default) for f in fields(TrainConfig)}
     unknown = sorted(set(values) - set(types))
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown}; known keys: {', '.join(types)}")
-    config = TrainConfig(**{k: _convert(k, types[k], v) for k, v in values.items()})
+    return {k: _convert(k, types[k], v) for k, v in values.items()}
+
+
+def build_config(values: dict) -> TrainConfig:
+    """TrainConfig from a dict of overrides (strings from flags or typed values from JSON)."""
+    config = TrainConfig(**convert_values(values))
     config.validate()
     return config
 
 
-def parse_args(argv: list[str]) -> tuple[TrainConfig, bool]:
-    """`[config.json] [--key=value ...] [--resume]` -> (config, resume)."""
+# What a checkpoint fixes: the shape of its model (vocab_size comes with the dataset, whose tokenizer is checked).
+MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "pos_encoding")
+
+
+# Never taken from a checkpoint: a release is written only where this command asks for one (a resumed copy of a run
+# directory must not write into the original's release directory), and a time limit is for this session only.
+NOT_RESUMED = frozenset({"release_dir", "time_limit_minutes"})
+
+
+def resume_config(values: dict, stored: dict, checkpoint: str) -> TrainConfig:
+    """The config of a resumed run: the checkpoint's `stored` train config, with `values` (the command line's) over
+    it. A model key given with another value than the checkpoint's is a ConfigError; stored keys that this version
+    does not know are dropped, keys it added since take their defaults."""
+    given = convert_values(values)
+    known = {f.name for f in fields(TrainConfig)} - NOT_RESUMED
+    kept = convert_values({key: value for key, value in stored.items() if key in known})
+    for key in MODEL_KEYS:
+        if key in given and key in kept and given[key] != kept[key]:
+            raise ConfigError(f"{key}={given[key]!r} conflicts with checkpoint {checkpoint}, which was trained with "
+                              f"{key}={kept[key]!r}; --resume keeps the checkpoint's model (drop the flag, or train "
+                              "a new model into another --out_dir)")
+    return build_config({**kept, **given})
+
+
+def read_command_line(argv: list[str]) -> tuple[dict, bool]:
+    """`[config.json] [--key=value ...] [--resume]` -> (the values given, flags over the file; resume)."""
     values, resume = {}, False
     for arg in argv:
         if arg == "--resume":
@@ -157,4 +193,15 @@ def parse_args(argv: list[str]) -> tuple[TrainConfig, bool]:
             if not isinstance(from_file, dict):
                 raise ConfigError(f"config file {arg} must hold a JSON object")
             values = {**from_file, **values}
-    return build_config(values), resume
+    return values, resume
+
+
+def parse_args(argv: list[str]) -> tuple[TrainConfig, bool]:
+    """`[config.json] [--key=value ...] [--resume]` -> (config, resume). With --resume the values are checked one by
+    one only: how they combine is checked once the checkpoint's config fills in the rest (`resume_config`)."""
+    values, resume = read_command_line(argv)
+    if not resume:
+        return build_config(values), resume
+    config = TrainConfig(**convert_values(values))
+    config.validate_fields()
+    return config, resume

@@ -71,10 +71,16 @@ def humaneval_path() -> Path:
 
 def load_problems(path: Path) -> list[dict]:
     """Problems in HumanEval's format (`task_id`, `prompt`, `canonical_solution`, `test`), one JSON per line;
-    gzip-compressed when the name ends in `.gz`."""
+    gzip-compressed when the name ends in `.gz`. A file holding none, or a truncated `.gz`, raises ValueError."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:
+            problems = [json.loads(line) for line in handle if line.strip()]
+    except EOFError as err:
+        raise ValueError(f"{path} is truncated ({err})") from None
+    if not problems:
+        raise ValueError(f"{path} holds no problems")
+    return problems
 
 
 def normalize(text: str) -> str:

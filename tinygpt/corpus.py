@@ -147,11 +147,15 @@ def read_sources(source: Path, max_file_bytes: int) -> tuple[list[SourceFile], C
     return files, skipped
 
 
-def is_held_out(relative_path: str, val_fraction: float) -> bool:
-    """Whether a file belongs to the validation split: its path's hash, read as a number in [0, 1), is below
-    `val_fraction`."""
+def split_position(relative_path: str) -> float:
+    """A file's place on the split line: its path's hash, read as a number in [0, 1)."""
     digest = hashlib.blake2b(relative_path.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < val_fraction
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def is_held_out(relative_path: str, val_fraction: float) -> bool:
+    """Whether a file belongs to the validation split: its `split_position` is below `val_fraction`."""
+    return split_position(relative_path) < val_fraction
 
 
 # ---- filtering ------------------------------------------------------------------------------------------------------

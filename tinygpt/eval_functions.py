@@ -118,6 +118,8 @@ def split_settings(data_dir: Path) -> dict:
     max_file_bytes = meta.get("max_file_bytes", 1_000_000)
     if isinstance(max_file_bytes, bool) or not isinstance(max_file_bytes, int) or max_file_bytes < 1:
         raise GenerateError(f"{path}: max_file_bytes must be a positive integer, got {max_file_bytes!r}")
+    if not isinstance(meta.get("source", ""), str):
+        raise GenerateError(f"{path}: source must name a directory, got {meta['source']!r}")
     return meta
 
 

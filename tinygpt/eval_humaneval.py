@@ -27,8 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tinytorch.generation import GenerationConfig, GenerationConfigError
+
 from .cli import ArgumentParser, write_text_file
-from .generate import GenerateError, load_generator, run_generating_command
+from .generate import GenerateError, gpt_decoder, load_generator, run_generating_command
 from .task_eval import (
     SAMPLING_OPTIONS,
     Attempt,
@@ -105,6 +107,15 @@ def report_sampled(attempts: list[list[Attempt]], samples: int, ks: list[int]) -
     return scores
 
 
+def check_sampled_memory(model, sampled: GenerationConfig, samples: int) -> None:
+    """Refuse --samples that would not fit in memory now, not after the whole greedy run."""
+    decoder = gpt_decoder(model)
+    try:
+        sampled.check_memory(1, decoder.row_bytes, decoder.memory_budget)
+    except GenerationConfigError as err:
+        raise GenerateError(f"--samples {samples}: {err}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Exit 0; 2 with one line for bad input (GenerateError, TaskFileError, a setting out of range); 1 for a
     checkpoint that cannot produce finite logits or output that cannot be written."""
@@ -119,6 +130,8 @@ def run(argv: list[str] | None) -> int:
     sampled = decoding_config(args, "sample", num_return_sequences=args.samples) if args.samples else None
     limits = sandbox_limits(args)
     model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
+    if sampled is not None:
+        check_sampled_memory(model, sampled, args.samples)
     print(f"eval-humaneval: {len(problems)} problems from {problems_file.name}; {args.checkpoint}")
     greedy_attempts = [per_problem[0] for per_problem in
                        run_tasks(model, tokenizer, problems, greedy, limits, "humaneval greedy")]

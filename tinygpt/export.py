@@ -26,7 +26,6 @@ wrong; the commands print it on one line and exit with status 2. No torch: only 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -42,6 +41,7 @@ from safetensors.numpy import load_file, save_file
 from tinytorch.text import BPETokenizer, CharTokenizer, load_tokenizer
 
 from .checkpoint import MAX_HEADER_BYTES, CheckpointError, check_tokenizer, load_model, save_checkpoint
+from .cli import ArgumentParser
 from .hf_mapping import (
     bpe_from_tokenizer_json,
     from_hf_config,
@@ -136,6 +136,10 @@ def export_hf(checkpoint: str | Path, out_dir: str | Path, tokenizer_path: str |
     checkpoint, out_dir = Path(checkpoint), Path(out_dir)
     model, document, tensors = load_model(checkpoint)
     weights = {name[len("model."):]: array for name, array in tensors.items() if name.startswith("model.")}
+    broken = next((name for name, array in weights.items() if not np.isfinite(array).all()), None)
+    if broken is not None:
+        raise InteropError(f"{checkpoint}: weight {broken} holds NaN or infinity (the training run that wrote it "
+                           "diverged); export an earlier checkpoint")
     dtype = np.float16 if all(array.dtype == np.float16 for array in weights.values()) else np.float32
     tokenizer, kept_dir = None, kept_tokenizer_dir(checkpoint, document)
     if tokenizer_path is not None or kept_dir is None:
@@ -387,8 +391,8 @@ def run(command: str, action: Callable[..., list[str]], *args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """`tinygpt export-hf CHECKPOINT OUTDIR [--tokenizer PATH]`."""
-    parser = argparse.ArgumentParser(prog="tinygpt export-hf",
-                                     description="Write a TinyGPT checkpoint as a Hugging Face GPT-2 directory.")
+    parser = ArgumentParser(prog="tinygpt export-hf",
+                            description="Write a TinyGPT checkpoint as a Hugging Face GPT-2 directory.")
     parser.add_argument("checkpoint", help="TinyGPT checkpoint (.safetensors)")
     parser.add_argument("out_dir", help="directory to write config.json, model.safetensors and tokenizer files to")
     parser.add_argument("--tokenizer", help="tokenizer file, if not the one the checkpoint names")
@@ -398,8 +402,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def main_import(argv: list[str] | None = None) -> int:
     """`tinygpt import-hf DIR [--out PATH]`."""
-    parser = argparse.ArgumentParser(prog="tinygpt import-hf",
-                                     description="Read a Hugging Face GPT-2 directory into a TinyGPT checkpoint.")
+    parser = ArgumentParser(prog="tinygpt import-hf",
+                            description="Read a Hugging Face GPT-2 directory into a TinyGPT checkpoint.")
     parser.add_argument("directory", help="directory with config.json and model.safetensors (and tokenizer files)")
     parser.add_argument("--out", help="checkpoint to write (default: models/<DIR name>/model.safetensors)")
     args = parser.parse_args(argv)

@@ -280,6 +280,8 @@ def unescape(text: str) -> str:
 
 def config_from_args(args: argparse.Namespace) -> GenerationConfig:
     """The GenerationConfig the options ask for (options left out keep their defaults); validated."""
+    if args.max_new_tokens < 1:  # 0 would print the prompt without the last token that healing took back
+        raise GenerateError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
     strategy = args.strategy or ("beam" if args.num_beams is not None else "sample")
     settings = {"strategy": strategy, "max_new_tokens": args.max_new_tokens}
     if strategy == "sample":
@@ -412,7 +414,7 @@ def run(argv: list[str] | None) -> int:
 def run_generating_command(prog: str, body: Callable[[], int]) -> int:
     """`cli.run_command` for the commands that generate (generate, eval-functions, eval-suite, eval-humaneval), each
     error one line: a model that cannot produce finite logits is exit 1; bad input (GenerateError, a setting out of
-    range, a dataset or task file that cannot be read: ValueErrors) exit 2; Ctrl-C 130."""
+    range, a dataset or task file that cannot be read: ValueErrors) exit 2; Ctrl-C 130 (`run_command`)."""
     try:
         return run_command(prog, body)
     except GenerationError as err:  # the checkpoint cannot go on: not a bad argument
@@ -424,9 +426,6 @@ def run_generating_command(prog: str, body: Callable[[], int]) -> int:
     except ValueError as err:
         print_stderr(f"{prog}: error: {err}")
         return EXIT_BAD_ARGUMENT
-    except KeyboardInterrupt:
-        print_stderr("")
-        return 130
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,7 +96,7 @@ def from_hf_config(hf_config: dict) -> GPTConfig:
         raise ValueError(f"activation_function {activation!r} is not GELU-tanh")
     if hf_config.get("n_inner") not in (None, 4 * hf_config["n_embd"]):
         raise ValueError(f"n_inner={hf_config['n_inner']} differs from 4 * n_embd")
-    if abs(hf_config.get("layer_norm_epsilon", 1e-5) - 1e-5) > 1e-12:
+    if not abs(hf_config.get("layer_norm_epsilon", 1e-5) - 1e-5) <= 1e-12:  # NaN is refused too
         raise ValueError(f"layer_norm_epsilon {hf_config['layer_norm_epsilon']} differs from 1e-5")
     unsupported = [k for k in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn") if hf_config.get(k)]
     if unsupported or hf_config.get("scale_attn_weights", True) is False:

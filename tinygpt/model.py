@@ -11,6 +11,7 @@ GPT-2 lacks; they stay off by default.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -33,13 +34,21 @@ class GPTConfig:
     causal: bool = True  # False gives bidirectional attention (not a language model any more)
 
     def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"GPTConfig: {name} must be an integer >= 1, got {value!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"GPTConfig: n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
         if self.pos_encoding not in ("learned", "sinusoidal"):
             raise ValueError(f"GPTConfig: pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"GPTConfig: {name} must be >= 1, got {getattr(self, name)}")
+
+    def num_parameters(self) -> int:
+        """Parameters of the model this config describes (the head is tied to wte), counted without building it."""
+        positions = self.block_size * self.n_embd if self.pos_encoding == "learned" else 0
+        norm = 2 * self.n_embd if self.bias else self.n_embd
+        per_layer = 12 * self.n_embd ** 2 + 2 * norm + (9 * self.n_embd if self.bias else 0)  # attn 4 n^2, mlp 8 n^2
+        return self.vocab_size * self.n_embd + positions + self.n_layer * per_layer + norm
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,9 +62,24 @@ class GPTConfig:
         return cls(**values)
 
 
+def check_fits_in_memory(config: GPTConfig) -> None:
+    """Refuse, before allocating anything, a config whose float32 weights alone exceed this machine's memory (a
+    checkpoint or config.json claiming a billion layers would otherwise allocate until the machine gives out)."""
+    needed = 4 * config.num_parameters()
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return
+    if needed > physical:
+        raise MemoryError(f"GPTConfig: {config.n_layer} layers of width {config.n_embd}, context {config.block_size} "
+                          f"and vocabulary {config.vocab_size} need {needed / 2**30:.3g} GiB for their weights alone, "
+                          f"more than this machine's {physical / 2**30:.3g} GiB")
+
+
 class GPT(nn.Module):
     def __init__(self, config: GPTConfig, seed: int | None = None):
         super().__init__()
+        check_fits_in_memory(config)
         self.config = config
         if seed is not None:
             tt.manual_seed(seed)

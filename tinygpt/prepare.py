@@ -1,6 +1,7 @@
 """Build the TinyGPT dataset: a BPE tokenizer and train/val token arrays from one or several weighted sources.
 
     tinygpt prepare                                     # this Python's standard library -> data/stdlib
+    tinygpt prepare --source ~/code/myproject          # one directory of your own -> data/myproject
     tinygpt prepare --source stdlib=STDLIB:1 --source algorithms=../shared/corpora/thealgorithms-python:0.5 ...
     tinygpt prepare --sources configs/mixture_sources.json --out data/mixture
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import time
@@ -43,6 +45,7 @@ from tqdm import tqdm
 
 from tinytorch.text import END_OF_TEXT, BPETokenizer, CharTokenizer, load_tokenizer
 
+from .cli import ArgumentParser
 from .contamination import BenchmarkNotFound, benchmark_snippets, find_contamination, humaneval_path, load_problems
 from .corpus import (
     REMOVAL_REASONS,
@@ -58,6 +61,8 @@ from .corpus import (
     load_sources_file,
     parse_source_spec,
     read_sources,
+    split_position,
+    stdlib_path,
 )
 from .outputs import Interrupted, OutputError, atomic_directory, check_replaceable, raise_interrupted, signal_handlers
 
@@ -96,13 +101,23 @@ def encode_split(tokenizer: BPETokenizer | CharTokenizer, files: list[SourceFile
     return np.array(ids, dtype=token_dtype(tokenizer.vocab_size))
 
 
+def default_out(sources: list[SourceSpec]) -> Path | None:
+    """Where a dataset goes when --out is not given: data/stdlib for the standard library alone, data/mixture for
+    several sources, data/NAME for one source of the user's own; None when that name is one of the first two."""
+    if len(sources) > 1:
+        return Path("data/mixture")
+    if sources[0].path == stdlib_path():
+        return Path("data/stdlib")
+    return None if sources[0].name in ("stdlib", "mixture") else Path("data") / sources[0].name
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tinygpt prepare", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="tinygpt prepare", description=__doc__.splitlines()[0])
     parser.add_argument("--source", action="append", metavar="[NAME=]DIR[:WEIGHT]",
                         help=f"a source directory, repeatable ({STDLIB} = the standard library, the default)")
     parser.add_argument("--sources", type=Path, metavar="FILE", help="JSON file listing the sources instead")
-    parser.add_argument("--out", type=Path, help="output directory (default: data/stdlib, or data/mixture for "
-                        "several sources)")
+    parser.add_argument("--out", type=Path, help="output directory (default: data/stdlib for the standard library, "
+                        "data/NAME for one source of your own, data/mixture for several)")
     parser.add_argument("--vocab-size", type=int, default=4096, help="vocabulary size of the trained tokenizer")
     parser.add_argument("--tokenizer", type=Path, help="use this tokenizer JSON instead of training one")
     parser.add_argument("--val-fraction", type=float, default=0.05, help="share of files held out for validation")
@@ -131,7 +146,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     except SourceSpecError as err:
         parser.error(str(err))
     if args.out is None:
-        args.out = Path("data/stdlib" if len(args.sources) == 1 else "data/mixture")
+        args.out = default_out(args.sources)
+    if args.out is None:
+        parser.error(f"give --out DIR for source {args.sources[0].name!r}: by default it would go to "
+                     f"data/{args.sources[0].name}, where the built-in datasets live")
     try:
         check_replaceable(args.out, "--out", DATASET_FILES, "dataset")
     except OutputError as err:
@@ -146,7 +164,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not 0 < args.val_fraction < 1:
         parser.error(f"--val-fraction must be between 0 and 1 (exclusive), got {args.val_fraction}")
     for option in ("max_file_bytes", "max_line_chars", "max_mean_line_chars"):
-        if getattr(args, option) <= 0:
+        if not getattr(args, option) > 0:  # NaN too
             parser.error(f"--{option.replace('_', '-')} must be positive, got {getattr(args, option)}")
     if not 0 <= args.min_alphanumeric <= 1:
         parser.error(f"--min-alphanumeric must be between 0 and 1, got {args.min_alphanumeric}")
@@ -177,8 +195,27 @@ def split_files(files: list[SourceFile], val_fraction: float, name: str) -> dict
     for split, members in splits.items():
         if not members:
             raise PrepareError(f"none of the {len(files)} usable files of source {name!r} landed in the {split} "
-                               f"split (--val-fraction {val_fraction})")
+                               f"split (--val-fraction {val_fraction}); {split_hint(files, split)}")
     return splits
+
+
+def split_hint(files: list[SourceFile], empty_split: str) -> str:
+    """The --val-fraction that gives the empty split one file and the other split the rest, computed from where the
+    files fall on the split line (a small source easily holds out nothing at the default 5 %)."""
+    if len(files) < 2:
+        return "a source needs at least 2 usable files, one for each split"
+    positions = sorted(split_position(source_file.relative_path) for source_file in files)
+    low, high = positions[:2] if empty_split == "val" else positions[-2:]
+    return f"--val-fraction {fraction_between(low, high)} puts 1 of the {len(files)} files in the {empty_split} split"
+
+
+def fraction_between(low: float, high: float) -> str:
+    """The shortest decimal above `low` and at most `high`: a file at `low` is held out, one at `high` is not."""
+    for digits in range(1, 17):
+        value = math.floor(low * 10**digits + 1) / 10**digits
+        if value <= high:
+            return f"{value:.{digits}f}"
+    return repr(high)
 
 
 def clean_sources(args: argparse.Namespace, snippets: list) -> list[CleanSource]:

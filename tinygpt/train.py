@@ -3,6 +3,11 @@ held-out loss and bits per byte, atomic checkpoints that resume exactly, and a l
 
     python train.py [config.json] [--key=value ...] [--resume]
 
+--resume continues OUT_DIR/ckpt.safetensors with the train config stored in it: every key the command line does not
+give (the model's shape, the data, the schedule) comes from the checkpoint, so `--resume --out_dir=DIR` is enough.
+Keys given in a config file or as flags override it (`--max_steps=20000`, `--time_limit_minutes=60`), except the
+model's shape (n_layer, n_head, n_embd, block_size, dropout, bias, pos_encoding): another value there is an error.
+
 Nothing a run has learned is lost and nothing it writes is mixed up:
 - the run locks --out_dir (a second run into it stops at once, naming the first one's pid) and removes the
   temporary files a killed run left there;
@@ -12,7 +17,9 @@ Nothing a run has learned is lost and nothing it writes is mixed up:
   once);
 - a loss or weights that stop being finite stop the run without saving them, keeping the last finite checkpoint;
 - a release (--release_dir) is written only for a run that finished, all its files together, and never over a
-  directory holding anything but a release.
+  directory holding anything but a release;
+- a dataset whose tokenizer does not load, or a checkpoint whose step or logs are malformed, is refused at the start;
+  a closed or full stdout costs the progress lines, never the run.
 """
 
 from __future__ import annotations
@@ -40,9 +47,10 @@ from .checkpoint import (
     describe_checkpoint,
     load_model,
     optimizer_state_from,
+    read_document,
     save_checkpoint,
 )
-from .config import ConfigError, TrainConfig, parse_args
+from .config import ConfigError, TrainConfig, build_config, convert_values, read_command_line, resume_config
 from .model import GPT, GPTConfig
 from .outputs import (
     DirectoryLock,
@@ -89,6 +97,25 @@ class StopRequest:
         self.signum = signum
         print(f"\ntrain: {signal.Signals(signum).name}: stopping after this step with a checkpoint (send it again to "
               "stop at once, without one)", file=sys.stderr, flush=True)
+
+
+def log_line(bar, text: str) -> None:
+    """A progress line on stdout (through the bar, which stays below it). A closed or full stdout loses the line, never
+    the run: what a run writes to its files is its output."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        bar.write(text)
+
+
+def check_dataset_tokenizer(path: Path, vocab_size: int) -> None:
+    """The dataset's tokenizer must load and fit its vocabulary: a run copies it beside every checkpoint, and a
+    damaged one would only fail later, when the model is used."""
+    try:
+        tokenizer = load_tokenizer(path)
+    except (OSError, ValueError) as err:
+        raise data.DatasetError(f"the dataset's tokenizer cannot be read: {err}; prepare the dataset again") from None
+    if tokenizer.vocab_size > vocab_size:
+        raise data.DatasetError(f"{path} has {tokenizer.vocab_size} tokens, more than meta.json's vocab_size "
+                                f"{vocab_size}; prepare the dataset again")
 
 
 def bits_per_byte(loss_nats: float, tokens: int, num_bytes: int) -> float:
@@ -146,6 +173,7 @@ class Trainer:
         self.tokenizer_sha256 = file_sha256(self.tokenizer_path)
         self.train_tokens = data.load_split(config.data_dir, "train")
         self.val_tokens = data.load_split(config.data_dir, "val")
+        check_dataset_tokenizer(self.tokenizer_path, self.meta["vocab_size"])
         self.sample_batch = data.batch_sampler(self.meta, self.train_tokens)  # rows drawn by source weight
         val_sources = data.source_splits(self.meta, "val")
         self.val_sources = [s for s in val_sources if s.tokens > config.block_size] if len(val_sources) > 1 else []
@@ -210,6 +238,11 @@ class Trainer:
         if missing:
             raise CheckpointError(f"checkpoint {path} cannot be resumed: it lacks {', '.join(missing)} (a release "
                                   "or an imported checkpoint holds weights only)")
+        step = document["step"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0 or not all(
+                isinstance(document[key], list) for key in ("history", "evals")):
+            raise CheckpointError(f"checkpoint {path} cannot be resumed: its step ({step!r}) is not a count or its "
+                                  "history or evals is not a list")
         self.check_tokenizer(path, document)
         self.model.load_weights(model.weights())
         try:
@@ -318,8 +351,8 @@ class Trainer:
                 out_of_time = c.time_limit_minutes and now - start > c.time_limit_minutes * 60
                 if self.step % c.eval_interval == 0 or done or out_of_time:
                     record = self.evaluate(now - start)
-                    bar.write(f"step {record['step']}: train {record['train_loss']:.4f}  val {record['val_loss']:.4f}  "
-                              f"val bpb {record['val_bpb']:.3f}")
+                    log_line(bar, f"step {record['step']}: train {record['train_loss']:.4f}  "
+                                  f"val {record['val_loss']:.4f}  val bpb {record['val_bpb']:.3f}")
                 if c.timeline_interval and (self.step % c.timeline_interval == 0 or done):
                     self.record_timeline()
                 if self.step % c.checkpoint_interval == 0 or done or out_of_time:
@@ -328,8 +361,8 @@ class Trainer:
                     write_logs(self.out_dir, self.history, self.evals)
                 if out_of_time:
                     no_release = "; no release is written for an unfinished run" if c.release_dir else ""
-                    bar.write(f"time limit of {c.time_limit_minutes} min reached at step {self.step}; resume with "
-                              f"--resume{no_release}")
+                    log_line(bar, f"time limit of {c.time_limit_minutes} min reached at step {self.step}; resume "
+                                  f"with --resume{no_release}")
                     break
                 last_time = time.perf_counter()  # evaluation and checkpoint time is not training time
         finally:
@@ -380,7 +413,7 @@ class Trainer:
             if self.timeline:
                 atomic_write_text(staging / "timeline.jsonl", "".join(json.dumps(r) + "\n" for r in self.timeline))
             atomic_write_text(staging / "metrics.json", json.dumps(metrics, indent=1))
-        print(f"released {release_dir}: held-out bits per byte {metrics['val_bpb']:.4f} (loss {val_loss:.4f})")
+        log_line(tqdm, f"released {release_dir}: held-out bits per byte {metrics['val_bpb']:.4f} (loss {val_loss:.4f})")
         return metrics
 
 
@@ -413,6 +446,22 @@ def config_file_problem(argv: list[str]) -> str | None:
     return None
 
 
+def config_from_command_line(argv: list[str]) -> tuple[TrainConfig, bool, list[str]]:
+    """(config, resume, changes): the command line's values over the defaults or, with --resume, over the config
+    stored in the checkpoint of --out_dir; then `changes` says which stored values the command line changed."""
+    values, resume = read_command_line(argv)
+    if not resume:
+        return build_config(values), False, []
+    out_dir = convert_values(values).get("out_dir", TrainConfig.out_dir)
+    checkpoint = Path(out_dir) / CHECKPOINT_NAME
+    document = read_document(checkpoint)
+    stored = document.get("train_config") if isinstance(document.get("train_config"), dict) else {}
+    config = resume_config({**values, "out_dir": out_dir}, stored, str(checkpoint))
+    changes = [f"{key} {stored[key]!r} -> {value!r}" for key, value in config.to_dict().items()
+               if key in stored and key != "out_dir" and stored[key] != value]
+    return config, True, changes
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if any(arg in ("-h", "--help") for arg in argv):
@@ -435,7 +484,7 @@ def train(argv: list[str], stop: StopRequest) -> int:
         print(f"train: error: {problem}", file=sys.stderr)
         return 2
     try:
-        config, resume = parse_args(argv)
+        config, resume, changes = config_from_command_line(argv)
         trainer = Trainer(config)
         check_release_dir(config)
         with DirectoryLock(trainer.out_dir, "--out_dir"):
@@ -443,6 +492,9 @@ def train(argv: list[str], stop: StopRequest) -> int:
                 print(f"train: note: removed {path}, left by a run killed while writing it", file=sys.stderr)
             if resume:
                 trainer.resume()
+                if changes:
+                    print(f"train: note: resuming step {trainer.step} with the checkpoint's config, changed by the "
+                          f"command line: {', '.join(changes)}", file=sys.stderr)
             if stop.signum is None:
                 trainer.run(stop)
             else:

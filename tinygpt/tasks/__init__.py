@@ -70,6 +70,10 @@ def load_tasks(path: str | Path = SUITE_PATH) -> list[Task]:
             tasks.append(Task(**{field: record[field] for field in FIELDS}))
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise TaskFileError(f"{path}:{number}: not a task with fields {', '.join(FIELDS)} ({err!r})") from None
+        wrong = [field for field in FIELDS if not isinstance(record[field], str)]
+        if wrong:
+            raise TaskFileError(f"{path}:{number}: {', '.join(wrong)} must be text, got "
+                                f"{', '.join(type(record[field]).__name__ for field in wrong)}")
     if not tasks:
         raise TaskFileError(f"task file {path} holds no tasks")
     return tasks
