@@ -62,17 +62,23 @@ def save_checkpoint(path: str | Path, model: GPT, metadata: dict, optimizer_stat
         raise
 
 
+def safetensors_header(path: str | Path) -> dict:
+    """The JSON header of a safetensors file (tensor names, dtypes, shapes, offsets, `__metadata__`), read without
+    touching the tensor data; ValueError if its size field is out of range."""
+    with open(path, "rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        if not 0 < size <= MAX_HEADER_BYTES:
+            raise ValueError(f"header size {size} is out of range")
+        return json.loads(handle.read(size))
+
+
 def read_document(path: str | Path) -> dict:
     """The metadata document of a checkpoint, read from the file's header without loading any tensor."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}" if not path.exists() else f"{path} is not a file")
     try:
-        with open(path, "rb") as handle:
-            header_size = int.from_bytes(handle.read(8), "little")
-            if not 0 < header_size <= MAX_HEADER_BYTES:
-                raise ValueError(f"header size {header_size}")
-            header = json.loads(handle.read(header_size))
+        header = safetensors_header(path)
         document = json.loads(header.get("__metadata__", {}).get("tinygpt", "null"))
     except (OSError, ValueError, UnicodeDecodeError, AttributeError) as err:
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated: {err}") from None

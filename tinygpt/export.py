@@ -40,7 +40,7 @@ from safetensors.numpy import load_file, save_file
 
 from tinytorch.text import BPETokenizer, CharTokenizer, load_tokenizer
 
-from .checkpoint import MAX_HEADER_BYTES, CheckpointError, check_tokenizer, load_model, save_checkpoint
+from .checkpoint import CheckpointError, check_tokenizer, load_model, safetensors_header, save_checkpoint
 from .cli import ArgumentParser
 from .hf_mapping import (
     bpe_from_tokenizer_json,
@@ -220,11 +220,7 @@ def weight_files(directory: Path) -> tuple[Path, list[Path]]:
 def read_header(shard: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
     """Each tensor's (dtype, shape) from a safetensors file's header, without reading any tensor data."""
     try:
-        with open(shard, "rb") as handle:
-            size = int.from_bytes(handle.read(8), "little")
-            if not 0 < size <= MAX_HEADER_BYTES:
-                raise ValueError(f"header size {size} is out of range")
-            header = json.loads(handle.read(size))
+        header = safetensors_header(shard)
         return {name: (entry["dtype"], tuple(int(n) for n in entry["shape"]))
                 for name, entry in header.items() if name != "__metadata__"}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:

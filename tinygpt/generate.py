@@ -236,6 +236,17 @@ def make_completion(prompt: str, tokens: list[int], tokenizer, eot: int, stop_st
     return Completion(prompt, text, tokens, reason, score, function)
 
 
+def add_sampling_arguments(decoding) -> None:
+    """The sampling and penalty options, shared by `tinygpt generate` and the evaluation commands."""
+    decoding.add_argument("--temperature", type=float, help="sample: > 0 (default 0.8)")
+    decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off (default 0)")
+    decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] (default 0.95)")
+    decoding.add_argument("--min-p", type=float, help="sample: in [0, 1], relative to the top token (default 0)")
+    decoding.add_argument("--seed", type=int, help="sample: makes the draws reproducible")
+    decoding.add_argument("--repetition-penalty", type=float, help="> 0, 1 = off (default 1)")
+    decoding.add_argument("--no-repeat-ngram-size", type=int, help="ban repeating n-grams of this size, 0 = off")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(prog="tinygpt generate", description="Complete Python with a trained TinyGPT.")
     source = parser.add_argument_group("model")
@@ -250,13 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     decoding = parser.add_argument_group("decoding")
     decoding.add_argument("--strategy", help=f"{', '.join(STRATEGIES)} (default: beam with --num-beams, else sample)")
     decoding.add_argument("--max-new-tokens", type=int, default=128, help="tokens to generate at most")
-    decoding.add_argument("--temperature", type=float, help="sample: > 0 (default 0.8)")
-    decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off (default 0)")
-    decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] (default 0.95)")
-    decoding.add_argument("--min-p", type=float, help="sample: in [0, 1], relative to the top token (default 0)")
-    decoding.add_argument("--seed", type=int, help="sample: makes the draws reproducible")
-    decoding.add_argument("--repetition-penalty", type=float, help="> 0, 1 = off (default 1)")
-    decoding.add_argument("--no-repeat-ngram-size", type=int, help="ban repeating n-grams of this size, 0 = off")
+    add_sampling_arguments(decoding)
     decoding.add_argument("--num-beams", type=int, help="beam: beams kept per prompt (default 4)")
     decoding.add_argument("--length-penalty", type=float, help="beam: exponent of the length normalisation (1)")
     decoding.add_argument("--early-stopping", choices=["true", "false", "never"], help="beam: when to stop (false)")

@@ -25,7 +25,7 @@ from tinytorch.generation import GenerationConfig
 
 from .cli import output_file, progress_bar
 from .code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated_line
-from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, config_from_args, generate
+from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, add_sampling_arguments, config_from_args, generate
 from .sandbox import SandboxLimits, run_program
 from .tasks import Task
 
@@ -128,13 +128,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, w
         decoding.add_argument("--strategy", choices=["greedy", "sample"],
                               help="(default: greedy, or sample when a sampling option is given)")
     decoding.add_argument("--max-new-tokens", type=int, default=max_new_tokens, help="tokens to generate at most")
-    decoding.add_argument("--temperature", type=float, help="sample: > 0 (default 0.8)")
-    decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off (default 0)")
-    decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] (default 0.95)")
-    decoding.add_argument("--min-p", type=float, help="sample: in [0, 1], relative to the top token (default 0)")
-    decoding.add_argument("--seed", type=int, help="sample: seed of the draws (default 0)")
-    decoding.add_argument("--repetition-penalty", type=float, help="> 0, 1 = off (default 1)")
-    decoding.add_argument("--no-repeat-ngram-size", type=int, help="ban repeating n-grams of this size, 0 = off")
+    add_sampling_arguments(decoding)
     sandbox = parser.add_argument_group("sandbox and output")
     sandbox.add_argument("--timeout", type=float, default=5.0, help="seconds per program, wall clock (default 5)")
     sandbox.add_argument("--memory-mb", type=int, default=1024, help="address-space limit per program (default 1024)")
