@@ -2,10 +2,11 @@
 
 Decoding multiplies a few rows by every weight matrix: memory-bound matrix-vector work. On an idle machine OpenBLAS's
 threads help (they read the weights with twice the bandwidth); on a machine whose cores are taken by other work they
-collapse, because each product waits for a thread that is not running. Measured on the 2-core machine, batch-1
-greedy decoding (medians of interleaved runs): idle, two BLAS threads 733 tokens/s against 555 with one; with other
-jobs running, two threads 95 tokens/s against 250 with one (4-beam search: 29 against 103). So a decoder asks, when
-it starts a generation, how many cores are free right now and uses that many BLAS threads for its small steps.
+collapse, because each product waits for a thread that is not running. `python benchmarks/bench_threads.py` on the
+2-core machine (2026-11-25, medians of 4 interleaved rounds), batch-1 greedy decoding: idle, two BLAS threads 942
+tokens/s against 786 with one; beside a busy-loop process holding one core, two threads 312 against 565 with one
+(4-beam search: 320 against 244 idle, 106 against 236 beside the neighbour). So a decoder asks, when it starts a
+generation, how many cores are free right now and uses that many BLAS threads for its small steps.
 """
 
 from __future__ import annotations
