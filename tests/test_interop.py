@@ -92,8 +92,9 @@ def export(model: GPT, directory: Path, tokenizer: BPETokenizer | None = None) -
 
 
 @tt.no_grad()
-def our_logits(model: GPT, ids: list[int]) -> np.ndarray:
-    return model(np.array([ids]))[0].data
+def our_logits(model: GPT, ids: list[int] | list[list[int]]) -> np.ndarray:
+    ids = np.array(ids)
+    return model(ids if ids.ndim == 2 else ids[None])[0].data
 
 
 def hf_logits(model, ids: list[int]) -> np.ndarray:
@@ -149,6 +150,26 @@ def test_exported_random_model_matches_transformers(tmp_path, tokenizer, held_ou
     np.testing.assert_allclose(our_logits(model, ids), hf_logits(hf_model, ids), atol=1e-4, rtol=0)
     prompt = ids[:16]
     assert our_greedy(model, prompt, 24, tokenizer.eot_id) == hf_greedy(hf_model, prompt, 24, tokenizer.eot_id)
+
+
+def test_attention_maps_match_transformers_output_attentions(tmp_path, tokenizer, held_out_text):
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=4, n_embd=32)
+    model = GPT(config, seed=3)
+    for param in model.parameters():
+        if param.ndim == 2:
+            param.data *= 5.0  # sharper attention than GPT-2's init gives, so the maps differ from uniform
+    hf_model = load_hf(export(model, tmp_path, tokenizer))
+    hf_model.set_attn_implementation("eager")  # the fused kernels (sdpa) do not return their probabilities
+    ids = tokenizer.encode(held_out_text)[:48]
+    logits, attentions = model.forward_with_attentions(np.array([ids, ids[::-1]]))
+    with torch.no_grad():
+        theirs = hf_model(torch.tensor([ids, ids[::-1]]), output_attentions=True)
+    assert len(attentions) == len(theirs.attentions) == 2
+    for ours, reference in zip(attentions, theirs.attentions, strict=True):
+        assert ours.shape == (2, 4, 48, 48)
+        np.testing.assert_allclose(ours, reference.numpy(), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(logits, theirs.logits.numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(logits, our_logits(model, [ids, ids[::-1]]), atol=1e-4, rtol=0)
 
 
 def test_exported_tokenizer_encodes_like_ours(tmp_path, tokenizer, held_out_text):

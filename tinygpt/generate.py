@@ -41,6 +41,7 @@ import tinytorch as tt
 from tinytorch.generation import (
     STRATEGIES,
     Decoder,
+    DecodingTrace,
     FirstTokenPrefix,
     GenerationConfig,
     GenerationConfigError,
@@ -181,12 +182,17 @@ def gpt_decoder(model: GPT, use_cache: bool = True) -> Decoder:
 
 def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: GenerationConfig | None = None, *,
              stop_strings: Sequence[str] = (), complete_function: bool = False,
-             stream: Callable[[str], object] | None = None, use_cache: bool = True) -> list[Completion]:
+             stream: Callable[[str], object] | None = None, use_cache: bool = True,
+             trace: DecodingTrace | None = None, on_token: Callable[[int], object] | None = None) -> list[Completion]:
     """Continue each prompt; returns `config.num_return_sequences` completions per prompt, prompt by prompt.
 
     Prompts with the same number of tokens run as one batch (rows of a batch must line up position by position);
     with `complete_function` each prompt runs alone, because the end of a function depends on its own prompt.
-    `stream` (one prompt, one sequence, not beam search, not complete_function) receives text as it is generated.
+    `stream` (one prompt, one sequence, not beam search, not complete_function) receives text as it is generated;
+    `trace` (one prompt, not beam search) records the candidates after each logits processor at every step.
+    `on_token` (one prompt, one sequence, not beam search) is called with each token id as soon as it is chosen,
+    the end-of-text that may finish the sequence included, after `trace` has recorded its step; an exception it
+    raises stops the generation and propagates (a web client that went away).
     Invalid settings raise `tinytorch.generation.GenerationConfigError`; a model whose logits are not finite,
     `tinytorch.generation.GenerationError`. Ids beyond the tokenizer's vocabulary (a padded embedding table) are
     never generated.
@@ -198,6 +204,10 @@ def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: Genera
     config.validate()
     if stream is not None and (len(encoded) != 1 or config.num_return_sequences != 1 or complete_function):
         raise ValueError("streaming shows a single sequence: one prompt, one return sequence, no complete_function")
+    if trace is not None and len(encoded) != 1:
+        raise ValueError("a decoding trace follows a single prompt")
+    if on_token is not None and (len(encoded) != 1 or config.num_return_sequences != 1):
+        raise ValueError("on_token follows a single sequence: one prompt, one return sequence")
     groups: dict[object, list[int]] = {}  # prompts that can share a batch: same length, same healed token
     for index, prompt in enumerate(encoded):
         groups.setdefault(index if complete_function else (len(prompt.ids), prompt.healed), []).append(index)
@@ -211,15 +221,36 @@ def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: Genera
         if complete_function:
             criteria.append(FunctionEnd(first.text, tokenizer.decode))
         streamer = None if stream is None else TextStreamer(tokenizer.decode, stream, stop_strings, eot)
+        if on_token is not None:
+            streamer = TokenCallback(on_token, trace, streamer)
         prompt_ids = np.array([encoded[i].ids for i in indices], dtype=np.int64)
         constraints = decodable + healing_constraint(tokenizer, first)
-        output = generate_ids(decoder, prompt_ids, config, criteria, streamer, constraints)
+        output = generate_ids(decoder, prompt_ids, config, criteria, streamer, constraints, trace)
         for row, tokens in enumerate(output.tokens):
             index = indices[row // config.num_return_sequences]
             score = None if output.scores is None else output.scores[row]
             results[index].append(
                 make_completion(encoded[index].text, tokens, tokenizer, eot, stop_strings, complete_function, score))
     return [completion for per_prompt in results for completion in per_prompt]
+
+
+class TokenCallback:
+    """A streamer that settles the trace's step, calls `on_token` with the chosen token, then feeds `inner`."""
+
+    def __init__(self, on_token: Callable[[int], object], trace: DecodingTrace | None, inner: TextStreamer | None):
+        self.on_token, self.trace, self.inner = on_token, trace, inner
+
+    def put(self, tokens: np.ndarray) -> None:
+        token = int(np.asarray(tokens).reshape(-1)[0])
+        if self.trace is not None:
+            self.trace.settle(token)
+        self.on_token(token)
+        if self.inner is not None:
+            self.inner.put(tokens)
+
+    def end(self) -> None:
+        if self.inner is not None:
+            self.inner.end()
 
 
 def make_completion(prompt: str, tokens: list[int], tokenizer, eot: int, stop_strings: Sequence[str],

@@ -151,6 +151,28 @@ class GPT(nn.Module):
         x = fused.layer_norm_inference(x, ln_f.weight.data, None if ln_f.bias is None else ln_f.bias.data, ln_f.eps)
         return tt.Tensor._wrap(fused.linear_inference(x, self.lm_head.weight.data, None))  # (B, T, V)
 
+    def forward_with_attentions(self, idx) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Inspection, as transformers' `output_attentions=True`: idx (B, T) -> (logits (B, T, V), attentions), where
+        attentions[layer] (B, n_head, T, T) holds the attention probabilities of that layer's forward pass: row i of
+        a head is how much position i drew on each earlier position (causal: zero above the diagonal; rows sum to 1).
+        Raw arrays, no graph; the logits equal forward's."""
+        idx = idx.data if isinstance(idx, tt.Tensor) else np.asarray(idx)
+        if idx.ndim != 2 or idx.shape[1] > self.config.block_size:
+            raise ValueError(f"GPT: forward_with_attentions takes (batch, time <= {self.config.block_size}) token "
+                             f"ids, got shape {idx.shape}")
+        if idx.size and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
+            raise ValueError(f"GPT: token ids must be in [0, {self.config.vocab_size}), got {idx.min()}..{idx.max()}")
+        attentions: list[np.ndarray] = []
+        with tt.no_grad():
+            caches = self.new_kv_caches(idx.shape[0], max_len=max(idx.shape[1], 1))
+            x = self.wte.weight.data[idx] + self.wpe(np.arange(idx.shape[1])).data
+            for block, cache in zip(self.h, caches, strict=True):
+                x = block.step(x, cache, attentions)
+            ln_f = self.ln_f
+            x = fused.layer_norm_inference(x, ln_f.weight.data, None if ln_f.bias is None else ln_f.bias.data,
+                                           ln_f.eps)
+        return fused.linear_inference(x, self.lm_head.weight.data, None), attentions
+
     def new_kv_caches(self, batch_size: int, max_len: int | None = None) -> list[nn.KVCache]:
         head_size = self.config.n_embd // self.config.n_head
         length = max_len or self.config.block_size

@@ -357,3 +357,17 @@ def attention_inference(q: np.ndarray, k: np.ndarray, v: np.ndarray, is_causal: 
     np.exp(scores, out=scores)
     scores /= scores.sum(axis=-1, keepdims=True)
     return scores @ v
+
+
+def attention_probabilities(q: np.ndarray, k: np.ndarray, is_causal: bool) -> np.ndarray:
+    """softmax(q k^T / sqrt(hs)) for (B, nh, T, hs) queries and (B, nh, L, hs) keys: (B, nh, T, L), every row
+    summing to 1. The T queries are the last T of the L positions, so with `is_causal` query i sees keys up to
+    L - T + i. For inspection (attention maps); the kernels above never materialise this for long inputs."""
+    scores = (q * np.float32(1.0 / math.sqrt(q.shape[-1]))) @ np.swapaxes(k, -1, -2)
+    if is_causal:
+        query_len, key_len = scores.shape[-2:]
+        scores = np.where(causal_mask(query_len, key_len), scores, -np.inf)
+    scores -= scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    return scores.astype(np.float32, copy=False)

@@ -12,6 +12,7 @@ The modules, in the order a token passes through them:
     beam.py            beam search
     stopping.py        end-of-text and stop strings
     streaming.py       printing text while it is generated
+    explain.py         DecodingTrace: the candidates after each processor, step by step
     config.py          GenerationConfig: every setting, validated
 
 Errors: `GenerationConfigError` for a setting out of range (or settings that would need more memory than the
@@ -30,6 +31,7 @@ import numpy as np
 from .beam import beam_search
 from .config import STRATEGIES, GenerationConfig, GenerationConfigError
 from .decoder import Decoder, GenerationError, StepFunction
+from .explain import Candidates, DecodingTrace, StepTrace
 from .logits_process import (
     FirstTokenPrefix,
     LogitsProcessor,
@@ -49,20 +51,21 @@ from .stopping import EndOfText, StoppingCriteria, StopStrings, truncate_at_stop
 from .streaming import TextStreamer
 
 __all__ = [
-    "STRATEGIES", "Decoder", "EndOfText", "FirstTokenPrefix", "GenerationConfig", "GenerationConfigError",
-    "GenerationError", "GenerationOutput", "LogitsProcessor", "LogitsProcessorList", "MinPFilter", "NoRepeatNGram",
-    "RepetitionPenalty", "StepFunction", "StopStrings", "StoppingCriteria", "Streamer", "Temperature", "TextStreamer",
-    "TopKFilter", "TopPFilter", "VocabularyLimit", "beam_search", "generate", "log_softmax", "sample_or_greedy",
-    "softmax", "truncate_at_stop_string",
+    "STRATEGIES", "Candidates", "Decoder", "DecodingTrace", "EndOfText", "FirstTokenPrefix", "GenerationConfig",
+    "GenerationConfigError", "GenerationError", "GenerationOutput", "LogitsProcessor", "LogitsProcessorList",
+    "MinPFilter", "NoRepeatNGram", "RepetitionPenalty", "StepFunction", "StepTrace", "StopStrings",
+    "StoppingCriteria", "Streamer", "Temperature", "TextStreamer", "TopKFilter", "TopPFilter", "VocabularyLimit",
+    "beam_search", "generate", "log_softmax", "sample_or_greedy", "softmax", "truncate_at_stop_string"
 ]
 
 
 def generate(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
              stopping: Sequence[StoppingCriteria] = (), streamer: Streamer | None = None,
-             constraints: Sequence[LogitsProcessor] = ()) -> GenerationOutput:
+             constraints: Sequence[LogitsProcessor] = (), trace: DecodingTrace | None = None) -> GenerationOutput:
     """Continue each row of `prompts` (B, T) as `config` says. End-of-text (`config.eos_token_id`) always finishes
     a sequence; `stopping` adds more criteria. A `streamer` (greedy and sampling only) sees tokens as they come.
     `constraints` are processors applied before the ones `config` implies (e.g. `FirstTokenPrefix`).
+    A `trace` (greedy and sampling only) records the candidates after each processor at every step.
     Settings whose working memory would exceed `decoder.memory_budget` are refused before anything is allocated."""
     config.validate()
     prompts = np.asarray(prompts, dtype=np.int64)
@@ -74,5 +77,11 @@ def generate(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
     if config.strategy == "beam":
         if streamer is not None:
             raise ValueError("streaming shows one sequence as it grows; beam search knows its result only at the end")
+        if trace is not None:
+            raise ValueError("a decoding trace follows one row step by step; beam search reorders its rows each step")
         return beam_search(decoder, prompts, config, processors, criteria)
-    return sample_or_greedy(decoder, prompts, config, processors, criteria, streamer)
+    if trace is None:
+        return sample_or_greedy(decoder, prompts, config, processors, criteria, streamer)
+    output = sample_or_greedy(decoder, prompts, config, trace.wrap(processors), criteria, streamer)
+    trace.finish(output.tokens[trace.row])
+    return output

@@ -98,12 +98,19 @@ class MultiHeadAttention(Module):
             raise RuntimeError("MultiHeadAttention: the KV cache is for inference; run it under tinytorch.no_grad()")
         return Tensor._wrap(self.attend_step(qkv, kv_cache))
 
-    def attend_step(self, qkv: np.ndarray, kv_cache: KVCache) -> np.ndarray:
-        """Attention of the new positions in qkv (B, T, 3C) to everything cached so far: (B, T, C), raw arrays."""
+    def attend_step(self, qkv: np.ndarray, kv_cache: KVCache, attentions: list | None = None) -> np.ndarray:
+        """Attention of the new positions in qkv (B, T, 3C) to everything cached so far: (B, T, C), raw arrays.
+        With an `attentions` list, the attention probabilities (B, nh, T, L) are computed explicitly and appended
+        to it (for inspection, as transformers' `output_attentions`); the result is the same."""
         batch, time, _ = qkv.shape
         heads = qkv.reshape(batch, time, 3, self.n_head, self.n_embd // self.n_head).transpose(2, 0, 3, 1, 4)
         keys, values = kv_cache.append(heads[1], heads[2])  # (B, nh, L, hs)
-        out = fused.attention_inference(heads[0], keys, values, self.causal)
+        if attentions is None:
+            out = fused.attention_inference(heads[0], keys, values, self.causal)
+        else:
+            probs = fused.attention_probabilities(heads[0], keys, self.causal)  # (B, nh, T, L)
+            attentions.append(probs)
+            out = probs @ values
         return out.transpose(0, 2, 1, 3).reshape(batch, time, self.n_embd)
 
 
@@ -136,12 +143,12 @@ class TransformerBlock(Module):
         x = x + self.attn(self.ln_1(x), attn_mask, kv_cache)
         return x + self.mlp(self.ln_2(x))
 
-    def step(self, x: np.ndarray, kv_cache: KVCache) -> np.ndarray:
+    def step(self, x: np.ndarray, kv_cache: KVCache, attentions: list | None = None) -> np.ndarray:
         """forward's math on raw arrays for decoding with a KV cache: no graph, no tensors, only the arithmetic
-        (a generated token costs a few dozen small NumPy calls per block)."""
+        (a generated token costs a few dozen small NumPy calls per block). `attentions`: see attend_step."""
         attn, mlp = self.attn, self.mlp
         h = fused.layer_norm_inference(x, *_affine(self.ln_1), self.ln_1.eps)
-        y = attn.attend_step(_linear(h, attn.c_attn), kv_cache)
+        y = attn.attend_step(_linear(h, attn.c_attn), kv_cache, attentions)
         x = x + _linear(y, attn.c_proj)
         h = fused.layer_norm_inference(x, *_affine(self.ln_2), self.ln_2.eps)
         return x + _linear(fused.gelu_tanh_inference(_linear(h, mlp.c_fc)), mlp.c_proj)
