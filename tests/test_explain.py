@@ -119,3 +119,31 @@ def test_on_token_sees_each_token_as_chosen_with_its_step_settled(model):
     with pytest.raises(Stop):
         generate_text(small, tokenizer, "abc", config, trace=trace, on_token=stop_after_three)
     assert len(trace.steps) == 3
+
+
+def test_generate_explain_prints_each_step_after_the_text(release, capsys):
+    from tinygpt.generate import main
+
+    argv = ["--checkpoint", str(release), "--prompt", "def f(x):", "--strategy", "sample", "--seed", "1",
+            "--temperature", "0.7", "--top-k", "5", "--max-new-tokens", "6", "--explain", "--explain-top", "3"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    steps = [line for line in out.splitlines() if line.startswith("--- step ")]
+    assert 1 <= len(steps) <= 6 and steps[0].startswith("--- step 1: chose ")
+    assert "  model " in out and "Temperature(0.7)" in out and "TopKFilter(5)" in out and "(5 kept)" in out
+    first_table = out.split("--- step 2")[0].splitlines()
+    model_line = next(line for line in first_table if line.startswith("  model "))
+    assert model_line.count(" 0.") + model_line.count(" 1.0") <= 3  # --explain-top 3 candidates at most
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--strategy", "beam"], "--explain follows one sequence"),
+    (["--num-return-sequences", "2"], "--explain follows one sequence"),
+    (["--explain-top", "0"], "--explain-top must be in [1, 50]"),
+])
+def test_generate_explain_refuses_what_it_cannot_follow(release, capsys, extra, message):
+    from tinygpt.generate import main
+
+    assert main(["--checkpoint", str(release), "--prompt", "x = 1", "--explain", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

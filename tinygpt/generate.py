@@ -5,6 +5,7 @@
     tinygpt generate --prompt-file head.py --strategy beam --num-beams 4 --complete-function
     echo "for i in" | tinygpt generate --strategy greedy
     tinygpt generate --interactive
+    tinygpt generate --prompt "def add(a, b):" --strategy sample --temperature 0.7 --top-k 20 --explain
 
 How a prompt is read:
 - It starts after an end-of-text token, which is what the model saw at the start of each training file, so the
@@ -57,6 +58,7 @@ from tinytorch.text import END_OF_TEXT, load_tokenizer
 from .checkpoint import CheckpointError, load_model
 from .cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, print_stderr, run_command
 from .code_completion import FunctionBlock, FunctionEnd, extract_function, prepare_prompt
+from .explain import format_trace
 from .model import GPT
 
 __all__ = ["Completion", "GenerateError", "generate", "gpt_decoder", "load_generator", "main", "option_message",
@@ -303,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="stop when the function or class body ends; print exactly that block")
     stopping.add_argument("--no-stream", action="store_true", help="print at the end instead of token by token")
     stopping.add_argument("--no-cache", action="store_true", help="recompute the whole context every token (slow)")
+    stopping.add_argument("--explain", action="store_true",
+                          help="after the text, print each step's candidates after each logits processor")
+    stopping.add_argument("--explain-top", type=int, default=5, help="--explain: candidates shown per stage (1-50)")
     return parser
 
 
@@ -405,19 +410,30 @@ def write_flushed(text: str) -> None:
     sys.stdout.flush()
 
 
+def check_explain(args: argparse.Namespace, prompts: list[str] | None, config: GenerationConfig) -> None:
+    if not 1 <= args.explain_top <= 50:
+        raise GenerateError(f"--explain-top must be in [1, 50], got {args.explain_top}")
+    if args.explain and (config.strategy == "beam" or config.num_return_sequences != 1
+                         or (prompts is not None and len(prompts) != 1)):
+        raise GenerateError("--explain follows one sequence: one prompt, --num-return-sequences 1, not beam search")
+
+
 def run_prompts(model, tokenizer, prompts: list[str], config: GenerationConfig, args: argparse.Namespace) -> None:
     streaming = (not args.no_stream and len(prompts) == 1 and config.num_return_sequences == 1
                  and config.strategy != "beam" and not args.complete_function)
     stop = [unescape(s) for s in args.stop]
+    trace = DecodingTrace(top=args.explain_top) if args.explain else None
     if streaming:
         print(encode_prompt(tokenizer, prepare_prompt(prompts[0])).text, end="", flush=True)
     completions = generate(model, tokenizer, prompts, config, stop_strings=stop,
                            complete_function=args.complete_function, stream=write_flushed if streaming else None,
-                           use_cache=not args.no_cache)
+                           use_cache=not args.no_cache, trace=trace)
     if streaming:
         print()
     else:
         show(completions, args.complete_function, config.num_return_sequences)
+    if trace is not None:
+        print(format_trace(trace, tokenizer.decode, args.explain_top))
 
 
 def interact(model, tokenizer, config: GenerationConfig, args: argparse.Namespace) -> None:
@@ -439,6 +455,7 @@ def run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     prompts = read_prompts(args)
+    check_explain(args, prompts, config)
     model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
     if prompts is None:
         interact(model, tokenizer, config, args)

@@ -6,7 +6,9 @@ processors reshape them one after another (repetition penalty -> no-repeat-n-gra
 what is left. A `DecodingTrace` watches the second move. At every step it records, for one row of the batch:
 
     stage "model"              the model's own distribution: softmax(logits), its `top` most likely tokens
-    stage <each processor>     the distribution after that processor (a filtered token has probability 0)
+    stage <each processor>     the distribution after that processor (a filtered token has probability 0);
+                               a processor that had nothing to do at this step (the token-healing constraint
+                               after the first token) is left out
     chosen                     the token that was finally picked, and its probability at every stage
 
 so that a learner can see, say, that temperature 0.5 sharpened the top candidate from 31 % to 72 % and top-p then
@@ -121,7 +123,9 @@ class _TracedProcessors(LogitsProcessorList):
             self.prompt_length = input_ids.shape[1]  # the first call sees the prompt alone
         stages = [("model", scores)]
         for processor in self:
-            scores = processor(input_ids, scores)
-            stages.append((repr(processor), scores))
+            processed = processor(input_ids, scores)
+            if processed is not scores:  # a processor with nothing to do at this step hands back its input
+                stages.append((repr(processor), processed))
+            scores = processed
         self.trace._record(input_ids, stages, self.prompt_length)
         return scores
