@@ -1,0 +1,35 @@
+"""benchmarks/decoding_sweep.py: runs the suite per candidate setting and records the one that passes most."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "decoding_sweep.py"
+spec = importlib.util.spec_from_file_location("decoding_sweep", SCRIPT)
+decoding_sweep = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(decoding_sweep)
+
+
+def result(name: str, passed: int, parses: int) -> dict:
+    return {"name": name, "summary": {"passed": passed, "parses": parses}}
+
+
+def test_choose_prefers_passing_then_parsing_then_the_simpler_candidate():
+    assert decoding_sweep.choose([result("a", 1, 5), result("b", 2, 1), result("c", 2, 3)])["name"] == "c"
+    assert decoding_sweep.choose([result("greedy", 0, 4), result("sample", 0, 4)])["name"] == "greedy"
+
+
+def test_sweep_writes_every_candidate_and_the_choice(release, tmp_path, capsys):
+    out, demo = tmp_path / "sweep.json", tmp_path / "demo.json"
+    argv = ["--checkpoint", str(release), "--only", "greedy", "--only", "sample-t0.4", "-n", "2",
+            "--max-new-tokens", "8", "--out", str(out), "--write-demo", str(demo)]
+    assert decoding_sweep.main(argv) == 0
+    sweep = json.loads(out.read_text())
+    assert [r["name"] for r in sweep["results"]] == ["greedy", "sample-t0.4"]
+    assert all(r["summary"]["attempts"] == 2 for r in sweep["results"])
+    chosen = json.loads(demo.read_text())
+    assert chosen["name"] == sweep["chosen"] and chosen["settings"]["max_new_tokens"] == 8
+    assert chosen["settings"]["strategy"] == ("greedy" if chosen["name"] == "greedy" else "sample")
+    assert "| greedy" in capsys.readouterr().out
