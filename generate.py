@@ -1,12 +1,17 @@
-"""Watch TinyGPT write Python: `python generate.py` completes `def`, `class` and `for i in` live.
+"""Watch TinyGPT write Python: `python generate.py` completes `def`, `class` and `for i in` live, then writes a whole
+function from a request in plain words and runs that function's tests.
 
     python generate.py                                         the demo below, a few seconds on a laptop CPU
     python generate.py --prompt "import os" --strategy greedy  any `tinygpt generate` option (see --help)
 
-Everything printed is generated on the spot by the checkpoint in models/tinygpt-stdlib/; nothing is canned. The
-sampling seed is fixed so the demo is reproducible; change it with `--seed` in the option form.
+Everything printed is generated on the spot by the shipped checkpoint; nothing is canned. The decoding settings are
+fixed: those recorded in `demo.json` next to the checkpoint, which `benchmarks/decoding_sweep.py` chose on the
+project's task suite (never by trying seeds on these prompts), printed with the figures measured for them there.
+Without a `demo.json`, top-p sampling with seed 0.
 """
 
+import ast
+import json
 import sys
 import time
 from pathlib import Path
@@ -14,18 +19,23 @@ from pathlib import Path
 from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, print_stderr, run_command
 from tinygpt.generate import GenerateError, generate, load_generator
 from tinygpt.generate import main as generate_main
+from tinygpt.sandbox import SandboxLimits
+from tinygpt.task_eval import describe, judge
+from tinygpt.tasks import load_tasks
 from tinytorch.generation import GenerationConfig, GenerationError
 
 CHECKPOINT = Path(__file__).resolve().parent / "models" / "tinygpt-stdlib" / "model.safetensors"
 TRAIN_HINT = "train one with `python train.py configs/stdlib.json` (it writes models/tinygpt-stdlib/)"
+FALLBACK_SETTINGS = dict(strategy="sample", temperature=0.8, top_p=0.95, seed=0)
 
-# (prompt, what to show, settings): top-p sampling with a fixed seed; `def` and `class` stop where their body ends,
-# the loop at the first blank line, each unless the token limit comes first
+# (prompt, what to show, settings): `def` and `class` stop where their body ends, the loop at the first blank line,
+# each unless the token limit comes first
 DEMO = [
     ("def", "a function", dict(complete_function=True, max_new_tokens=96)),
     ("class", "a class", dict(complete_function=True, max_new_tokens=128)),
     ("for i in", "a loop", dict(stop_strings=["\n\n"], max_new_tokens=64)),
 ]
+REQUEST_TASK = "tinygpt/0"  # the suite's first task, fixed before any model was trained: a signature and a docstring
 HOW_IT_STOPPED = {  # by Completion.finish_reason
     "function_end": "stopped where its body ends",
     "stop_string": "stopped at the first blank line",
@@ -34,12 +44,71 @@ HOW_IT_STOPPED = {  # by Completion.finish_reason
 }
 
 DEMONSTRATES = [
-    "a GPT-2-shaped transformer built from scratch on NumPy (tinytorch), trained on the Python standard library",
+    "a GPT-2-shaped transformer built from scratch on NumPy (tinytorch), trained with it on Python source",
     "a byte-level BPE tokenizer trained on the same code, so indentation and operators are single tokens",
     "KV-cached decoding: each new token costs one position of attention, not a pass over the whole prefix",
-    "nucleus (top-p) sampling with temperature, reproducible with a seed",
     "code-aware stopping: --complete-function ends at the first line indented at or left of the `def`/`class`",
+    "generated code judged the honest way: parsed as written, and run against tests in a sandbox",
 ]
+
+
+def demo_settings(checkpoint: Path) -> tuple[dict, str]:
+    """The decoding settings (GenerationConfig fields) and a line saying where they come from."""
+    path = checkpoint.with_name("demo.json")
+    if not path.is_file():
+        return dict(FALLBACK_SETTINGS), "decoding: top-p sampling, seed 0 (no demo.json: not chosen on the suite)"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        settings = {key: value for key, value in document["settings"].items()
+                    if key not in ("max_new_tokens", "eos_token_id")}
+        suite = document["suite"]
+        GenerationConfig(**settings).validate()
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise GenerateError(f"cannot read the demo settings {path}: {err}") from None
+    total = suite["attempts"]
+    return settings, (f"decoding: {describe(GenerationConfig(**settings)).rsplit(', max_new_tokens', 1)[0]}; "
+                      f"chosen on the project's {total}-task suite, where it parses {suite['parses']}/{total} "
+                      f"and passes {suite['passed']}/{total} (benchmarks/decoding_sweep.py)")
+
+
+def parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def show_seed_prompts(model, tokenizer, settings: dict) -> None:
+    for prompt, description, options in DEMO:
+        options = dict(options)
+        config = GenerationConfig(**settings, max_new_tokens=options.pop("max_new_tokens"))
+        start = time.perf_counter()
+        completion = generate(model, tokenizer, prompt, config, **options)[0]
+        seconds = time.perf_counter() - start
+        function = completion.function
+        code = function.text if function else completion.prompt + completion.text
+        how = HOW_IT_STOPPED[completion.finish_reason]
+        if function is not None and function.truncated:  # trimmed back to parse: not code the model finished
+            verdict = "does NOT parse as written (trimmed to its last complete statement)"
+        else:
+            verdict = "parses" if parses(code) else "does NOT parse"
+        print(f"--- prompt {prompt!r}: {description}, {how} ({len(completion.tokens)} tokens in {seconds:.2f} s); "
+              f"{verdict} ---")
+        print(code.rstrip("\n") + "\n")
+
+
+def show_request(model, tokenizer, settings: dict) -> None:
+    """The suite's first task: a request in plain words, completed into a function, then its tests run."""
+    task = next(task for task in load_tasks() if task.task_id == REQUEST_TASK)
+    config = GenerationConfig(**settings, max_new_tokens=128)
+    completion = generate(model, tokenizer, task.prompt, config, complete_function=True)[0]
+    attempt = judge(task, completion, SandboxLimits())
+    print(f"--- a request in plain words (task {task.task_id} of the suite): the whole function ---")
+    print(attempt.code.rstrip("\n"))
+    tests = " and ".join(line.removeprefix("assert ") for line in task.test.splitlines() if line.strip())
+    print(f"its tests, run in a sandbox ({tests}): {attempt.status.upper()}"
+          + ("" if attempt.status == "passed" else f" ({attempt.reason})") + "\n")
 
 
 def demo(checkpoint: Path = CHECKPOINT) -> int:
@@ -48,6 +117,7 @@ def demo(checkpoint: Path = CHECKPOINT) -> int:
         return EXIT_BAD_ARGUMENT
     try:
         model, tokenizer = load_generator(checkpoint)
+        settings, origin = demo_settings(checkpoint)
     except GenerationError as err:  # a checkpoint whose weights are not finite
         print_stderr(f"generate.py: error: {err}")
         return EXIT_FAILED
@@ -58,18 +128,10 @@ def demo(checkpoint: Path = CHECKPOINT) -> int:
     title = "TinyGPT completes Python"
     print(f"{title}\n{'=' * len(title)}")
     print(f"{checkpoint.parent.name}: {c.n_layer} layers, {c.n_head} heads, {c.n_embd} wide, "
-          f"context {c.block_size} tokens, vocabulary {c.vocab_size}\n")
-    for prompt, description, settings in DEMO:
-        settings = dict(settings)
-        config = GenerationConfig(strategy="sample", temperature=0.8, top_p=0.95, seed=0,
-                                  max_new_tokens=settings.pop("max_new_tokens"))
-        start = time.perf_counter()
-        completion = generate(model, tokenizer, prompt, config, **settings)[0]
-        seconds = time.perf_counter() - start
-        code = completion.function.text if completion.function else completion.prompt + completion.text
-        how = HOW_IT_STOPPED[completion.finish_reason]
-        print(f"--- prompt {prompt!r}: {description}, {how} ({len(completion.tokens)} tokens in {seconds:.2f} s) ---")
-        print(code.rstrip("\n") + "\n")
+          f"context {c.block_size} tokens, vocabulary {c.vocab_size}")
+    print(origin + "\n")
+    show_seed_prompts(model, tokenizer, settings)
+    show_request(model, tokenizer, settings)
     print("What this demonstrates")
     print("\n".join(f"  - {line}" for line in DEMONSTRATES))
     print("\nTry: python generate.py --prompt 'def fibonacci(n):' --complete-function --seed 1")

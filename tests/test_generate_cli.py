@@ -208,7 +208,29 @@ def test_root_demo_completes_the_three_prompts(capsys, root_script, release):
     assert out.startswith("TinyGPT completes Python\n")
     for prompt in ("'def'", "'class'", "'for i in'"):
         assert f"--- prompt {prompt}" in out
+    assert "--- a request in plain words (task tinygpt/0 of the suite)" in out
+    assert "its tests, run in a sandbox (is_even(4) is True and " in out
+    assert "no demo.json: not chosen on the suite" in out
     assert "What this demonstrates" in out
+
+
+def test_root_demo_uses_and_prints_the_settings_chosen_on_the_suite(capsys, root_script, release, tmp_path):
+    """demo.json next to the checkpoint (written by benchmarks/decoding_sweep.py) fixes the decoding settings."""
+    import shutil
+
+    checkpoint = tmp_path / "model.safetensors"
+    shutil.copy(release, checkpoint)
+    shutil.copy(release.with_name("tokenizer.json"), tmp_path / "tokenizer.json")
+    suite = {"attempts": 122, "parses": 100, "passed": 30}
+    settings = {"strategy": "greedy", "max_new_tokens": 128, "repetition_penalty": 1.1}
+    (tmp_path / "demo.json").write_text(json.dumps({"settings": settings, "suite": suite}))
+    assert root_script.demo(checkpoint) == 0
+    out = capsys.readouterr().out
+    assert ("decoding: greedy, repetition_penalty 1.1; chosen on the project's 122-task suite, where it parses "
+            "100/122 and passes 30/122") in out
+    (tmp_path / "demo.json").write_text(json.dumps({"settings": {**settings, "top_p": 7}, "suite": suite}))
+    assert root_script.demo(checkpoint) == 2
+    assert "cannot read the demo settings" in capsys.readouterr().err
 
 
 def test_root_demo_header_says_how_each_completion_stopped(capsys, root_script, release, monkeypatch):
@@ -219,6 +241,7 @@ def test_root_demo_header_says_how_each_completion_stopped(capsys, root_script, 
     assert root_script.demo(release) == 0
     headers = [line for line in capsys.readouterr().out.splitlines() if line.startswith("--- prompt")]
     assert len(headers) == 3 and all(", cut at the token limit (2 tokens in " in line for line in headers), headers
+    assert all("parse" in line for line in headers)  # each says whether its code parses
 
 
 @pytest.mark.skipif(not (ROOT / "models" / "tinygpt-stdlib" / "model.safetensors").exists(), reason="no shipped model")
