@@ -2,7 +2,7 @@
 every tool shares.
 
     tinygpt prepare | train | generate | evaluate | eval-functions | eval-suite | eval-humaneval | bench | export-hf
-            | import-hf  [options]
+            | import-hf | serve  [options]
 
 The error style, for every command:
 - a bad argument is one line on stderr, `tinygpt COMMAND: error: ...`, naming the option and what was expected, and
@@ -40,6 +40,7 @@ COMMANDS = {
     "bench": ("tinygpt.bench", "throughput and memory against PyTorch eager"),
     "export-hf": ("tinygpt.export", "write a checkpoint as a Hugging Face GPT-2 model directory"),
     "import-hf": ("tinygpt.export", "read a Hugging Face GPT-2 model directory into a TinyGPT checkpoint"),
+    "serve": ("tinygpt.serve", "the playground: a local web page to generate and look inside the model"),
 }
 
 EXIT_BAD_ARGUMENT = 2

@@ -1,0 +1,393 @@
+"""The playground's HTTP API (`tinygpt serve`) with FastAPI's test client on the tiny `release` checkpoint: every
+control reaches the same code path as `tinygpt generate` (same tokens for the same options), tokens stream while
+the generation runs, attention maps are the model's own, and the limits hold (422 naming the field, caps, 429 per
+client, 503 for a full line, the request timeout, a client that disconnects stops its generation)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from tinygpt import cli
+from tinygpt import generate as generate_module
+from tinygpt.generate import build_parser, config_from_args, generate, load_generator
+from tinygpt.serve import Limits, create_app
+from tinygpt.serve.app import STATIC
+from tinygpt.serve.session import EVENTS_AHEAD
+from tinytorch.generation import DecodingTrace, GenerationConfig
+
+PROMPT = "def add(a, b):"
+NOT_OPTIONS = ("prompt", "stop", "complete_function", "use_cache", "client_id")
+
+
+@pytest.fixture(scope="module")
+def loaded(release):
+    return load_generator(release)
+
+
+def serve(loaded, **limits) -> TestClient:
+    model, tokenizer = loaded
+    return TestClient(create_app(model, tokenizer, Limits(**limits), model_name="tiny"))
+
+
+@pytest.fixture(scope="module")
+def client(loaded):
+    with serve(loaded) as test_client:
+        yield test_client
+
+
+def parse_events(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.split("\n\n"):
+        if block.strip():
+            fields = dict(line.split(": ", 1) for line in block.split("\n"))
+            events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def run_events(client: TestClient, body: dict) -> dict[str, list[dict]]:
+    """POST /api/generate, read to the end; events by name, in order."""
+    response = client.post("/api/generate", json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = parse_events(response.text)
+    assert events[0][0] == "start" and events[-1][0] == "done", [name for name, _ in events]
+    by_name: dict[str, list[dict]] = {}
+    for name, data in events:
+        by_name.setdefault(name, []).append(data)
+    return by_name
+
+
+def read_until(lines, wanted: str) -> list[tuple[str, dict]]:
+    """Events from a streamed response's lines, up to and including the first `wanted` one. Keep `lines` alive
+    while the response should stay open: closing the line iterator closes the response."""
+    events, fields = [], {}
+    for line in lines:
+        if line:
+            key, value = line.split(": ", 1)
+            fields[key] = value
+            continue
+        events.append((fields["event"], json.loads(fields["data"])))
+        fields = {}
+        if events[-1][0] == wanted:
+            return events
+    raise AssertionError(f"the stream ended without a {wanted!r} event: {[name for name, _ in events]}")
+
+
+def cli_completions(loaded, body: dict, trace: DecodingTrace | None = None):
+    """What `tinygpt generate` computes for the same options: its own parser and config_from_args, then generate."""
+    argv = ["--prompt", PROMPT]
+    for name, value in body.items():
+        if name not in NOT_OPTIONS:
+            argv += ["--" + name.replace("_", "-"), str(value).lower() if isinstance(value, bool) else str(value)]
+    config = config_from_args(build_parser().parse_args(argv))
+    model, tokenizer = loaded
+    return generate(model, tokenizer, PROMPT, config, stop_strings=body.get("stop", ()),
+                    complete_function=body.get("complete_function", False), use_cache=body.get("use_cache", True),
+                    trace=trace)
+
+
+def field_named(response, *loc) -> str:
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    matching = [d["msg"] for d in detail if tuple(d["loc"][:len(loc) + 1]) == ("body", *loc)]
+    assert matching, detail
+    return matching[0]
+
+
+# ---- the same code path as `tinygpt generate` -------------------------------------------------------------------
+
+SETTINGS = [
+    {"strategy": "greedy", "max_new_tokens": 12},
+    {"strategy": "greedy", "max_new_tokens": 12, "use_cache": False},
+    {"max_new_tokens": 12, "seed": 5},  # sample with the command line's defaults (temperature 0.8, top_p 0.95)
+    {"strategy": "sample", "max_new_tokens": 14, "seed": 3, "temperature": 0.7, "top_k": 40, "top_p": 0.9,
+     "min_p": 0.01, "repetition_penalty": 1.3, "no_repeat_ngram_size": 2},
+    {"strategy": "sample", "max_new_tokens": 20, "seed": 1, "temperature": 1.5, "stop": ["a", "e"]},
+    {"strategy": "greedy", "max_new_tokens": 16, "complete_function": True},
+    {"strategy": "beam", "max_new_tokens": 8, "num_beams": 3, "length_penalty": 0.5, "num_return_sequences": 2,
+     "early_stopping": True},
+    {"strategy": "beam", "max_new_tokens": 6, "complete_function": True},
+]
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+def test_every_control_gives_the_tokens_of_tinygpt_generate(client, loaded, settings):
+    events = run_events(client, {"prompt": PROMPT, **settings})
+    expected = cli_completions(loaded, settings)
+    done = events["done"][0]
+    assert done["tokens"] == expected[0].tokens and done["text"] == expected[0].text
+    assert done["finish_reason"] == expected[0].finish_reason
+    assert events["start"][0]["prompt"] == expected[0].prompt
+    assert done["all_tokens"][-len(done["tokens"]):] == done["tokens"]
+    if settings.get("strategy") == "beam":
+        hypotheses = events["beam"][0]["hypotheses"]
+        assert [h["tokens"] for h in hypotheses] == [c.tokens for c in expected]
+        assert [h["score"] for h in hypotheses] == pytest.approx([c.score for c in expected])
+        assert "token" not in events
+    else:
+        eot = loaded[1].special_tokens["<|endoftext|>"]
+        assert [t["id"] for t in events.get("token", [])] == [t for t in done["tokens"] if t != eot]
+        assert done["time_to_first_token_s"] is not None and done["tokens_per_second"] > 0
+    if settings.get("stop"):
+        assert done["finish_reason"] == "stop_string" and not any(stop in done["text"] for stop in settings["stop"])
+    if settings.get("complete_function"):
+        function = expected[0].function
+        assert done["function"] == (None if function is None else {"text": function.text, "parses": function.parses})
+
+
+def test_the_command_line_prints_what_the_api_streams(client, release, capsys):
+    options = {"strategy": "sample", "seed": 11, "top_k": 30, "max_new_tokens": 10}
+    events = run_events(client, {"prompt": PROMPT, **options})
+    argv = ["--checkpoint", str(release), "--prompt", PROMPT]
+    for name, value in options.items():
+        argv += ["--" + name.replace("_", "-"), str(value)]
+    capsys.readouterr()
+    assert generate_module.main(argv) == 0
+    assert capsys.readouterr().out == events["start"][0]["prompt"] + events["done"][0]["text"] + "\n"
+
+
+def test_an_empty_prompt_starts_a_new_file_from_end_of_text(client, loaded):
+    events = run_events(client, {"prompt": "", "strategy": "greedy", "max_new_tokens": 4})
+    assert events["start"][0]["prompt"] == "" and events["start"][0]["prompt_tokens"] == [
+        {"id": loaded[1].special_tokens["<|endoftext|>"], "text": "<|endoftext|>"}]
+    assert events["done"][0]["tokens"] == generate(*loaded, "", GenerationConfig(max_new_tokens=4))[0].tokens
+
+
+def test_token_events_carry_the_decoding_trace(client, loaded):
+    settings = SETTINGS[3]
+    events = run_events(client, {"prompt": PROMPT, **settings})
+    trace = DecodingTrace(top=10)
+    cli_completions(loaded, settings, trace)
+    tokenizer = loaded[1]
+    assert len(events["token"]) == len(trace.steps)
+    for event, step in zip(events["token"], trace.steps, strict=True):
+        assert event["id"] == step.chosen and event["text"] == tokenizer.decode([step.chosen])
+        assert event["model_prob"] == pytest.approx(step.chosen_probs[0]) and event["prob"] == step.chosen_probs[-1]
+        assert [s["name"] for s in event["stages"]] == [s.name for s in step.stages]
+        assert event["stages"][0]["name"] == "model" and len(event["stages"]) >= 6  # 5 processors after the model
+        for sent, recorded in zip(event["stages"], step.stages, strict=True):
+            assert [c["id"] for c in sent["candidates"]] == recorded.token_ids and sent["kept"] == recorded.kept
+            assert [c["prob"] for c in sent["candidates"]] == pytest.approx(recorded.probs)
+
+
+def test_info_describes_the_model_the_limits_and_the_defaults(client, loaded):
+    info = client.get("/api/info").json()
+    config = loaded[0].config
+    assert info["model"] == {"name": "tiny", "n_layer": config.n_layer, "n_head": config.n_head,
+                             "n_embd": config.n_embd, "block_size": config.block_size,
+                             "vocab_size": config.vocab_size, "parameters": loaded[0].num_parameters()}
+    assert info["limits"]["max_new_tokens"] == Limits().max_new_tokens and info["limits"]["explain_top"] == 10
+    assert info["defaults"]["strategy"] == "sample" and info["defaults"]["max_new_tokens"] == 64
+    assert info["defaults"]["temperature"] is None and info["defaults"]["stop"] == []
+    assert info["strategy_defaults"]["sample"]["temperature"] == 0.8
+    assert info["strategy_defaults"]["beam"]["num_beams"] == 4
+    assert info["strategies"] == ["greedy", "sample", "beam"]
+
+
+def test_the_page_and_its_files_are_served_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.text == (STATIC / "index.html").read_text(encoding="utf-8")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    for path in sorted(p for p in STATIC.iterdir() if p.is_file()):
+        assert client.get(f"/static/{path.name}").content == path.read_bytes(), path.name
+    assert client.get("/static/%2e%2e/app.py").status_code == 404
+
+
+# ---- looking inside -------------------------------------------------------------------------------------------
+
+def decode_maps(answer: dict) -> np.ndarray:
+    """(n_layer, n_head, T, T) probabilities from the uint8 base64 encoding."""
+    length = answer["length"]
+    return np.array([[np.frombuffer(base64.b64decode(head), dtype=np.uint8).reshape(length, length) / 255
+                      for head in layer] for layer in answer["maps"]])
+
+
+def test_attention_maps_are_the_models_own_for_a_finished_generation(client, loaded):
+    done = run_events(client, {"prompt": PROMPT, "strategy": "greedy", "max_new_tokens": 10})["done"][0]
+    tokens = done["all_tokens"]
+    response = client.post("/api/attention", json={"tokens": tokens})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    model, tokenizer = loaded
+    length = len(tokens)
+    assert (answer["n_layer"], answer["n_head"], answer["length"]) == (model.config.n_layer, model.config.n_head,
+                                                                       length)
+    assert answer["encoding"] == "uint8-base64"
+    assert answer["tokens"] == [{"id": t, "text": tokenizer.decode([t])} for t in tokens]
+    maps = decode_maps(answer)
+    assert maps.shape == (model.config.n_layer, model.config.n_head, length, length)
+    assert np.all(maps[..., np.triu_indices(length, 1)[0], np.triu_indices(length, 1)[1]] == 0)
+    assert np.abs(maps.sum(axis=-1) - 1).max() <= length / 510
+    _, attentions = model.forward_with_attentions(np.array([tokens]))
+    assert np.abs(maps - np.stack([a[0] for a in attentions])).max() <= 0.5 / 255 + 1e-6
+
+
+@pytest.mark.parametrize("tokens, loc", [([], ("tokens",)), ([1] * 49, ("tokens",)), ([1, 2, 300], ("tokens", 2)),
+                                         ([1, -1], ("tokens", 1)), ([1, 2.5], ("tokens", 1))])
+def test_attention_refuses_tokens_it_cannot_run(client, tokens, loc):
+    field_named(client.post("/api/attention", json={"tokens": tokens}), *loc)
+    field_named(client.post("/api/attention", json={"tokens": [1], "layer": 0}), "layer")
+
+
+def test_compare_cache_times_both_and_the_tokens_are_the_same(client, loaded):
+    body = {"prompt": PROMPT, "strategy": "greedy", "max_new_tokens": 12}
+    response = client.post("/api/compare-cache", json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    expected = cli_completions(loaded, body)[0]
+    assert answer["same_tokens"] is True
+    for run in ("with_cache", "without_cache"):
+        assert answer[run]["tokens"] == expected.tokens and answer[run]["text"] == expected.text
+        assert answer[run]["seconds"] > 0
+    sampled = client.post("/api/compare-cache", json={**body, "strategy": "sample", "seed": 2}).json()
+    assert sampled["same_tokens"] is True
+    assert "beam" in field_named(client.post("/api/compare-cache", json={**body, "strategy": "beam"}), "strategy")
+
+
+# ---- bad parameters and caps: 422 naming the field ------------------------------------------------------------
+
+@pytest.mark.parametrize("body, field, words", [
+    ({"temperature": -1}, "temperature", "> 0"),
+    ({"top_p": 2}, "top_p", "(0, 1]"),
+    ({"min_p": 1.5}, "min_p", "[0, 1]"),
+    ({"top_k": -3}, "top_k", ">= 0"),
+    ({"repetition_penalty": 0}, "repetition_penalty", "> 0"),
+    ({"max_new_tokens": 0}, "max_new_tokens", ">= 1"),
+    ({"strategy": "foo"}, "strategy", "greedy"),
+    ({"bogus": 1}, "bogus", "not permitted"),
+    ({"top_k": "5"}, "top_k", "integer"),
+    ({"seed": 1.5}, "seed", "integer"),
+    ({"early_stopping": "maybe"}, "early_stopping", "'never'"),
+    ({"strategy": "greedy", "temperature": 0.5}, "temperature", "only to strategy 'sample'"),
+    ({"num_beams": 3}, "num_beams", "only to strategy 'beam'"),
+    ({"strategy": "beam", "num_beams": 2, "num_return_sequences": 3}, "num_return_sequences", "<= num_beams"),
+    ({"strategy": "greedy", "num_return_sequences": 2}, "num_return_sequences", "greedy"),
+])
+def test_bad_parameters_are_422_naming_the_field(client, body, field, words):
+    message = field_named(client.post("/api/generate", json={"prompt": PROMPT, **body}), field)
+    assert words in message, message
+
+
+def test_a_number_json_cannot_carry_is_refused_by_name(client):
+    response = client.post("/api/generate", content=b'{"prompt": "x", "temperature": NaN}',
+                           headers={"content-type": "application/json"})
+    assert "finite" in field_named(response, "temperature")
+    assert field_named(client.post("/api/generate", json={"strategy": "greedy"}), "prompt")
+
+
+def test_caps_are_422_naming_the_field(loaded):
+    limits = {"max_new_tokens": 20, "max_prompt_chars": 30, "max_num_beams": 3, "max_return_sequences": 2,
+              "max_stop_strings": 2, "max_stop_chars": 5}
+    with serve(loaded, **limits) as capped:
+        def refused(body: dict, *loc) -> str:
+            return field_named(capped.post("/api/generate", json={"prompt": PROMPT, **body}), *loc)
+
+        assert "30" in refused({"prompt": "x" * 31}, "prompt")
+        assert "20" in refused({"max_new_tokens": 21}, "max_new_tokens")
+        assert "3" in refused({"strategy": "beam", "num_beams": 4}, "num_beams")
+        assert "2" in refused({"strategy": "beam", "num_return_sequences": 3}, "num_return_sequences")
+        assert "2" in refused({"stop": ["a", "b", "c"]}, "stop")
+        assert "5" in refused({"stop": ["a", "toolong"]}, "stop", 1)
+        assert "empty" in refused({"stop": [""]}, "stop", 0)
+        at_caps = {"prompt": "x" * 30, "strategy": "beam", "num_beams": 3, "num_return_sequences": 2,
+                   "max_new_tokens": 20, "stop": ["abcde", "z"]}
+        assert capped.post("/api/generate", json=at_caps).status_code == 200
+        assert capped.post("/api/compare-cache", json={"prompt": PROMPT, "max_new_tokens": 21}).status_code == 422
+
+
+def test_settings_over_the_memory_budget_are_refused_by_name(loaded):
+    with serve(loaded, max_new_tokens=10**12) as test_client:
+        body = {"prompt": PROMPT, "strategy": "greedy", "max_new_tokens": 10**12}
+        assert "needs about" in field_named(test_client.post("/api/compare-cache", json=body), "max_new_tokens")
+        events = parse_events(test_client.post("/api/generate", json=body).text)
+        assert [name for name, _ in events] == ["start", "error"]
+        assert events[-1][1]["message"].startswith("max_new_tokens 1000000000000 needs about")
+
+
+# ---- limits for a shared machine: one at a time per client, a bounded line, a timeout, disconnects -------------
+
+LONG = {"prompt": PROMPT, "strategy": "greedy", "max_new_tokens": 200}  # this model never ends it early (checked)
+
+
+def test_tokens_stream_while_the_generation_runs_and_a_disconnect_stops_it(loaded):
+    with serve(loaded) as test_client:
+        worker = test_client.app.state.worker
+        complete = run_events(test_client, {**LONG, "client_id": "control"})
+        assert complete["done"][0]["finish_reason"] == "length" and len(complete["token"]) == 200
+        with test_client.stream("POST", "/api/generate", json={**LONG, "client_id": "leaver"}) as response:
+            lines = response.iter_lines()
+            events = read_until(lines, "token")
+            assert [name for name, _ in events] == ["start", "token"]
+            assert [r.client_id for r in worker.history] == ["control"]  # still generating as the token arrived
+        assert worker.wait_idle(timeout=60)
+        record = worker.history[-1]
+        assert record.client_id == "leaver" and record.outcome == "disconnected"
+        assert record.tokens < 2 + EVENTS_AHEAD + 20  # stopped a few tokens after the client left, far from 200
+
+
+def test_one_generation_at_a_time_per_client(loaded):
+    with serve(loaded) as test_client:
+        with test_client.stream("POST", "/api/generate", json={**LONG, "client_id": "tab-1"}) as first:
+            lines = first.iter_lines()
+            read_until(lines, "token")
+            again = test_client.post("/api/generate", json={**LONG, "client_id": "tab-1"})
+            assert again.status_code == 429 and "tab-1" in again.json()["detail"]
+            compare = test_client.post("/api/compare-cache", json={**LONG, "client_id": "tab-1"})
+            assert compare.status_code == 429
+        assert test_client.app.state.worker.wait_idle(timeout=60)
+        after = run_events(test_client, {**LONG, "max_new_tokens": 3, "client_id": "tab-1"})
+        assert len(after["done"][0]["tokens"]) == 3
+        for _ in range(2):  # `done` frees the client's slot: its next request is never refused
+            assert run_events(test_client, {**LONG, "max_new_tokens": 2, "client_id": "tab-1"})["done"]
+
+
+def test_a_full_line_is_503(loaded):
+    with serve(loaded, max_queue=0) as test_client:
+        with test_client.stream("POST", "/api/generate", json=LONG) as running:
+            lines = running.iter_lines()
+            read_until(lines, "token")
+            busy = test_client.post("/api/generate", json={**LONG, "client_id": "other"})
+            assert busy.status_code == 503 and "busy" in busy.json()["detail"]
+            assert test_client.post("/api/attention", json={"tokens": [1, 2]}).status_code == 503
+
+
+def test_the_request_timeout_stops_a_generation(loaded):
+    with serve(loaded, request_timeout_s=1e-9) as test_client:
+        events = run_events(test_client, LONG)
+        done = events["done"][0]
+        assert done["finish_reason"] == "timeout" and done["tokens"] == [] and "token" not in events
+        worker = test_client.app.state.worker
+        assert worker.wait_idle(timeout=60) and worker.history[-1].outcome == "timeout"
+        compare = test_client.post("/api/compare-cache", json=LONG)
+        assert compare.status_code == 504 and "timeout" in compare.json()["detail"]
+
+
+# ---- `tinygpt serve` on the command line --------------------------------------------------------------------
+
+def test_serve_refuses_a_missing_checkpoint_in_one_line(capsys, tmp_path):
+    assert cli.main(["serve", "--checkpoint", str(tmp_path / "none.safetensors")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("tinygpt serve: error: ") and "none.safetensors" in err
+
+
+@pytest.mark.parametrize("argv, words", [(["--port", "70000"], "--port"), (["--request-timeout", "0"], "seconds"),
+                                         (["--max-new-tokens-cap", "0"], ">= 1"), (["--max-queue", "-1"], ">= 0")])
+def test_serve_refuses_bad_options_in_one_line(capsys, argv, words):
+    assert cli.main(["serve", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("tinygpt serve: error: ") and words in err, err
+
+
+def test_serve_refuses_a_port_in_use_in_one_line(capsys, release):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert cli.main(["serve", "--checkpoint", str(release), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in err, err

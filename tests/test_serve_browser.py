@@ -1,0 +1,179 @@
+"""The playground page in a real browser: headless Chromium driven by Selenium against `tinygpt serve`'s app, started
+on a free loopback port from the tiny `release` checkpoint. Typing a prompt streams coloured tokens; hovering a token
+shows its ten alternatives before and after the processors; clicking one opens the decoding explainer; the attention
+tab draws a heat map per layer and head; a prompt made of HTML is shown as text; a bad setting names its field.
+
+Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); skipped, saying so, where they are absent.
+Every wait is explicit (WebDriverWait with generous timeouts: the machine may be busy), never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tinygpt.generate import load_generator
+from tinygpt.serve.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+WAIT_S = 60
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+    reason=f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)")
+
+# Records, in the page, whether the first generated token was drawn while the stream was still open.
+WATCH_STREAM = """
+window.firstTokenState = null;
+const output = document.getElementById("output");
+new MutationObserver((changes, observer) => {
+  if (output.querySelector(".token")) { window.firstTokenState = output.dataset.state; observer.disconnect(); }
+}).observe(output, {childList: true});
+"""
+
+INK_PIXELS = """
+const canvas = arguments[0];
+const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+let ink = 0;
+for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 0 && pixels[i] < 250) ink++;
+return ink;
+"""
+
+
+@pytest.fixture(scope="module")
+def server(release):
+    """The app on a free loopback port, served by uvicorn in a background thread; yields its URL."""
+    model, tokenizer = load_generator(release)
+    app = create_app(model, tokenizer, model_name="release-fixture")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    uvicorn_server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + WAIT_S
+    while not uvicorn_server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uvicorn_server.should_exit = True
+    thread.join(timeout=WAIT_S)
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+def wait(driver, condition, message: str):
+    return WebDriverWait(driver, WAIT_S).until(condition, message)
+
+
+def open_page(driver, url: str) -> None:
+    driver.get(url)
+    wait(driver, lambda d: "layers" in d.find_element(By.ID, "model-info").text, "the page did not load /api/info")
+
+
+def fill(driver, field: str, value: str) -> None:
+    element = driver.find_element(By.ID, field)
+    element.clear()
+    element.send_keys(value)
+
+
+def generate(driver, prompt: str, **settings: str) -> None:
+    """Types the prompt and settings, clicks Generate and waits for the `done` event to be drawn."""
+    fill(driver, "prompt", prompt)
+    for field, value in settings.items():
+        fill(driver, field, value)
+    driver.find_element(By.ID, "generate").click()
+    wait(driver, lambda d: d.find_element(By.ID, "output").get_attribute("data-state") == "done",
+         "the generation did not finish")
+
+
+def test_tokens_stream_in_with_their_alternatives_and_explainer(server, browser):
+    open_page(browser, server)
+    browser.execute_script(WATCH_STREAM)
+    generate(browser, "def add(a, b):", max_new_tokens="16", seed="0", top_k="5")  # the choice is among the top 5
+    tokens = browser.find_elements(By.CSS_SELECTOR, "#output .token")
+    assert len(tokens) >= 4
+    assert browser.execute_script("return window.firstTokenState") == "streaming"  # drawn before `done`
+
+    ActionChains(browser).move_to_element(tokens[1]).perform()
+    tooltip = wait(browser, lambda d: d.find_element(By.ID, "tooltip").is_displayed() and d.find_element(
+        By.ID, "tooltip"), "hovering a token showed no tooltip")
+    before = tooltip.find_elements(By.CSS_SELECTOR, "table.before tr")
+    after = tooltip.find_elements(By.CSS_SELECTOR, "table.after tr")  # filtered tokens (p = 0) are not listed
+    assert len(before) == 10 and 1 <= len(after) <= 10
+    assert all(row.text.strip().endswith("%") for row in before + after)
+
+    tokens[2].click()
+    stages = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#explainer .stage"), "no explainer table")
+    assert stages[0].find_element(By.TAG_NAME, "h3").text == "0. model"
+    assert [stage.find_element(By.TAG_NAME, "h3").text.split("(")[0] for stage in stages][1:] == [
+        "1. Temperature", "2. TopKFilter", "3. TopPFilter"]  # sampling's defaults (0.8, 0.95) and top-k, in order
+    assert browser.find_element(By.ID, "step").get_attribute("value") == "2"
+    assert stages[-1].find_elements(By.CSS_SELECTOR, "tr.chosen")
+
+
+def test_attention_tab_draws_every_layer_and_head(server, browser):
+    open_page(browser, server)
+    generate(browser, "import os\n", max_new_tokens="8", seed="1")
+    browser.find_element(By.ID, "attention-tab").click()
+    maps = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "canvas.heatmap"), "no heat map was drawn")
+    assert len(maps) == 2 * 2  # the fixture's n_layer x n_head
+    assert all(browser.execute_script(INK_PIXELS, canvas) > 0 for canvas in maps)
+
+    pickers = browser.find_elements(By.CSS_SELECTOR, "#attention-tokens .att-token")
+    pickers[2].click()
+    assert "query" in pickers[2].get_attribute("class")
+    shaded = [span.value_of_css_property("background-color") for span in pickers]
+    assert shaded[0] != "rgba(0, 0, 0, 0)"  # token 0 is always attended to from later positions
+    assert set(shaded[3:]) <= {"rgba(0, 0, 0, 0)", "rgba(8, 48, 107, 0)"}  # causal: nothing after the query
+    maps[3].click()
+    assert Select(browser.find_element(By.ID, "attention-head")).first_selected_option.text == "1"
+    assert browser.execute_script(INK_PIXELS, browser.find_element(By.ID, "attention-large")) > 0
+
+
+def test_html_in_the_prompt_is_shown_as_text(server, browser):
+    open_page(browser, server)
+    prompt = "<img src=x onerror=alert(1)>"
+    generate(browser, prompt, max_new_tokens="4")
+    output = browser.find_element(By.ID, "output")
+    assert prompt[:-1] in output.text  # token healing regenerates the last token, ">"
+    assert browser.find_elements(By.CSS_SELECTOR, "#output img, #tooltip img") == []
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 (reading it is the check)
+
+
+def test_controls_follow_the_strategy_and_a_bad_value_names_its_field(server, browser):
+    open_page(browser, server)
+    strategy = Select(browser.find_element(By.ID, "strategy"))
+    strategy.select_by_value("greedy")
+    assert not browser.find_element(By.ID, "temperature").is_enabled()
+    assert not browser.find_element(By.ID, "num_beams").is_enabled()
+    strategy.select_by_value("sample")
+    fill(browser, "temperature", "-1")
+    browser.find_element(By.ID, "generate").click()
+    error = wait(browser, lambda d: d.find_element(By.ID, "error").is_displayed() and d.find_element(By.ID, "error"),
+                 "no error message was shown")
+    assert "422" in error.text and "temperature" in error.text
+    assert "invalid" in browser.find_element(By.ID, "temperature").get_attribute("class")

@@ -1,0 +1,151 @@
+"""The playground's web application: `create_app(model, tokenizer, limits)` and its endpoints.
+
+    GET  /                     the page (static/index.html); GET /static/<file> its script and style
+    GET  /api/info             the model's shape, the server's limits, the request defaults
+    POST /api/generate         a generation streamed as server-sent events (session.py)
+    POST /api/attention        attention probabilities of every layer and head for given tokens (inspection.py)
+    POST /api/compare-cache    the same generation with and without the KV cache, timed
+
+Every request runs through the same `tinygpt.generate.generate` as the command line, with the GenerationConfig
+that `tinygpt generate` builds from the same options (schema.py), on the one worker thread (worker.py). Errors:
+422 names the field (`detail[i].loc`, `detail[i].msg`), 429 a client that already has a request running, 503 a full
+line, 504 a comparison that ran out of time; each with `detail` for a person.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from tinytorch.generation import GenerationConfigError, GenerationError
+
+from .inspection import attention_maps, compare_cache
+from .schema import (
+    AttentionRequest,
+    GenerateRequest,
+    Limits,
+    check_caps,
+    field_error,
+    generation_config,
+    request_defaults,
+    strategy_defaults,
+)
+from .session import EventChannel, EventStream, Generation
+from .worker import Refused, TimedOut, Worker
+
+__all__ = ["STATIC", "create_app"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+# The page loads only its own files and draws model text as text: a browser enforcing this policy refuses inline
+# scripts, `eval`, plugins and any fetch to another origin, whatever a bug in the page might try.
+PAGE_POLICY = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                                          "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+               "X-Content-Type-Options": "nosniff"}
+
+
+def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 body, reduced to what names the problem: the input itself is left out (it may be NaN, which
+    JSON cannot carry)."""
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def refused(_: Request, error: Refused) -> JSONResponse:
+    return JSONResponse({"detail": str(error)}, status_code=error.status)
+
+
+def timed_out(request: Request, _: TimedOut) -> JSONResponse:
+    timeout = request.app.state.limits.request_timeout_s
+    return JSONResponse({"detail": f"the request took longer than this server's timeout ({timeout:g} s); ask for "
+                                   "less (fewer tokens)"}, status_code=504)
+
+
+def settings_refused(_: Request, error: GenerationConfigError) -> JSONResponse:
+    """Settings that pass every range check but would need more memory than generation may use (found by
+    `generate` itself): 422 naming the setting the message starts with."""
+    name = re.match(r"\w*", str(error)).group()
+    loc = ["body", name] if name in GenerateRequest.model_fields else ["body"]
+    return JSONResponse({"detail": [{"loc": loc, "msg": str(error), "type": "value_error"}]}, status_code=422)
+
+
+def model_failed(_: Request, error: GenerationError) -> JSONResponse:
+    """The checkpoint cannot produce finite logits: nothing the request can change."""
+    return JSONResponse({"detail": str(error)}, status_code=500)
+
+
+def model_info(model, name: str) -> dict:
+    c = model.config
+    return {"name": name, "n_layer": c.n_layer, "n_head": c.n_head, "n_embd": c.n_embd, "block_size": c.block_size,
+            "vocab_size": c.vocab_size, "parameters": model.num_parameters()}
+
+
+def create_app(model, tokenizer, limits: Limits | None = None, model_name: str = "TinyGPT") -> FastAPI:
+    """The playground for `model` (a GPT in eval mode) and its tokenizer. `app.state.worker` runs the jobs and
+    keeps their records (`history`), `app.state.limits` the limits."""
+    limits = limits or Limits()
+    worker = Worker(limits.max_queue)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        worker.shutdown()
+
+    app = FastAPI(title="TinyGPT playground", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.worker, app.state.limits = worker, limits
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Refused, refused)
+    app.add_exception_handler(TimedOut, timed_out)
+    app.add_exception_handler(GenerationConfigError, settings_refused)
+    app.add_exception_handler(GenerationError, model_failed)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    info = {"model": model_info(model, model_name), "limits": limits.to_dict(), "defaults": request_defaults(),
+            "strategy_defaults": strategy_defaults(), "strategies": ["greedy", "sample", "beam"]}
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers=PAGE_POLICY)
+
+    @app.get("/api/info")
+    def get_info() -> dict:
+        return info
+
+    @app.post("/api/generate", response_class=EventStream)
+    async def post_generate(request: GenerateRequest) -> EventStream:
+        check_caps(request, limits)
+        generation = Generation(model, tokenizer, request, generation_config(request), limits.explain_top)
+        job = worker.admit("generate", request.client_id, limits.request_timeout_s)
+        channel = EventChannel()
+        worker.submit(job, partial(generation.run, channel=channel))
+        return EventStream(channel.events(generation.start_event()), job)
+
+    @app.post("/api/attention")
+    async def post_attention(request: AttentionRequest) -> dict:
+        tokens, block_size = request.tokens, model.config.block_size
+        if not 1 <= len(tokens) <= block_size:
+            raise field_error(f"give 1 to {block_size} token ids (the model's context), got {len(tokens)}", "tokens")
+        for index, token in enumerate(tokens):
+            if not 0 <= token < tokenizer.vocab_size:
+                raise field_error(f"token id {token} is outside the vocabulary [0, {tokenizer.vocab_size})",
+                                  "tokens", index)
+        job = worker.admit("attention", None, limits.request_timeout_s)
+        return await worker.call(job, partial(attention_maps, model, tokenizer, tokens))
+
+    @app.post("/api/compare-cache")
+    async def post_compare_cache(request: GenerateRequest) -> dict:
+        check_caps(request, limits)
+        config = generation_config(request)
+        if config.strategy == "beam":
+            raise field_error("compare-cache runs greedy or sample decoding, not beam search", "strategy")
+        if config.num_return_sequences != 1:
+            raise field_error("compare-cache compares one sequence", "num_return_sequences")
+        job = worker.admit("compare-cache", request.client_id, limits.request_timeout_s)
+        return await worker.call(job, partial(compare_cache, model, tokenizer, request, config))
+
+    return app

@@ -1,0 +1,159 @@
+"""What the playground accepts: the request bodies, the server's limits, and how a request becomes the very
+`GenerationConfig` that `tinygpt generate` would build from the same options.
+
+Three layers of checking, each answering HTTP 422 with `detail[i].loc` naming the field (FastAPI's format):
+
+    types        pydantic, strict: a number is a JSON number, a flag is true or false, unknown fields are refused
+    caps         the server's `Limits` (prompt length, max_new_tokens, beams, return sequences, stop strings)
+    ranges       `GenerationConfig.validate`, reached through `tinygpt.generate.config_from_args`, so a setting means
+                 in the playground exactly what the option means on the command line; its message names the option
+                 ("--top-p must be in (0, 1], got 2.0") and is turned back into the field ("top_p ...")
+
+A null field is an option left out: `config_from_args` fills in the same defaults (sample: temperature 0.8, top_p
+0.95; beam: num_beams 4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from tinytorch.generation import GenerationConfig
+
+from ..generate import GenerateError, config_from_args
+
+__all__ = ["AttentionRequest", "GenerateRequest", "Limits", "check_caps", "field_error", "generation_config",
+           "request_defaults", "strategy_defaults"]
+
+EARLY_STOPPING_OPTION = {True: "true", False: "false", "never": "never", None: None}  # as `--early-stopping` reads
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask of this server; `tinygpt serve` sets the first three from its options."""
+
+    max_new_tokens: int = 512
+    max_prompt_chars: int = 8000
+    request_timeout_s: float = 60.0  # from the moment the request is accepted, waiting in the queue included
+    max_num_beams: int = 8
+    max_return_sequences: int = 8
+    max_stop_strings: int = 8
+    max_stop_chars: int = 64  # per stop string
+    explain_top: int = 10  # candidates per processor stage in each token event
+    max_queue: int = 16  # requests that may wait while another runs; beyond that, 503
+
+    def __post_init__(self):
+        for limit in fields(self):
+            value = getattr(self, limit.name)
+            least = 0 if limit.name == "max_queue" else 1
+            if limit.name == "request_timeout_s":
+                if not (math.isfinite(value) and value > 0):
+                    raise ValueError(f"Limits: request_timeout_s must be a finite number > 0, got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"Limits: {limit.name} must be an integer >= {least}, got {value!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class GenerateRequest(BaseModel):
+    """POST /api/generate (and /api/compare-cache). null = the option left out of `tinygpt generate`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    prompt: str
+    strategy: Literal["greedy", "sample", "beam"] = "sample"
+    max_new_tokens: int = 64
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    min_p: float | None = None
+    repetition_penalty: float | None = None
+    no_repeat_ngram_size: int | None = None
+    num_beams: int | None = None
+    length_penalty: float | None = None
+    early_stopping: Literal[True, False, "never"] | None = None
+    num_return_sequences: int | None = None
+    seed: int | None = None
+    complete_function: bool = False
+    stop: list[str] = Field(default_factory=list)
+    use_cache: bool = True
+    client_id: str | None = Field(default=None, max_length=200)
+
+
+class AttentionRequest(BaseModel):
+    """POST /api/attention: the token ids to run through the model (1 to block_size of them)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    tokens: list[int]
+
+
+def field_error(message: str, *loc: str | int) -> RequestValidationError:
+    """A 422 in FastAPI's own format, naming the field at `loc` (under the request body)."""
+    return RequestValidationError([{"loc": ("body", *loc), "msg": message, "type": "value_error"}])
+
+
+def check_caps(request: GenerateRequest, limits: Limits) -> None:
+    """Refuse what is over this server's limits, every field at once; raises RequestValidationError."""
+    errors = []
+
+    def refuse(message: str, *loc: str | int) -> None:
+        errors.append({"loc": ("body", *loc), "msg": message, "type": "value_error"})
+
+    if len(request.prompt) > limits.max_prompt_chars:
+        refuse(f"prompt has {len(request.prompt):,} characters; this server takes at most "
+               f"{limits.max_prompt_chars:,} (tinygpt serve --max-prompt-chars)", "prompt")
+    for name, cap, option in (("max_new_tokens", limits.max_new_tokens, " (tinygpt serve --max-new-tokens-cap)"),
+                              ("num_beams", limits.max_num_beams, ""),
+                              ("num_return_sequences", limits.max_return_sequences, "")):
+        value = getattr(request, name)
+        if value is not None and value > cap:
+            refuse(f"{name} {value:,} is over this server's cap of {cap:,}{option}", name)
+    if len(request.stop) > limits.max_stop_strings:
+        refuse(f"{len(request.stop)} stop strings; this server takes at most {limits.max_stop_strings}", "stop")
+    for index, stop in enumerate(request.stop):
+        if not stop:
+            refuse("stop strings must not be empty", "stop", index)
+        elif len(stop) > limits.max_stop_chars:
+            refuse(f"stop string of {len(stop)} characters; at most {limits.max_stop_chars}", "stop", index)
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def generation_config(request: GenerateRequest) -> GenerationConfig:
+    """The GenerationConfig of `tinygpt generate` with the same options, built by its own `config_from_args`.
+    Raises RequestValidationError naming the field when a setting is out of range."""
+    names = ("max_new_tokens", "strategy", "temperature", "top_k", "top_p", "min_p", "seed", "repetition_penalty",
+             "no_repeat_ngram_size", "num_beams", "length_penalty", "num_return_sequences")
+    options = argparse.Namespace(**{name: getattr(request, name) for name in names},
+                                 early_stopping=EARLY_STOPPING_OPTION[request.early_stopping])
+    try:
+        return config_from_args(options)
+    except GenerateError as err:
+        option = re.match(r"--([a-z-]+)", str(err))
+        if option is None:  # not about one option: blame the body as a whole
+            raise field_error(str(err)) from None
+        name = option.group(1).replace("-", "_")
+        raise field_error(name + str(err)[option.end():], name) from None
+
+
+def request_defaults() -> dict:
+    """The value of every optional field of a generate request when it is left out."""
+    return {name: field.get_default(call_default_factory=True) for name, field in GenerateRequest.model_fields.items()
+            if not field.is_required()}
+
+
+def strategy_defaults() -> dict:
+    """For each strategy, the settings a request that leaves everything out decodes with (from config_from_args)."""
+    result = {}
+    for strategy in ("greedy", "sample", "beam"):
+        config = generation_config(GenerateRequest(prompt="", strategy=strategy))
+        result[strategy] = {name: value for name, value in asdict(config).items() if name != "eos_token_id"}
+    return result

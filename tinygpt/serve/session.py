@@ -1,0 +1,197 @@
+"""One streamed generation: `tinygpt.generate.generate` run in the worker, its progress sent to the browser as
+server-sent events while it happens.
+
+The events of POST /api/generate, in order (each `event: NAME` then `data: JSON` and a blank line):
+
+    start   the prompt as the model reads it (token healing took its last token back), its tokens, the settings
+    token   greedy and sampling: one per token as soon as it is chosen, with the candidates after every logits
+            processor (a `DecodingTrace` step, settled when `on_token` runs); the end-of-text that finishes a
+            sequence is not sent
+    beam    beam search (or several sequences): at the end, the returned hypotheses with their scores
+    done    the completion: text, finish_reason ("timeout" if the request ran out of time), tokens, timing
+    error   decoding could not go on (a model that gives NaN logits, settings over the memory budget)
+
+The worker may run at most `EVENTS_AHEAD` events ahead of what the client has taken (`EventChannel`): a slow
+reader slows its own generation instead of piling up events, and a client that disconnects is noticed within a
+few tokens. The response (`EventStream`) cancels the job when it ends for any reason, a disconnect included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import CancelledError
+from dataclasses import asdict
+
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from tinytorch.generation import DecodingTrace, GenerationConfig, StepTrace
+
+from ..code_completion import prepare_prompt
+from ..generate import Completion, encode_prompt, end_of_text_id, generate, make_completion
+from .schema import GenerateRequest
+from .worker import ClientGone, Job, StoppableModel, Stopped, TimedOut
+
+__all__ = ["EVENTS_AHEAD", "EventChannel", "EventStream", "Generation", "sse"]
+
+EVENTS_AHEAD = 4  # events the worker may produce before the client has taken them
+POLL_S = 0.05  # how often a blocked worker looks whether its client left
+FINAL_GRACE_S = 5.0  # how long past its deadline a job may wait to hand over its last event
+FINAL_EVENTS = ("done", "error")
+log = logging.getLogger("tinygpt.serve")
+
+
+def sse(name: str, payload: dict) -> str:
+    """One server-sent event; the JSON is on one line (json.dumps escapes newlines inside strings)."""
+    return f"event: {name}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
+
+
+def finite(value: float | None) -> float | None:
+    """JSON has no infinity or NaN: such a number (a beam score of -inf) is sent as null."""
+    return value if value is None or math.isfinite(value) else None
+
+
+class EventChannel:
+    """Events from the worker thread to the response stream on the event loop, at most EVENTS_AHEAD not yet
+    taken. Create it on the event loop."""
+
+    def __init__(self):
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[tuple[str, dict]] = asyncio.Queue(maxsize=EVENTS_AHEAD)
+
+    def put(self, name: str, payload: dict, job: Job) -> None:
+        """Worker thread: hand over an event, waiting while the client is behind; raises ClientGone if it left
+        (or stops reading past the deadline)."""
+        try:
+            handed = asyncio.run_coroutine_threadsafe(self._queue.put((name, payload)), self._loop)
+        except RuntimeError:  # the event loop is closed: the server is stopping
+            raise ClientGone("the server is stopping") from None
+        while True:
+            try:
+                handed.result(timeout=POLL_S)
+                return
+            except TimeoutError:
+                if job.cancelled.is_set() or time.monotonic() > job.deadline + FINAL_GRACE_S:
+                    handed.cancel()
+                    raise ClientGone("the client stopped reading") from None
+            except CancelledError:
+                raise ClientGone("the server is stopping") from None
+
+    async def events(self, start: dict) -> AsyncIterator[str]:
+        """The response body: `start`, then every event the worker hands over, up to the last one."""
+        yield sse("start", start)
+        while True:
+            name, payload = await self._queue.get()
+            yield sse(name, payload)
+            if name in FINAL_EVENTS:
+                return
+
+
+class EventStream(StreamingResponse):
+    """A text/event-stream response that cancels `job` when it ends, however it ends: the client read the last
+    event, or it disconnected and the server cancelled the response."""
+
+    def __init__(self, events: AsyncIterator[str], job: Job):
+        super().__init__(events, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.job = job
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.job.cancel()
+
+
+class Generation:
+    """A generate request: `start_event()` on the event loop, then `run(job, channel)` in the worker."""
+
+    def __init__(self, model, tokenizer, request: GenerateRequest, config: GenerationConfig, explain_top: int):
+        self.model, self.tokenizer, self.request, self.config = model, tokenizer, request, config
+        self.explain_top = explain_top
+        self.encoded = encode_prompt(tokenizer, prepare_prompt(request.prompt))  # what `generate` will read
+        self.eot = end_of_text_id(tokenizer)
+        self.streams_tokens = config.strategy != "beam" and config.num_return_sequences == 1
+        self.generated: list[int] = []
+        self.first_token_s: float | None = None
+
+    def token(self, token_id: int) -> dict:
+        return {"id": token_id, "text": self.tokenizer.decode([token_id])}
+
+    def start_event(self) -> dict:
+        settings = {name: value for name, value in asdict(self.config).items() if name != "eos_token_id"}
+        settings |= {"stop": self.request.stop, "complete_function": self.request.complete_function,
+                     "use_cache": self.request.use_cache}
+        return {"prompt": self.encoded.text, "prompt_tokens": [self.token(t) for t in self.encoded.ids],
+                "settings": settings}
+
+    def run(self, job: Job, channel: EventChannel) -> None:
+        """The work: generate, streaming tokens; then the last events. Never raises for a failed generation (the
+        client gets an `error` event); raises ClientGone when nobody is listening any more."""
+        started = time.perf_counter()
+        trace = DecodingTrace(top=self.explain_top) if self.streams_tokens else None
+
+        def on_token(token_id: int) -> None:
+            self.generated.append(token_id)
+            job.tokens = len(self.generated)
+            if self.first_token_s is None:
+                self.first_token_s = time.perf_counter() - started
+            if token_id != self.eot:
+                channel.put("token", self.token_event(len(self.generated) - 1, token_id, trace.steps[-1]), job)
+
+        try:
+            completions = generate(StoppableModel(self.model, job), self.tokenizer, self.request.prompt, self.config,
+                                   stop_strings=self.request.stop, complete_function=self.request.complete_function,
+                                   use_cache=self.request.use_cache, trace=trace,
+                                   on_token=on_token if self.streams_tokens else None)
+        except TimedOut:
+            job.outcome = "timeout"
+            partial = make_completion(self.encoded.text, self.generated, self.tokenizer, self.eot, self.request.stop,
+                                      self.request.complete_function, None)
+            partial.finish_reason = "timeout"
+            self.finish(job, channel, [("done", self.done_event(partial, time.perf_counter() - started))])
+            return
+        except Stopped:
+            raise
+        except Exception as err:  # whatever stopped the model, the client hears of it
+            if not isinstance(err, ValueError):
+                log.exception("generation failed")
+            job.outcome = "error"
+            self.finish(job, channel, [("error", {"message": str(err) or type(err).__name__})])
+            return
+        best = completions[0]
+        job.tokens, job.outcome = len(best.tokens), best.finish_reason
+        events = [] if self.streams_tokens else [("beam", {"hypotheses": [
+            {"text": c.text, "score": finite(c.score), "tokens": c.tokens} for c in completions]})]
+        self.finish(job, channel, events + [("done", self.done_event(best, time.perf_counter() - started))])
+
+    def finish(self, job: Job, channel: EventChannel, events: list[tuple[str, dict]]) -> None:
+        job.release()  # before the last event: the client may start its next request as soon as it reads it
+        for name, payload in events:
+            channel.put(name, payload, job)
+
+    def token_event(self, index: int, token_id: int, step: StepTrace) -> dict:
+        stages = [{"name": stage.name, "kept": stage.kept,
+                   "candidates": [{**self.token(t), "prob": p} for t, p in zip(stage.token_ids, stage.probs)]}
+                  for stage in step.stages]
+        return {"index": index, **self.token(token_id), "prob": step.chosen_probs[-1],
+                "model_prob": step.chosen_probs[0], "stages": stages}
+
+    def done_event(self, completion: Completion, seconds: float) -> dict:
+        function = completion.function
+        return {
+            "text": completion.text,
+            "finish_reason": completion.finish_reason,
+            "tokens": completion.tokens,
+            "all_tokens": self.encoded.ids + completion.tokens,
+            "score": finite(completion.score),
+            "seconds": seconds,
+            "time_to_first_token_s": self.first_token_s,
+            "tokens_per_second": len(completion.tokens) / seconds if seconds > 0 else None,
+            "function": None if function is None else {"text": function.text, "parses": function.parses},
+        }
