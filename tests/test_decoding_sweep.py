@@ -33,3 +33,24 @@ def test_sweep_writes_every_candidate_and_the_choice(release, tmp_path, capsys):
     assert chosen["name"] == sweep["chosen"] and chosen["settings"]["max_new_tokens"] == 8
     assert chosen["settings"]["strategy"] == ("greedy" if chosen["name"] == "greedy" else "sample")
     assert "| greedy" in capsys.readouterr().out
+
+
+def test_evaluate_release_measures_every_target_and_keeps_the_reports(release, tmp_path, capsys):
+    import shutil
+
+    spec = importlib.util.spec_from_file_location("evaluate_release", SCRIPT.with_name("evaluate_release.py"))
+    evaluate_release = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(evaluate_release)
+    shutil.copy(release, tmp_path / "model.safetensors")
+    shutil.copy(release.with_name("tokenizer.json"), tmp_path / "tokenizer.json")
+    assert evaluate_release.main(["--release", str(tmp_path), "--quick"]) == 0
+    summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
+    figures = [row["figure"] for row in summary["targets"]]
+    assert figures[:5] == ["HumanEval pass@1 (greedy)", "suite parses without trimming (greedy)",
+                           "suite passes its tests (greedy)", "bits/byte, stdlib held-out", "bits/byte, numpy's source"]
+    numpy_row = summary["targets"][4]
+    assert 0 < numpy_row["measured"] < 20 and numpy_row["met"] is False  # a random model is far from 1.45
+    assert (tmp_path / "demo.json").is_file() and len(figures) == 7
+    for name in ("evaluate", "suite", "humaneval"):
+        assert (tmp_path / "eval" / f"{name}.txt").read_text().strip()
+    assert "| figure | measured | target | met |" in capsys.readouterr().out

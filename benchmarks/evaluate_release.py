@@ -1,0 +1,126 @@
+"""Every figure issue 11 asks of a released model, measured by the project's own commands, in one run.
+
+    python benchmarks/evaluate_release.py --release models/tinygpt-mixture      # about an hour on 2 cores
+    python benchmarks/evaluate_release.py --release DIR --quick                  # a few tasks each: checks the script
+
+For the checkpoint `DIR/model.safetensors` it runs, in order, and keeps each command's printed report and JSON in
+`DIR/eval/`:
+
+    tinygpt evaluate --ood <numpy's installed source>    exact bits per byte per source and on numpy (never trained on)
+    tinygpt eval-suite                                   the project's task suite, greedy
+    tinygpt eval-humaneval [--samples N]                 HumanEval pass@1 greedy (and pass@k sampled)
+    benchmarks/decoding_sweep.py --write-demo DIR/demo.json   the demo's decoding settings, chosen on the suite
+
+then prints each figure beside its target, met or missed, and writes them to `DIR/eval/summary.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tinygpt.eval_humaneval import main as eval_humaneval_main  # noqa: E402
+from tinygpt.eval_suite import main as eval_suite_main  # noqa: E402
+from tinygpt.evaluate import main as evaluate_main  # noqa: E402
+from tinygpt.outputs import atomic_write_text  # noqa: E402
+
+QUICK_TASKS = 3
+
+
+def numpy_source() -> Path:
+    """numpy's installed package directory, found without importing numpy into this process's measurements."""
+    found = subprocess.run([sys.executable, "-c", "import numpy, os; print(os.path.dirname(numpy.__file__))"],
+                           capture_output=True, text=True, check=True)
+    return Path(found.stdout.strip())
+
+
+def run_and_keep(name: str, command: Callable[[list[str]], int], argv: list[str], out_dir: Path) -> dict:
+    """Run one command's main(argv) with `--json`, echo its report, keep report and JSON in out_dir."""
+    json_path = out_dir / f"{name}.json"
+    printed = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(printed):
+        status = command([*argv, "--json", str(json_path)])
+    seconds = time.perf_counter() - start
+    sys.stdout.write(printed.getvalue())
+    if status != 0:
+        raise SystemExit(f"evaluate_release: {name} failed with exit status {status}")
+    atomic_write_text(out_dir / f"{name}.txt", printed.getvalue())
+    print(f"({name}: {seconds / 60:.1f} min)\n", flush=True)
+    return json.loads(json_path.read_text(encoding="utf-8"))
+
+
+def bits_per_byte(evaluation: dict, kind: str, name_start: str = "") -> float:
+    """The first measured set of this kind (and name) in `tinygpt evaluate --json`'s document; NaN if none."""
+    return next((r["bits_per_byte"] for r in evaluation["results"]
+                 if r["kind"] == kind and r["name"].startswith(name_start) and r["bits_per_byte"] is not None),
+                float("nan"))
+
+
+def targets(evaluation: dict, suite: dict, humaneval: dict, demo: dict | None) -> list[tuple]:
+    """(figure, measured, target, met) for each of issue 11's targets."""
+    total = suite["attempts"]
+    numpy_bpb = bits_per_byte(evaluation, "ood")
+    stdlib_bpb = bits_per_byte(evaluation, "held-out", "stdlib")
+    rows = [
+        ("HumanEval pass@1 (greedy)", humaneval["greedy"]["pass@1"], ">= 0.01", humaneval["greedy"]["pass@1"] >= 0.01),
+        ("suite parses without trimming (greedy)", suite["parses"] / total, ">= 0.95", suite["parses"] / total >= 0.95),
+        ("suite passes its tests (greedy)", suite["passed"] / total, ">= 0.20", suite["passed"] / total >= 0.20),
+        ("bits/byte, stdlib held-out", stdlib_bpb, "<= 0.90", stdlib_bpb <= 0.90),
+        ("bits/byte, numpy's source", numpy_bpb, "<= 1.45", numpy_bpb <= 1.45),
+    ]
+    if demo is not None:
+        chosen = demo["suite"]
+        rows += [(f"suite parses ({demo['name']}, the demo's settings)", chosen["parses"] / chosen["attempts"],
+                  ">= 0.95", chosen["parses"] / chosen["attempts"] >= 0.95),
+                 (f"suite passes ({demo['name']}, the demo's settings)", chosen["passed"] / chosen["attempts"],
+                  ">= 0.20", chosen["passed"] / chosen["attempts"] >= 0.20)]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--release", type=Path, required=True, help="directory holding model.safetensors")
+    parser.add_argument("--samples", type=int, default=0, help="HumanEval sampled completions per problem (pass@k)")
+    parser.add_argument("--quick", action="store_true", help=f"only {QUICK_TASKS} tasks/problems and a small --ood")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the decoding sweep (keep demo.json as it is)")
+    args = parser.parse_args(argv)
+    checkpoint = args.release / "model.safetensors"
+    out_dir = args.release / "eval"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    common = ["--checkpoint", str(checkpoint)]
+    limit = ["-n", str(QUICK_TASKS)] if args.quick else []
+    ood = numpy_source() / ("linalg" if args.quick else "")
+    evaluation = run_and_keep("evaluate", evaluate_main, [*common, "--ood", str(ood)], out_dir)
+    suite = run_and_keep("suite", eval_suite_main, [*common, *limit], out_dir)
+    samples = ["--samples", str(args.samples), "--k", "1", "10"] if args.samples else []
+    humaneval = run_and_keep("humaneval", eval_humaneval_main,
+                             [*common, *(["--limit", str(QUICK_TASKS)] if args.quick else []), *samples], out_dir)
+    demo_path = args.release / "demo.json"
+    if not args.no_sweep:
+        sweep = [sys.executable, str(ROOT / "benchmarks" / "decoding_sweep.py"), *common, *limit,
+                 "--out", str(out_dir / "sweep.json"), "--write-demo", str(demo_path)]
+        subprocess.run(sweep, check=True)
+    demo = json.loads(demo_path.read_text(encoding="utf-8")) if demo_path.is_file() else None
+    rows = targets(evaluation, suite["summary"], humaneval, demo)
+    print("| figure | measured | target | met |\n|---|---|---|---|")
+    for figure, measured, target, met in rows:
+        print(f"| {figure} | {measured:.4f} | {target} | {'yes' if met else 'MISSED'} |")
+    summary = {"checkpoint": str(checkpoint), "quick": args.quick, "numpy_source": str(ood),
+               "targets": [dict(zip(("figure", "measured", "target", "met"), row)) for row in rows]}
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
