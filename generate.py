@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, print_stderr, run_command
 from tinygpt.generate import GenerateError, generate, load_generator
-from tinygpt.generate import main as generate_main
+from tinygpt.generate_command import main as generate_main
 from tinygpt.sandbox import SandboxLimits
 from tinygpt.task_eval import describe, judge
 from tinygpt.tasks import load_tasks

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import tinytorch as tt
-from tinygpt import cli, eval_suite
+from tinygpt import cli, eval_suite, generate_command
 from tinygpt import generate as generate_module
 from tinygpt.checkpoint import load_model, save_checkpoint
 from tinygpt.config import ConfigError, TrainConfig, build_config, parse_args
@@ -134,7 +134,7 @@ def nan_release(release, tmp_path_factory) -> Path:
 
 
 def test_a_checkpoint_with_nan_weights_is_one_line_and_exit_1(capsys, nan_release):
-    code = generate_module.main(["--checkpoint", str(nan_release), "--prompt", "def f(x):", "--max-new-tokens", "4"])
+    code = generate_command.main(["--checkpoint", str(nan_release), "--prompt", "def f(x):", "--max-new-tokens", "4"])
     captured = capsys.readouterr()
     assert code == 1 and "\0" not in captured.out
     assert captured.err.count("\n") == 1 and "holds NaN or infinity" in captured.err
@@ -148,7 +148,7 @@ def test_a_checkpoint_with_nan_weights_is_one_line_and_exit_1(capsys, nan_releas
     (["--seed", "-1"], "--seed must be >= 0"),
 ])
 def test_generate_command_refuses_degenerate_settings(capsys, release, argv, message):
-    code = generate_module.main(["--checkpoint", str(release), "--prompt", "x", *argv])
+    code = generate_command.main(["--checkpoint", str(release), "--prompt", "x", *argv])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("tinygpt generate: error: ") and message in err
 
@@ -254,7 +254,7 @@ def test_settings_over_the_memory_budget_fail_before_the_model_runs():
 
 
 def test_too_many_beams_is_one_line_naming_the_option(capsys, release):
-    code = generate_module.main(["--checkpoint", str(release), "--prompt", "x", "--num-beams", str(10**7)])
+    code = generate_command.main(["--checkpoint", str(release), "--prompt", "x", "--num-beams", str(10**7)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and err.startswith("tinygpt generate: error: --num-beams 10000000 needs")
 
@@ -287,7 +287,7 @@ class ClosedPipe(io.StringIO):
 
 def test_a_reader_that_leaves_ends_generation_quietly(capsys, release, monkeypatch):
     monkeypatch.setattr(sys, "stdout", ClosedPipe())
-    code = generate_module.main(["--checkpoint", str(release), "--prompt", "def f(x):", "--max-new-tokens", "4"])
+    code = generate_command.main(["--checkpoint", str(release), "--prompt", "def f(x):", "--max-new-tokens", "4"])
     assert code == 141 and capsys.readouterr().err == ""
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from tinygpt import cli, eval_functions
 from tinygpt.code_completion import prepare_prompt
-from tinygpt.generate import GenerateError, generate, load_generator, main
+from tinygpt.generate import GenerateError, generate, load_generator
+from tinygpt.generate_command import main
 from tinygpt.prepare import is_held_out
 from tinytorch.generation import GenerationConfig
 

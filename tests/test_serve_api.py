@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tinygpt import cli
-from tinygpt import generate as generate_module
-from tinygpt.generate import build_parser, config_from_args, generate, load_generator
+from tinygpt import cli, generate_command
+from tinygpt.generate import generate, load_generator
+from tinygpt.generate_command import build_parser, config_from_args
 from tinygpt.serve import Limits, create_app
 from tinygpt.serve.app import STATIC
 from tinygpt.serve.session import EVENTS_AHEAD
@@ -148,7 +148,7 @@ def test_the_command_line_prints_what_the_api_streams(client, release, capsys):
     for name, value in options.items():
         argv += ["--" + name.replace("_", "-"), str(value)]
     capsys.readouterr()
-    assert generate_module.main(argv) == 0
+    assert generate_command.main(argv) == 0
     assert capsys.readouterr().out == events["start"][0]["prompt"] + events["done"][0]["text"] + "\n"
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 COMMANDS = {
     "prepare": ("tinygpt.prepare", "build the dataset: tokenizer and token arrays from Python source"),
     "train": ("tinygpt.train", "train TinyGPT (config file and --key=value flags, --resume)"),
-    "generate": ("tinygpt.generate", "complete Python with a trained checkpoint"),
+    "generate": ("tinygpt.generate_command", "complete Python with a trained checkpoint"),
     "evaluate": ("tinygpt.evaluate", "exact held-out loss and bits per byte of a checkpoint"),
     "eval-functions": ("tinygpt.eval_functions", "complete held-out functions and report the share that parses"),
     "eval-suite": ("tinygpt.eval_suite", "complete the project's own small tasks and run their tests in a sandbox"),

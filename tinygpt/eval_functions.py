@@ -40,8 +40,8 @@ from .generate import (
     GenerateError,
     generate,
     load_generator,
-    run_generating_command,
 )
+from .generate_command import run_generating_command
 from .prepare import SourceFile, is_held_out, read_sources
 from .task_eval import share
 

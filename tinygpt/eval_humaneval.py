@@ -30,7 +30,8 @@ import numpy as np
 from tinytorch.generation import GenerationConfig, GenerationConfigError
 
 from .cli import ArgumentParser, write_text_file
-from .generate import GenerateError, gpt_decoder, load_generator, run_generating_command
+from .generate import GenerateError, gpt_decoder, load_generator
+from .generate_command import run_generating_command
 from .task_eval import (
     SAMPLING_OPTIONS,
     Attempt,

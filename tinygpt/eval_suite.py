@@ -24,7 +24,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .cli import ArgumentParser, print_stderr, write_text_file
-from .generate import load_generator, run_generating_command
+from .generate import load_generator
+from .generate_command import run_generating_command
 from .task_eval import (
     add_common_arguments,
     decoding_config,

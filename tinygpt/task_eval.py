@@ -25,7 +25,8 @@ from tinytorch.generation import GenerationConfig
 
 from .cli import output_file, progress_bar
 from .code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated_line
-from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, add_sampling_arguments, config_from_args, generate
+from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, generate
+from .generate_command import add_sampling_arguments, config_from_args
 from .sandbox import SandboxLimits, run_program
 from .tasks import Task
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import uvicorn
 
 from ..cli import ArgumentParser
-from ..generate import DEFAULT_CHECKPOINT, GenerateError, load_generator, run_generating_command
+from ..generate import DEFAULT_CHECKPOINT, GenerateError, load_generator
+from ..generate_command import run_generating_command
 from .app import create_app
 from .schema import Limits
 

@@ -5,9 +5,9 @@ Three layers of checking, each answering HTTP 422 with `detail[i].loc` naming th
 
     types        pydantic, strict: a number is a JSON number, a flag is true or false, unknown fields are refused
     caps         the server's `Limits` (prompt length, max_new_tokens, beams, return sequences, stop strings)
-    ranges       `GenerationConfig.validate`, reached through `tinygpt.generate.config_from_args`, so a setting means
-                 in the playground exactly what the option means on the command line; its message names the option
-                 ("--top-p must be in (0, 1], got 2.0") and is turned back into the field ("top_p ...")
+    ranges       `GenerationConfig.validate`, reached through `tinygpt.generate_command.config_from_args`, so a
+                 setting means in the playground exactly what the option means on the command line; its message names
+                 the option ("--top-p must be in (0, 1], got 2.0") and is turned back into the field ("top_p ...")
 
 A null field is an option left out: `config_from_args` fills in the same defaults (sample: temperature 0.8, top_p
 0.95; beam: num_beams 4).
@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tinytorch.generation import GenerationConfig
 
-from ..generate import GenerateError, config_from_args
+from ..generate import GenerateError
+from ..generate_command import config_from_args
 
 __all__ = ["AttentionRequest", "GenerateRequest", "Limits", "check_caps", "field_error", "generation_config",
            "request_defaults", "strategy_defaults"]
