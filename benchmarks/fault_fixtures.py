@@ -80,7 +80,7 @@ def make_fixtures(root: Path) -> Fixtures:
 
     from tinygpt.export import export_hf
     from tinygpt.prepare import main as prepare_main
-    from tinygpt.train import main as train_main
+    from tinygpt.train_command import main as train_main
 
     shared = root / "shared"
     src, data, run, release = shared / "src", shared / "data", shared / "run", shared / "release"

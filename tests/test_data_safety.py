@@ -199,7 +199,7 @@ def test_a_file_without_read_permission_is_skipped(source, tmp_path):
     (lambda meta: meta["sources"][0]["splits"]["train"].update(end=10**9), "sources[0]"),
 ])
 def test_a_meta_json_missing_what_readers_need_is_one_line(old_dataset, capsys, change, message):
-    from tinygpt.train import main as train_main
+    from tinygpt.train_command import main as train_main
 
     meta = json.loads((old_dataset / "meta.json").read_text())
     change(meta)
@@ -211,7 +211,7 @@ def test_a_meta_json_missing_what_readers_need_is_one_line(old_dataset, capsys, 
 
 
 def test_token_ids_beyond_the_vocabulary_are_refused(old_dataset, capsys):
-    from tinygpt.train import main as train_main
+    from tinygpt.train_command import main as train_main
 
     meta = data.read_meta(old_dataset)
     tokens = np.fromfile(old_dataset / "train.bin", dtype=meta["dtype"])

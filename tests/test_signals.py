@@ -20,7 +20,7 @@ import pytest
 
 from tinygpt.checkpoint import read_document
 from tinygpt.prepare import main as prepare_main
-from tinygpt.train import main as train_main
+from tinygpt.train_command import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
 STDLIB_FILES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py", "keyword.py",
@@ -29,7 +29,7 @@ TINY_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=16", "--block_size=16", "--
               "--eval_interval=5", "--eval_batches=1", "--checkpoint_interval=5", "--progress=false"]
 SIGNAL_AT_STEP = """
 import os, signal, sys
-from tinygpt import train
+from tinygpt import train, train_command
 
 signals, at_step = [getattr(signal, name) for name in sys.argv[1].split(",")], int(sys.argv[2])
 original = train.Trainer.train_step
@@ -42,7 +42,7 @@ def train_step(self):
     return loss
 
 train.Trainer.train_step = train_step
-sys.exit(train.main(sys.argv[3:]))
+sys.exit(train_command.main(sys.argv[3:]))
 """
 SIGNAL_WHILE_WRITING = """
 import os, signal, sys

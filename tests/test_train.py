@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 from tinygpt.config import ConfigError, parse_args
+from tinygpt.loss import bits_per_byte
 from tinygpt.prepare import main as prepare_main
-from tinygpt.train import Trainer, TrainingDiverged, TrainingStopped, bits_per_byte, main
+from tinygpt.train import Trainer, TrainingDiverged, TrainingStopped
+from tinygpt.train_command import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FLAGS = ["--n_layer=2", "--n_head=2", "--n_embd=32", "--block_size=16", "--batch_size=4", "--warmup_steps=3",
@@ -204,7 +206,7 @@ def test_evaluation_runs_in_eval_mode_without_touching_the_training_rng(data_dir
     """With dropout on, held-out loss is deterministic (eval mode, no graph), the model's mode is restored and
     the RNG that dropout draws from during training is left where it was."""
     import tinytorch as tt
-    from tinygpt.train import estimate_loss
+    from tinygpt.loss import estimate_loss
 
     trainer = Trainer(parse_args(flags(data_dir, tmp_path / "run", "--dropout=0.5"))[0])
     model = trainer.model

@@ -18,7 +18,8 @@ from tinygpt.checkpoint import CheckpointError, load_model, read_checkpoint, rea
 from tinygpt.config import parse_args
 from tinygpt.outputs import DirectoryLock, file_sha256
 from tinygpt.prepare import main as prepare_main
-from tinygpt.train import Trainer, TrainingDiverged, main
+from tinygpt.train import Trainer, TrainingDiverged
+from tinygpt.train_command import main
 
 STDLIB_FILES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py", "keyword.py",
                 "glob.py", "fnmatch.py", "copy.py", "numbers.py"]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 COMMANDS = {
     "prepare": ("tinygpt.prepare", "build the dataset: tokenizer and token arrays from Python source"),
-    "train": ("tinygpt.train", "train TinyGPT (config file and --key=value flags, --resume)"),
+    "train": ("tinygpt.train_command", "train TinyGPT (config file and --key=value flags, --resume)"),
     "generate": ("tinygpt.generate_command", "complete Python with a trained checkpoint"),
     "evaluate": ("tinygpt.evaluate", "exact held-out loss and bits per byte of a checkpoint"),
     "eval-functions": ("tinygpt.eval_functions", "complete held-out functions and report the share that parses"),

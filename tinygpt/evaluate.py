@@ -9,7 +9,7 @@ Python the model never saw, such as numpy's installed source.
 
 How it counts:
 - Every token is predicted once: the token array is cut into consecutive windows of `block_size` tokens and the
-  model's mean loss over all of them is taken (`tinygpt.train.evaluate_split`, the same code that measures a
+  model's mean loss over all of them is taken (`tinygpt.loss.evaluate_split`, the same code that measures a
   release); only the last, incomplete window is left out.
 - bits per byte = mean loss in nats per token / ln 2 x tokens / bytes, where the bytes are the files' UTF-8 bytes
   and the tokens include the end-of-text token between files, as `tinygpt prepare` counts them. Bits per byte does
@@ -42,9 +42,9 @@ from .cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, output_file, pr
 from .corpus import read_sources
 from .data import DatasetError, load_source_arrays, read_meta, source_splits
 from .generate import DEFAULT_CHECKPOINT, GenerateError, load_generator
+from .loss import evaluate_split
 from .model import GPT
 from .prepare import encode_split
-from .train import evaluate_split
 
 MAX_FILE_BYTES = 1_000_000
 

@@ -1,25 +1,9 @@
 """Train TinyGPT: a straight line of get batch -> forward -> backward -> clip -> schedule -> step, with periodic
 held-out loss and bits per byte, atomic checkpoints that resume exactly, and a loss curve at the end.
 
-    python train.py [config.json] [--key=value ...] [--resume]
-
---resume continues OUT_DIR/ckpt.safetensors with the train config stored in it: every key the command line does not
-give (the model's shape, the data, the schedule) comes from the checkpoint, so `--resume --out_dir=DIR` is enough.
-Keys given in a config file or as flags override it (`--max_steps=20000`, `--time_limit_minutes=60`), except the
-model's shape (n_layer, n_head, n_embd, block_size, dropout, bias, pos_encoding): another value there is an error.
-
-Nothing a run has learned is lost and nothing it writes is mixed up:
-- the run locks --out_dir (a second run into it stops at once, naming the first one's pid) and removes the
-  temporary files a killed run left there;
-- the checkpoint carries the SHA-256 of its tokenizer, a copy of which sits beside it; --resume refuses a dataset
-  whose tokenizer changed since;
-- Ctrl-C or SIGTERM saves a checkpoint after the current step and exits with 130 or 143 (a second one stops at
-  once);
-- a loss or weights that stop being finite stop the run without saving them, keeping the last finite checkpoint;
-- a release (--release_dir) is written only for a run that finished, all its files together, and never over a
-  directory holding anything but a release;
-- a dataset whose tokenizer does not load, or a checkpoint whose step or logs are malformed, is refused at the start;
-  a closed or full stdout costs the progress lines, never the run.
+`Trainer` owns one run: data, model, optimizer, schedule, the loop, checkpoints, logs, the capability timeline and
+the release. The command line around it (`python train.py`, `tinygpt train`: flags, --resume, the directory lock,
+signals, exit statuses) is `train_command.py`; the loss estimates it logs are `loss.py`.
 """
 
 from __future__ import annotations
@@ -47,21 +31,16 @@ from .checkpoint import (
     describe_checkpoint,
     load_model,
     optimizer_state_from,
-    read_document,
     save_checkpoint,
 )
-from .config import ConfigError, TrainConfig, build_config, convert_values, read_command_line, resume_config
+from .config import TrainConfig
+from .loss import bits_per_byte, estimate_loss, evaluate_split
 from .model import GPT, GPTConfig
 from .outputs import (
-    DirectoryLock,
     Interrupted,
-    OutputError,
     atomic_copy,
     atomic_directory,
-    check_replaceable,
     file_sha256,
-    remove_stale_temporaries,
-    signal_handlers,
 )
 from .report import LOG_FILES, write_logs
 
@@ -116,48 +95,6 @@ def check_dataset_tokenizer(path: Path, vocab_size: int) -> None:
     if tokenizer.vocab_size > vocab_size:
         raise data.DatasetError(f"{path} has {tokenizer.vocab_size} tokens, more than meta.json's vocab_size "
                                 f"{vocab_size}; prepare the dataset again")
-
-
-def bits_per_byte(loss_nats: float, tokens: int, num_bytes: int) -> float:
-    """Convert mean nats per token into bits per byte of the underlying text."""
-    return loss_nats / math.log(2) * tokens / num_bytes
-
-
-@contextlib.contextmanager
-def evaluating(model: GPT):
-    """Evaluate in eval mode (no dropout, nothing drawn from the training RNG) without a graph; then restore the
-    model's previous mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        with tt.no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def estimate_loss(model: GPT, tokens: np.ndarray, batches: int, batch_size: int, seed: int) -> float:
-    """Mean loss over `batches` random windows, always the same windows for a given seed."""
-    rng = np.random.default_rng(seed)
-    block = model.config.block_size
-    with evaluating(model):
-        losses = [model(*data.get_batch(tokens, batch_size, block, rng))[1].item() for _ in range(batches)]
-    return float(np.mean(losses))
-
-
-def evaluate_split(model: GPT, tokens: np.ndarray, batch_size: int = 16, progress: bool = False) -> float:
-    """Exact mean loss over the whole split: consecutive non-overlapping windows, every token predicted once."""
-    block = model.config.block_size
-    windows = (len(tokens) - 1) // block
-    starts = np.arange(windows) * block
-    total, count = 0.0, 0
-    with evaluating(model):
-        for first in tqdm(range(0, windows, batch_size), desc="evaluate", disable=not progress, leave=False):
-            offsets = starts[first:first + batch_size, None] + np.arange(block)
-            x, y = tokens[offsets].astype(np.int64), tokens[offsets + 1].astype(np.int64)
-            total += model(x, y)[1].item() * y.size
-            count += y.size
-    return total / max(count, 1)
 
 
 class Trainer:
@@ -415,104 +352,3 @@ class Trainer:
             atomic_write_text(staging / "metrics.json", json.dumps(metrics, indent=1))
         log_line(tqdm, f"released {release_dir}: held-out bits per byte {metrics['val_bpb']:.4f} (loss {val_loss:.4f})")
         return metrics
-
-
-def check_release_dir(config: TrainConfig) -> None:
-    """Before training: --release_dir must be creatable, hold nothing but a release, and not hold the run's own
-    checkpoints or data (a release replaces its directory whole)."""
-    if not config.release_dir:
-        return
-    release = Path(config.release_dir)
-    check_replaceable(release, "--release_dir", RELEASE_FILES, "release")
-    resolved = release.resolve()
-    for option, path in (("--out_dir", config.out_dir), ("--data_dir", config.data_dir)):
-        inner = Path(path).resolve()
-        if inner == resolved or resolved in inner.parents:
-            raise OutputError(f"--release_dir {release} would replace {option} {path}; give the release its own "
-                              "directory")
-
-
-def config_file_problem(argv: list[str]) -> str | None:
-    """Why a config file given on the command line cannot be read as UTF-8 text, if one cannot."""
-    for arg in argv:
-        if arg.startswith("--") or not Path(arg).is_file():
-            continue
-        try:
-            Path(arg).read_bytes().decode("utf-8")
-        except OSError as err:
-            return f"config file {arg} cannot be read: {err.strerror or err}"
-        except UnicodeDecodeError as err:
-            return f"config file {arg} is not UTF-8 text (byte {err.start}: {err.reason})"
-    return None
-
-
-def config_from_command_line(argv: list[str]) -> tuple[TrainConfig, bool, list[str]]:
-    """(config, resume, changes): the command line's values over the defaults or, with --resume, over the config
-    stored in the checkpoint of --out_dir; then `changes` says which stored values the command line changed."""
-    values, resume = read_command_line(argv)
-    if not resume:
-        return build_config(values), False, []
-    out_dir = convert_values(values).get("out_dir", TrainConfig.out_dir)
-    checkpoint = Path(out_dir) / CHECKPOINT_NAME
-    document = read_document(checkpoint)
-    stored = document.get("train_config") if isinstance(document.get("train_config"), dict) else {}
-    config = resume_config({**values, "out_dir": out_dir}, stored, str(checkpoint))
-    changes = [f"{key} {stored[key]!r} -> {value!r}" for key, value in config.to_dict().items()
-               if key in stored and key != "out_dir" and stored[key] != value]
-    return config, True, changes
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if any(arg in ("-h", "--help") for arg in argv):
-        print(__doc__.strip() + "\n\nkeys: " + ", ".join(f"--{k}={v!r}" for k, v in TrainConfig().to_dict().items()))
-        return 0
-    stop = StopRequest()
-    with signal_handlers(stop):
-        try:
-            return train(argv, stop)
-        except Interrupted as err:
-            print(f"train: stopped at once by a second {signal.Signals(err.signum).name}; what was saved before "
-                  "stays (continue with --resume)", file=sys.stderr)
-            return err.exit_code
-
-
-def train(argv: list[str], stop: StopRequest) -> int:
-    """Check everything, lock --out_dir, resume if asked, train; every failure is one line on stderr."""
-    problem = config_file_problem(argv)
-    if problem:
-        print(f"train: error: {problem}", file=sys.stderr)
-        return 2
-    try:
-        config, resume, changes = config_from_command_line(argv)
-        trainer = Trainer(config)
-        check_release_dir(config)
-        with DirectoryLock(trainer.out_dir, "--out_dir"):
-            for path in remove_stale_temporaries(trainer.out_dir):
-                print(f"train: note: removed {path}, left by a run killed while writing it", file=sys.stderr)
-            if resume:
-                trainer.resume()
-                if changes:
-                    print(f"train: note: resuming step {trainer.step} with the checkpoint's config, changed by the "
-                          f"command line: {', '.join(changes)}", file=sys.stderr)
-            if stop.signum is None:
-                trainer.run(stop)
-            else:
-                trainer.stop_on_signal(stop.signum, trainer.step)
-    except (ConfigError, CheckpointError, data.DatasetError, OutputError) as err:
-        print(f"train: error: {err}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as err:
-        print(f"train: error: {err}", file=sys.stderr)
-        return 1
-    except TrainingStopped as err:
-        print(f"train: {err}", file=sys.stderr)
-        return err.exit_code
-    except OSError as err:  # a full disk, a file system gone read-only: what was written before stays
-        print(f"train: error: {err}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
