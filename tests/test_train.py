@@ -232,6 +232,7 @@ def test_capability_timeline_is_recorded_and_survives_resume(data_dir, tmp_path)
     assert main(flags(data_dir, out, "--max_steps=9", "--timeline_interval=3", "--resume")) == 0
     records = [json.loads(line) for line in (out / "timeline.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [3, 6, 9]
+    assert (out / "timeline.png").read_bytes().startswith(b"\x89PNG")  # the timeline drawn beside its records
 
 
 def test_resume_never_takes_the_release_dir_or_time_limit_from_the_checkpoint():

@@ -42,12 +42,12 @@ from .outputs import (
     atomic_directory,
     file_sha256,
 )
-from .report import LOG_FILES, write_logs
+from .report import LOG_FILES, write_logs, write_timeline
 
 CHECKPOINT_NAME = "ckpt.safetensors"
 THREAD_CHECK_STEPS = 20  # how often training re-counts the free cores for its BLAS threads (tinytorch.threads)
 TOKENIZER_NAME = "tokenizer.json"  # the copy of the dataset's tokenizer beside each checkpoint
-RELEASE_FILES = ("model.safetensors", TOKENIZER_NAME, "metrics.json", "timeline.jsonl", *LOG_FILES)
+RELEASE_FILES = ("model.safetensors", TOKENIZER_NAME, "metrics.json", "timeline.jsonl", "timeline.png", *LOG_FILES)
 RESUME_KEYS = ("step", "history", "evals", "data_rng", "tt_rng")
 
 
@@ -327,7 +327,7 @@ class Trainer:
         tokens = self.step * c.batch_size * c.block_size * c.grad_accum
         self.timeline.append(timeline.record(self.model, tokenizer, self.step, tokens, suite=c.timeline_suite))
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.out_dir / "timeline.jsonl", "".join(json.dumps(r) + "\n" for r in self.timeline))
+        write_timeline(self.out_dir, self.timeline, self.evals)
 
     def release(self, release_dir: Path) -> dict:
         """Write the shippable model: fp16 weights, tokenizer, logs, and the exact held-out bits per byte; all the
@@ -348,7 +348,7 @@ class Trainer:
             atomic_copy(self.tokenizer_path, staging / TOKENIZER_NAME)
             write_logs(staging, self.history, self.evals)
             if self.timeline:
-                atomic_write_text(staging / "timeline.jsonl", "".join(json.dumps(r) + "\n" for r in self.timeline))
+                write_timeline(staging, self.timeline, self.evals)
             atomic_write_text(staging / "metrics.json", json.dumps(metrics, indent=1))
         log_line(tqdm, f"released {release_dir}: held-out bits per byte {metrics['val_bpb']:.4f} (loss {val_loss:.4f})")
         return metrics
