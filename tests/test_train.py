@@ -244,3 +244,46 @@ def test_resume_never_takes_the_release_dir_or_time_limit_from_the_checkpoint():
     config = resume_config({}, stored, "ckpt")
     assert config.release_dir == "" and config.time_limit_minutes == 0.0 and config.max_steps == 77
     assert resume_config({"release_dir": "models/new"}, stored, "ckpt").release_dir == "models/new"
+
+
+def test_init_from_starts_a_fresh_run_from_a_checkpoints_weights(data_dir, tmp_path, capsys):
+    """Fine-tuning: --init_from takes the weights only; step, optimizer and logs start over. A checkpoint of another
+    shape or trained with another tokenizer is refused, naming what differs."""
+    from tinygpt.checkpoint import load_model
+
+    checkpoint = f"--init_from={tmp_path}/base/ckpt.safetensors"
+    assert main(flags(data_dir, tmp_path / "base", "--max_steps=4")) == 0
+    base = load_model(tmp_path / "base" / "ckpt.safetensors")[0]
+    trainer = Trainer(parse_args(flags(data_dir, tmp_path / "tuned", checkpoint))[0])
+    assert trainer.step == 0 and trainer.history == [] and not trainer.optimizer.state_dict()["state"]
+    for name, weights in base.weights().items():
+        np.testing.assert_array_equal(trainer.model.weights()[name], weights)
+    assert main(flags(data_dir, tmp_path / "tuned", "--max_steps=2", checkpoint)) == 0
+    capsys.readouterr()
+    assert main(flags(data_dir, tmp_path / "wider", "--n_embd=64", checkpoint)) == 2
+    assert "differs from this run in n_embd: give the checkpoint's shape (--n_embd=" in capsys.readouterr().err
+    assert main(flags(data_dir, tmp_path / "none", f"--init_from={tmp_path}/missing.safetensors")) == 2
+    assert "--init_from" in capsys.readouterr().err
+
+
+def test_init_from_refuses_a_dataset_with_another_tokenizer_of_the_same_size(data_dir, tmp_path, capsys):
+    """The usual fine-tuning mistake: own code prepared with a newly learned tokenizer of the same size."""
+    import sysconfig
+
+    source = tmp_path / "own"
+    source.mkdir()
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for name in ("calendar.py", "csv.py", "difflib.py"):
+        (source / name).write_text((stdlib / name).read_text(encoding="utf-8"), encoding="utf-8")
+    own = tmp_path / "own_data"
+    assert prepare_main(["--source", str(source), "--out", str(own), "--vocab-size", "300",
+                         "--val-fraction", "0.3"]) == 0
+    assert main(flags(data_dir, tmp_path / "base", "--max_steps=2")) == 0
+    capsys.readouterr()
+    assert main(flags(own, tmp_path / "tuned", f"--init_from={tmp_path}/base/ckpt.safetensors")) == 2
+    assert "was trained with a tokenizer of sha256" in capsys.readouterr().err
+    tokenizer = tmp_path / "base" / "tokenizer.json"
+    assert prepare_main(["--source", str(source), "--out", str(tmp_path / "fits"), "--tokenizer", str(tokenizer),
+                         "--val-fraction", "0.3"]) == 0
+    assert main(flags(tmp_path / "fits", tmp_path / "tuned", "--max_steps=2",
+                      f"--init_from={tmp_path}/base/ckpt.safetensors")) == 0

@@ -25,6 +25,7 @@ class TrainConfig:
     data_dir: str = "data/stdlib"
     out_dir: str = "runs/tinygpt"
     release_dir: str = ""  # if set, the finished model is also written there: fp16 weights, tokenizer, logs
+    init_from: str = ""  # fine-tuning: start from this checkpoint's weights (fresh optimizer, schedule and logs)
     # model (vocab_size comes from the dataset)
     n_layer: int = 4
     n_head: int = 4

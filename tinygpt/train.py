@@ -48,6 +48,7 @@ CHECKPOINT_NAME = "ckpt.safetensors"
 THREAD_CHECK_STEPS = 20  # how often training re-counts the free cores for its BLAS threads (tinytorch.threads)
 TOKENIZER_NAME = "tokenizer.json"  # the copy of the dataset's tokenizer beside each checkpoint
 RELEASE_FILES = ("model.safetensors", TOKENIZER_NAME, "metrics.json", "timeline.jsonl", "timeline.png", *LOG_FILES)
+WEIGHT_SHAPE_KEYS = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias", "pos_encoding")
 RESUME_KEYS = ("step", "history", "evals", "data_rng", "tt_rng")
 
 
@@ -131,6 +132,8 @@ class Trainer:
         self.timeline: list[dict] = []  # capability records (see tinygpt.timeline)
         if resume:
             self.resume()
+        elif config.init_from:
+            self.start_from(Path(config.init_from))
 
     # ---- checkpoints ---------------------------------------------------------------------------------------------
     @property
@@ -194,6 +197,27 @@ class Trainer:
         self.step, self.history, self.evals = document["step"], document["history"], document["evals"]
         self.train_seconds = document.get("train_seconds", 0.0)
         self.timeline = document.get("timeline", [])
+
+    def start_from(self, path: Path) -> None:
+        """Fine-tuning: this run's model starts with the weights of the checkpoint at `path` (a release or a run's
+        checkpoint), whose shape and tokenizer must be this run's; optimizer, schedule, RNGs and logs start fresh."""
+        try:
+            model, document, _ = load_model(path)
+        except CheckpointError as err:
+            raise CheckpointError(f"--init_from: {err}") from None
+        differ = [key for key in WEIGHT_SHAPE_KEYS if getattr(model.config, key) != getattr(self.model.config, key)]
+        if differ:
+            theirs = " ".join(f"--{key}={getattr(model.config, key)}" for key in differ if key != "vocab_size")
+            raise CheckpointError(f"--init_from {path} differs from this run in {', '.join(differ)}: give the "
+                                  f"checkpoint's shape ({theirs or 'its vocabulary'}) and a dataset prepared with its "
+                                  "tokenizer")
+        beside = path.with_name(TOKENIZER_NAME)
+        recorded = document.get("tokenizer_sha256") or (file_sha256(beside) if beside.is_file() else None)
+        if recorded is not None and recorded != self.tokenizer_sha256:
+            raise CheckpointError(f"--init_from {path} was trained with a tokenizer of sha256 {recorded[:12]}, the "
+                                  f"dataset {self.config.data_dir} has {self.tokenizer_sha256[:12]}: prepare it with "
+                                  f"`tinygpt prepare ... --tokenizer {beside}`")
+        self.model.load_weights(model.weights())
 
     def check_tokenizer(self, path: Path, document: dict) -> None:
         """Refuse to resume on a dataset whose tokenizer is not the checkpoint's. A checkpoint from before the hash
