@@ -51,6 +51,32 @@ def test_every_in_place_method_bumps_the_version(method):
         y.sum().backward()
 
 
+@pytest.mark.parametrize("make_view", [
+    lambda a: a.reshape(2, 2), lambda a: a.transpose(0, 1), lambda a: a[0], lambda a: a.detach(),
+], ids=["reshape", "transpose", "slice", "detach"])
+def test_a_view_shares_its_bases_version_counter(make_view):
+    """Changing a view in place changes its base's memory, so it bumps the base's version (as PyTorch's views share
+    their base's counter); otherwise backward would silently use the changed values."""
+    w = tt.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    a = tt.tensor([[3.0, 4.0], [5.0, 6.0]])  # Mul saves it for w's gradient
+    loss = (w * a).sum()
+    with tt.no_grad():
+        make_view(a).add_(1.0)
+    assert a._version == 1
+    with pytest.raises(RuntimeError, match="its input 1 of Mul is at version 1, expected version 0"):
+        loss.backward()
+
+
+def test_a_copy_does_not_share_the_version_counter():
+    w = tt.tensor([1.0, 2.0], requires_grad=True)
+    a = tt.tensor([3.0, 4.0])
+    loss = (w * a).sum()
+    (a * 1.0).add_(1.0)  # a new array: a is unchanged
+    (a[np.array([0, 1])]).add_(1.0)  # advanced indexing copies too
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [3.0, 4.0])
+
+
 def test_legal_in_place_updates_keep_training_correct():
     w = tt.tensor([1.0, -2.0], requires_grad=True)
     for _ in range(3):  # forward, backward, SGD step under no_grad: the version moves only between graphs

@@ -51,7 +51,7 @@ def _dim(dim: int, ndim: int) -> int:
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_version", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_counter", "__weakref__")
     __array_priority__ = 1000  # so `ndarray * Tensor` defers to Tensor.__rmul__
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
@@ -59,15 +59,25 @@ class Tensor:
         self.grad: Tensor | None = None
         self._ctx: Function | None = None
         self._requires_grad = False
-        self._version = 0
+        self._counter = [0]
         self.requires_grad = requires_grad
 
     @classmethod
     def _wrap(cls, array: np.ndarray) -> Tensor:
         """Fast constructor for op outputs: no conversion, no checks."""
         t = object.__new__(cls)
-        t.data, t.grad, t._ctx, t._requires_grad, t._version = array, None, None, False, 0
+        t.data, t.grad, t._ctx, t._requires_grad, t._counter = array, None, None, False, [0]
         return t
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen. A view (reshape, transpose, slice, detach)
+        shares its base's counter, as in PyTorch: changing either changes both."""
+        return self._counter[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._counter[0] = value
 
     # ---- recording the graph ----------------------------------------------------------------------------------
     @classmethod
@@ -90,9 +100,13 @@ class Tensor:
             entry[0] += time.perf_counter() - start
             entry[2] += 1
         result = cls._wrap(out)
+        if getattr(out, "base", None) is not None:  # a view: it shares the version counter of the input whose memory it shows
+            base = next((a for a in args if isinstance(a, Tensor) and np.may_share_memory(out, a.data)), None)
+            if base is not None:
+                result._counter = base._counter
         if record:
             fn.inputs = args
-            fn.versions = tuple(a._version if isinstance(a, Tensor) else None for a in args) + (0,)
+            fn.versions = tuple(a._version if isinstance(a, Tensor) else None for a in args) + (result._version,)
             result._requires_grad, result._ctx = True, fn
         return result
 
@@ -116,7 +130,10 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        return Tensor._wrap(self.data)
+        """The same memory without the graph (and the same version counter)."""
+        detached = Tensor._wrap(self.data)
+        detached._counter = self._counter
+        return detached
 
     def backward(self, gradient=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` that requires grad."""
