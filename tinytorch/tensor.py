@@ -100,7 +100,7 @@ class Tensor:
             entry[0] += time.perf_counter() - start
             entry[2] += 1
         result = cls._wrap(out)
-        if getattr(out, "base", None) is not None:  # a view: it shares the version counter of the input whose memory it shows
+        if getattr(out, "base", None) is not None:  # a view shares the version counter of the input it shows
             base = next((a for a in args if isinstance(a, Tensor) and np.may_share_memory(out, a.data)), None)
             if base is not None:
                 result._counter = base._counter
