@@ -16,13 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, print_stderr, run_command
+from tinygpt.cli import EXIT_BAD_ARGUMENT, print_stderr
 from tinygpt.generate import GenerateError, generate, load_generator
 from tinygpt.generate_command import main as generate_main
+from tinygpt.generate_command import run_generating_command
 from tinygpt.sandbox import SandboxLimits
 from tinygpt.task_eval import describe, judge
 from tinygpt.tasks import load_tasks
-from tinytorch.generation import GenerationConfig, GenerationError
+from tinytorch.generation import GenerationConfig
 
 CHECKPOINT = Path(__file__).resolve().parent / "models" / "tinygpt-stdlib" / "model.safetensors"
 TRAIN_HINT = "train one with `python train.py configs/stdlib.json` (it writes models/tinygpt-stdlib/)"
@@ -115,15 +116,12 @@ def demo(checkpoint: Path = CHECKPOINT) -> int:
     if not checkpoint.is_file():
         print_stderr(f"generate.py: error: no trained checkpoint at {checkpoint}; {TRAIN_HINT}")
         return EXIT_BAD_ARGUMENT
-    try:
-        model, tokenizer = load_generator(checkpoint)
-        settings, origin = demo_settings(checkpoint)
-    except GenerationError as err:  # a checkpoint whose weights are not finite
-        print_stderr(f"generate.py: error: {err}")
-        return EXIT_FAILED
-    except GenerateError as err:
-        print_stderr(f"generate.py: error: {err}")
-        return EXIT_BAD_ARGUMENT
+    return run_generating_command("generate.py", lambda: show_demo(checkpoint))
+
+
+def show_demo(checkpoint: Path) -> int:
+    model, tokenizer = load_generator(checkpoint)
+    settings, origin = demo_settings(checkpoint)
     c = model.config
     title = "TinyGPT completes Python"
     print(f"{title}\n{'=' * len(title)}")
@@ -141,7 +139,7 @@ def demo(checkpoint: Path = CHECKPOINT) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        return run_command("generate.py", demo)  # `python generate.py | head` ends quietly
+        return demo()  # one line for bad input; `python generate.py | head` ends quietly
     if not any(arg == "--checkpoint" or arg.startswith("--checkpoint=") for arg in argv):
         argv = ["--checkpoint", str(CHECKPOINT), *argv]
     return generate_main(argv)
