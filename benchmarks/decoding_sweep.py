@@ -5,10 +5,10 @@
     python benchmarks/decoding_sweep.py --checkpoint CKPT --only greedy --only greedy-rep1.1 -n 10   # a subset
 
 Each candidate is a set of `tinygpt eval-suite` decoding options (greedy, greedy with a repetition penalty, sampling
-at a low temperature, ...). The suite runs once per candidate, tests sandboxed, and the table reports parses /
-has a body / repeats a line / passes for each. The chosen candidate is the one that passes most tasks, ties broken
-by parsing; `--write-demo` records it with its measured figures, and `python generate.py` prints them beside the
-text it generates with it. The settings are chosen on the suite, never by trying seeds on the demo prompts; the
+at a low temperature, beam search, ...). The suite runs once per candidate, tests sandboxed, and the table reports
+parses / has a body / repeats a line / passes for each. The chosen candidate is the one that passes most tasks, ties
+broken by parsing; `--write-demo` records it with its measured figures, and `python generate.py` prints them beside
+the text it generates with it. The settings are chosen on the suite, never by trying seeds on the demo prompts; the
 suite's own figures under the chosen settings are therefore a selected result, and HumanEval (never used to choose)
 is the held-out measure.
 """
@@ -27,7 +27,8 @@ from tinygpt.eval_suite import main as eval_suite_main  # noqa: E402
 from tinygpt.outputs import atomic_write_text  # noqa: E402
 
 # name -> `tinygpt eval-suite` options; greedy first (the baseline), then the usual ways to stop a small model
-# repeating itself, then low-temperature sampling (seed 0, as every sampled evaluation here)
+# repeating itself, then low-temperature sampling (seed 0, as every sampled evaluation here), then beam search (4 beams,
+# its best hypothesis judged)
 CANDIDATES = {
     "greedy": [],
     "greedy-rep1.1": ["--strategy", "greedy", "--repetition-penalty", "1.1"],
@@ -36,6 +37,8 @@ CANDIDATES = {
     "sample-t0.2": ["--temperature", "0.2", "--top-p", "0.95", "--seed", "0"],
     "sample-t0.4": ["--temperature", "0.4", "--top-p", "0.95", "--seed", "0"],
     "sample-t0.4-rep1.1": ["--temperature", "0.4", "--top-p", "0.95", "--repetition-penalty", "1.1", "--seed", "0"],
+    "beam4": ["--strategy", "beam", "--num-beams", "4"],
+    "beam4-ngram8": ["--strategy", "beam", "--num-beams", "4", "--no-repeat-ngram-size", "8"],
 }
 
 

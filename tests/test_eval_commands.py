@@ -116,6 +116,15 @@ def test_eval_suite_samples_when_asked(capsys, release):
     assert code == 0 and "sample, temperature 0.7, top_p 0.95, seed 3" in capsys.readouterr().out
 
 
+def test_eval_suite_beam_search_judges_the_best_beam_per_task(capsys, release, tmp_path):
+    report = tmp_path / "suite.json"
+    code = eval_suite.main(["--checkpoint", str(release), "-n", "2", *TINY, "--num-beams", "3", "--json", str(report)])
+    assert code == 0 and "beam, num_beams 3, length_penalty 1" in capsys.readouterr().out
+    results = json.loads(report.read_text())
+    assert results["config"]["strategy"] == "beam" and results["config"]["num_beams"] == 3
+    assert results["summary"]["attempts"] == 2  # one attempt per task: the best hypothesis
+
+
 def test_eval_humaneval_reports_greedy_and_sampled_pass_rates(capsys, release, toy_problems, tmp_path):
     report = tmp_path / "humaneval.json"
     code = eval_humaneval.main(["--checkpoint", str(release), "--problems", str(toy_problems), *TINY,
@@ -134,6 +143,9 @@ def test_eval_humaneval_reports_greedy_and_sampled_pass_rates(capsys, release, t
     (eval_suite, ["-n", "0"], "-n must be >= 1, got 0"),
     (eval_suite, ["--temperature", "0"], "--temperature must be > 0"),
     (eval_suite, ["--strategy", "greedy", "--top-p", "0.9"], "--top-p needs sampling"),
+    (eval_suite, ["--strategy", "beam", "--temperature", "0.5"], "--temperature needs sampling; drop --strategy beam"),
+    (eval_suite, ["--strategy", "greedy", "--num-beams", "2"], "--num-beams needs --strategy beam"),
+    (eval_suite, ["--num-beams", "0"], "--num-beams must be"),
     (eval_suite, ["--timeout", "0"], "--timeout must be > 0 seconds"),
     (eval_suite, ["--max-new-tokens", "-1"], "--max-new-tokens must be >= 1"),
     (eval_suite, ["--suite", "missing.jsonl"], "cannot read task file missing.jsonl"),

@@ -34,6 +34,7 @@ __all__ = ["Attempt", "add_common_arguments", "attempt_task", "decoding_config",
            "sandbox_limits", "share", "summarize", "summary_lines"]
 
 SAMPLING_OPTIONS = ("temperature", "top_k", "top_p", "min_p", "seed")
+BEAM_OPTIONS = ("num_beams", "length_penalty")
 
 
 @dataclass
@@ -85,6 +86,8 @@ def describe(config: GenerationConfig) -> str:
         knobs += [f"top_k {config.top_k}"] if config.top_k else []
         knobs += [f"min_p {config.min_p:g}"] if config.min_p else []
         knobs += [f"seed {config.seed}"]
+    if config.strategy == "beam":
+        knobs += [f"num_beams {config.num_beams}", f"length_penalty {config.length_penalty:g}"]
     knobs += [f"repetition_penalty {config.repetition_penalty:g}"] if config.repetition_penalty != 1 else []
     knobs += [f"no_repeat_ngram_size {config.no_repeat_ngram_size}"] if config.no_repeat_ngram_size else []
     return ", ".join([config.strategy, *knobs, f"max_new_tokens {config.max_new_tokens}"])
@@ -119,15 +122,18 @@ def summary_lines(counts: dict[str, int], sandbox_note: str, passed_label: str =
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, with_strategy: bool = True) -> None:
-    """Model, decoding (as `tinygpt generate`; greedy unless a sampling option, --seed included, is given), sandbox
-    and output."""
+    """Model, decoding (as `tinygpt generate`; greedy unless a sampling option, --seed included, or --num-beams is
+    given), sandbox and output. `with_strategy` adds --strategy and beam search's options."""
     model = parser.add_argument_group("model")
     model.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained TinyGPT (.safetensors)")
     model.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
     decoding = parser.add_argument_group("decoding")
     if with_strategy:
-        decoding.add_argument("--strategy", choices=["greedy", "sample"],
-                              help="(default: greedy, or sample when a sampling option is given)")
+        decoding.add_argument("--strategy", choices=["greedy", "sample", "beam"],
+                              help="(default: greedy; sample when a sampling option is given, beam with --num-beams)")
+        decoding.add_argument("--num-beams", type=int, help="beam: beams kept per task (default 4); the best one is "
+                                                            "judged")
+        decoding.add_argument("--length-penalty", type=float, help="beam: exponent of the length normalisation (1)")
     decoding.add_argument("--max-new-tokens", type=int, default=max_new_tokens, help="tokens to generate at most")
     add_sampling_arguments(decoding)
     sandbox = parser.add_argument_group("sandbox and output")
@@ -138,18 +144,23 @@ def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, w
 
 def decoding_config(args: argparse.Namespace, strategy: str | None = None, **overrides) -> GenerationConfig:
     """The GenerationConfig the decoding options ask for, validated; errors name the option (GenerateError).
-    `strategy` overrides --strategy; greedy ignores the sampling options when `strategy` is given."""
+    `strategy` overrides --strategy; greedy and beam ignore the sampling options when `strategy` is given. Beam
+    search returns its best hypothesis only: one attempt per task, as greedy."""
     given = [name for name in SAMPLING_OPTIONS if getattr(args, name) is not None]
+    beam_given = [name for name in BEAM_OPTIONS if getattr(args, name, None) is not None]
     if strategy is None:
-        strategy = getattr(args, "strategy", None) or ("sample" if given else "greedy")
-        if strategy == "greedy" and given:
-            raise GenerateError(f"--{given[0].replace('_', '-')} needs sampling; drop --strategy greedy")
+        strategy = getattr(args, "strategy", None) or ("sample" if given else "beam" if beam_given else "greedy")
+        if strategy != "sample" and given:
+            raise GenerateError(f"--{given[0].replace('_', '-')} needs sampling; drop --strategy {strategy}")
+        if strategy != "beam" and beam_given:
+            raise GenerateError(f"--{beam_given[0].replace('_', '-')} needs --strategy beam")
     settings = {**vars(args), "strategy": strategy}
-    if strategy == "greedy":
+    if strategy != "sample":
         settings |= {name: None for name in SAMPLING_OPTIONS}
     elif args.seed is None:
         settings["seed"] = 0  # samples are reproducible unless asked otherwise
-    settings |= {name: None for name in ("num_beams", "length_penalty", "num_return_sequences", "early_stopping")}
+    beam = {name: getattr(args, name, None) for name in BEAM_OPTIONS} if strategy == "beam" else {}
+    settings |= {name: None for name in (*BEAM_OPTIONS, "num_return_sequences", "early_stopping")} | beam
     config = config_from_args(argparse.Namespace(**settings))
     return dataclasses.replace(config, **overrides) if overrides else config
 
