@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from tinygpt.cli import EXIT_BAD_ARGUMENT, print_stderr
-from tinygpt.generate import GenerateError, generate, load_generator
+from tinygpt.generate import DEFAULT_CHECKPOINT, GenerateError, generate, load_generator
 from tinygpt.generate_command import main as generate_main
 from tinygpt.generate_command import run_generating_command
 from tinygpt.sandbox import SandboxLimits
@@ -25,8 +25,8 @@ from tinygpt.task_eval import describe, judge
 from tinygpt.tasks import load_tasks
 from tinytorch.generation import GenerationConfig
 
-CHECKPOINT = Path(__file__).resolve().parent / "models" / "tinygpt-stdlib" / "model.safetensors"
-TRAIN_HINT = "train one with `python train.py configs/stdlib.json` (it writes models/tinygpt-stdlib/)"
+CHECKPOINT = DEFAULT_CHECKPOINT  # models/tinygpt-mixture/model.safetensors
+TRAIN_HINT = "train one with `python train.py configs/mixture.json --release_dir=models/tinygpt-mixture`"
 FALLBACK_SETTINGS = dict(strategy="sample", temperature=0.8, top_p=0.95, seed=0)
 
 # (prompt, what to show, settings): `def` and `class` stop where their body ends, the loop at the first blank line,

@@ -35,8 +35,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from tinygpt.generate import DEFAULT_CHECKPOINT
+
 ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINT = ROOT / "models" / "tinygpt-stdlib" / "model.safetensors"
 PROMPTS = ["def fibonacci(n):", "import os\n", "class Stack:\n    def push(self, item):", "for i in range(",
            "# return the largest of three numbers", "def read_lines(path):", "x = [", "with open("]
 
@@ -181,7 +182,7 @@ def positive(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load test of tinygpt serve on loopback (stops within --deadline).")
-    parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT)
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
     parser.add_argument("--clients", type=positive, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--new-tokens", type=positive, default=16, help="tokens per generation (default 16)")
     parser.add_argument("--deadline", type=float, default=50.0, help="seconds for the whole run (default 50)")

@@ -1,6 +1,6 @@
 """A screenshot of the playground (`tinygpt serve`) for the README, taken by headless Chromium.
 
-    python benchmarks/screenshot.py [--checkpoint models/tinygpt-stdlib/model.safetensors]
+    python benchmarks/screenshot.py [--checkpoint models/tinygpt-mixture/model.safetensors]
                                     [--prompt "def fibonacci(n):"] [--output docs/playground.png]
                                     [--url http://127.0.0.1:8000]
 
@@ -26,6 +26,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+from tinygpt.generate import DEFAULT_CHECKPOINT
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -103,7 +105,7 @@ def take(driver: webdriver.Chrome, url: str, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", type=Path, default=ROOT / "models" / "tinygpt-stdlib" / "model.safetensors")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
     parser.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
     parser.add_argument("--url", help="screenshot this running server instead of starting one")
     parser.add_argument("--prompt", default="def fibonacci(n):")

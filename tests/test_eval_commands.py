@@ -139,6 +139,16 @@ def test_eval_humaneval_reports_greedy_and_sampled_pass_rates(capsys, release, t
     assert 0 <= results["sampled"]["pass@1"] <= results["sampled"]["pass@2"] <= 1
 
 
+def test_eval_humaneval_beam_search_replaces_greedy_for_pass_at_1(capsys, release, toy_problems, tmp_path):
+    report = tmp_path / "humaneval.json"
+    code = eval_humaneval.main(["--checkpoint", str(release), "--problems", str(toy_problems), *TINY,
+                                "--num-beams", "2", "--no-repeat-ngram-size", "3", "--json", str(report)])
+    assert code == 0 and "beam (beam, num_beams 2, length_penalty 1, no_repeat_ngram_size 3" in capsys.readouterr().out
+    results = json.loads(report.read_text())
+    assert "greedy" not in results and len(results["beam"]["attempts"]) == 3
+    assert results["beam"]["config"]["num_beams"] == 2 and 0 <= results["beam"]["pass@1"] <= 1
+
+
 @pytest.mark.parametrize("command, argv, message", [
     (eval_suite, ["-n", "0"], "-n must be >= 1, got 0"),
     (eval_suite, ["--temperature", "0"], "--temperature must be > 0"),
@@ -154,6 +164,7 @@ def test_eval_humaneval_reports_greedy_and_sampled_pass_rates(capsys, release, t
     (eval_humaneval, ["--samples", "4", "--k", "10"], "every k exceeds --samples 4"),
     (eval_humaneval, ["--problems", "missing.jsonl"], "cannot read task file missing.jsonl"),
     (eval_humaneval, ["--limit", "0"], "--limit must be >= 1, got 0"),
+    (eval_humaneval, ["--length-penalty", "2"], "--length-penalty needs --num-beams"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(capsys, release, command, argv, message):
     code = command.main(["--checkpoint", str(release), *argv])

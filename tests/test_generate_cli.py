@@ -17,7 +17,7 @@ import pytest
 
 from tinygpt import cli, eval_functions
 from tinygpt.code_completion import prepare_prompt
-from tinygpt.generate import GenerateError, generate, load_generator
+from tinygpt.generate import DEFAULT_CHECKPOINT, GenerateError, generate, load_generator
 from tinygpt.generate_command import main
 from tinygpt.prepare import is_held_out
 from tinytorch.generation import GenerationConfig
@@ -245,7 +245,7 @@ def test_root_demo_header_says_how_each_completion_stopped(capsys, root_script, 
     assert all("parse" in line for line in headers)  # each says whether its code parses
 
 
-@pytest.mark.skipif(not (ROOT / "models" / "tinygpt-stdlib" / "model.safetensors").exists(), reason="no shipped model")
+@pytest.mark.skipif(not DEFAULT_CHECKPOINT.exists(), reason="no shipped model")
 def test_python_generate_py_runs_on_the_shipped_model():
     """What a fresh clone's user runs first: `python generate.py`, real generations, exit 0."""
     result = subprocess.run([sys.executable, "generate.py"], cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -10,7 +10,8 @@ completed with `--complete-function` semantics. The prompt's preamble, the compl
 `check(candidate)` and a call of it on the entry point run in tinygpt's sandbox (`tinygpt/sandbox.py`: a separate
 process with time, memory, file and process limits); the package's own executor, which runs the code in-process
 once enabled by hand, is never used. Reported:
-- pass@1, greedy: the share of problems whose greedy completion passes its tests;
+- pass@1, greedy: the share of problems whose greedy completion passes its tests (with --num-beams, beam
+  search's best hypothesis instead);
 - with `--samples N`: pass@k for each `--k` up to N, from N sampled completions per problem, with the unbiased
   estimator of Chen et al. 2021 ("Evaluating Large Language Models Trained on Code"), averaged over problems;
 - as for the project's suite (`tinygpt eval-suite`): parses without trimming, has a body, repeats a line, trimmed.
@@ -85,7 +86,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--k", type=int, nargs="+", default=[1, 10, 100], help="pass@k to report, each <= --samples "
                                                                                "(default: 1 10 100)")
     add_common_arguments(parser, max_new_tokens=256, with_strategy=False)
+    beam = parser.add_argument_group("beam search (the pass@1 run, instead of greedy)")
+    beam.add_argument("--num-beams", type=int, help="beams kept per problem; the best one is judged")
+    beam.add_argument("--length-penalty", type=float, help="exponent of the length normalisation (default 1)")
     args = parser.parse_args(argv)
+    if args.length_penalty is not None and args.num_beams is None:
+        parser.error("--length-penalty needs --num-beams")
     if args.limit is not None and args.limit < 1:
         parser.error(f"--limit must be >= 1, got {args.limit}")
     if args.samples < 0:
@@ -127,7 +133,7 @@ def run(argv: list[str] | None) -> int:
     args = parse_args(argv)
     problems_file = args.problems or humaneval_problems_file()
     problems = load_tasks(problems_file)[:args.limit]
-    greedy = decoding_config(args, "greedy")
+    greedy = decoding_config(args, "greedy" if args.num_beams is None else "beam")  # the pass@1 run
     sampled = decoding_config(args, "sample", num_return_sequences=args.samples) if args.samples else None
     limits = sandbox_limits(args)
     model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
@@ -135,13 +141,13 @@ def run(argv: list[str] | None) -> int:
         check_sampled_memory(model, sampled, args.samples)
     print(f"eval-humaneval: {len(problems)} problems from {problems_file.name}; {args.checkpoint}")
     greedy_attempts = [per_problem[0] for per_problem in
-                       run_tasks(model, tokenizer, problems, greedy, limits, "humaneval greedy")]
+                       run_tasks(model, tokenizer, problems, greedy, limits, f"humaneval {greedy.strategy}")]
     counts = summarize(greedy_attempts)
     report = {"problems": str(problems_file), "checkpoint": str(args.checkpoint),
-              "greedy": {"config": asdict(greedy), "summary": counts,
+              greedy.strategy: {"config": asdict(greedy), "summary": counts,
                          "pass@1": counts["passed"] / len(problems),
                          "attempts": [asdict(attempt) for attempt in greedy_attempts]}}
-    print(f"greedy ({describe(greedy)}):")
+    print(f"{greedy.strategy} ({describe(greedy)}):")
     print("\n".join(summary_lines(counts, f"sandboxed, {limits.timeout_s:g} s per problem", "pass@1 (passes tests)")))
     if sampled is not None:
         attempts = run_tasks(model, tokenizer, problems, sampled, limits, "humaneval sampled")

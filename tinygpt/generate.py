@@ -1,6 +1,6 @@
 """Generate Python with a trained TinyGPT: the `generate(model, tokenizer, prompt, ...)` API.
 
-    model, tokenizer = load_generator("models/tinygpt-stdlib/model.safetensors")
+    model, tokenizer = load_generator("models/tinygpt-mixture/model.safetensors")
     completion = generate(model, tokenizer, "def fibonacci(n):", GenerationConfig(strategy="greedy"))[0]
     print(completion.prompt + completion.text)
 
@@ -56,7 +56,7 @@ __all__ = ["DEFAULT_CHECKPOINT", "Completion", "GenerateError", "encode_prompt",
            "gpt_decoder", "load_generator", "make_completion"]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-DEFAULT_CHECKPOINT = REPOSITORY / "models" / "tinygpt-stdlib" / "model.safetensors"  # found from any directory
+DEFAULT_CHECKPOINT = REPOSITORY / "models" / "tinygpt-mixture" / "model.safetensors"  # the shipped model, any cwd
 
 
 class GenerateError(ValueError):
@@ -120,7 +120,7 @@ def load_generator(checkpoint: str | Path, tokenizer_path: str | Path | None = N
     except CheckpointError as err:
         hint = ""
         if not checkpoint.exists():
-            hint = "; train one with `python train.py configs/stdlib.json` or pass --checkpoint PATH"
+            hint = "; train one with `python train.py configs/mixture.json` or pass --checkpoint PATH"
         raise GenerateError(f"{err}{hint}") from None
     model.eval()
     check_finite_weights(model, checkpoint)
