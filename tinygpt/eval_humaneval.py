@@ -36,6 +36,7 @@ from .generate_command import run_generating_command
 from .task_eval import (
     SAMPLING_OPTIONS,
     Attempt,
+    add_beam_arguments,
     add_common_arguments,
     decoding_config,
     describe,
@@ -86,9 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--k", type=int, nargs="+", default=[1, 10, 100], help="pass@k to report, each <= --samples "
                                                                                "(default: 1 10 100)")
     add_common_arguments(parser, max_new_tokens=256, with_strategy=False)
-    beam = parser.add_argument_group("beam search (the pass@1 run, instead of greedy)")
-    beam.add_argument("--num-beams", type=int, help="beams kept per problem; the best one is judged")
-    beam.add_argument("--length-penalty", type=float, help="exponent of the length normalisation (default 1)")
+    add_beam_arguments(parser.add_argument_group("beam search (the pass@1 run, instead of greedy)"))
     args = parser.parse_args(argv)
     if args.length_penalty is not None and args.num_beams is None:
         parser.error("--length-penalty needs --num-beams")
@@ -133,21 +132,21 @@ def run(argv: list[str] | None) -> int:
     args = parse_args(argv)
     problems_file = args.problems or humaneval_problems_file()
     problems = load_tasks(problems_file)[:args.limit]
-    greedy = decoding_config(args, "greedy" if args.num_beams is None else "beam")  # the pass@1 run
+    first = decoding_config(args, "greedy" if args.num_beams is None else "beam")  # the pass@1 run
     sampled = decoding_config(args, "sample", num_return_sequences=args.samples) if args.samples else None
     limits = sandbox_limits(args)
     model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
     if sampled is not None:
         check_sampled_memory(model, sampled, args.samples)
     print(f"eval-humaneval: {len(problems)} problems from {problems_file.name}; {args.checkpoint}")
-    greedy_attempts = [per_problem[0] for per_problem in
-                       run_tasks(model, tokenizer, problems, greedy, limits, f"humaneval {greedy.strategy}")]
-    counts = summarize(greedy_attempts)
+    first_attempts = [per_problem[0] for per_problem in
+                      run_tasks(model, tokenizer, problems, first, limits, f"humaneval {first.strategy}")]
+    counts = summarize(first_attempts)
     report = {"problems": str(problems_file), "checkpoint": str(args.checkpoint),
-              greedy.strategy: {"config": asdict(greedy), "summary": counts,
-                         "pass@1": counts["passed"] / len(problems),
-                         "attempts": [asdict(attempt) for attempt in greedy_attempts]}}
-    print(f"{greedy.strategy} ({describe(greedy)}):")
+              first.strategy: {"config": asdict(first), "summary": counts,
+                               "pass@1": counts["passed"] / len(problems),
+                               "attempts": [asdict(attempt) for attempt in first_attempts]}}
+    print(f"{first.strategy} ({describe(first)}):")
     print("\n".join(summary_lines(counts, f"sandboxed, {limits.timeout_s:g} s per problem", "pass@1 (passes tests)")))
     if sampled is not None:
         attempts = run_tasks(model, tokenizer, problems, sampled, limits, "humaneval sampled")

@@ -30,8 +30,8 @@ from .generate_command import add_sampling_arguments, config_from_args
 from .sandbox import SandboxLimits, run_program
 from .tasks import Task
 
-__all__ = ["Attempt", "add_common_arguments", "attempt_task", "decoding_config", "describe", "judge", "run_tasks",
-           "sandbox_limits", "share", "summarize", "summary_lines"]
+__all__ = ["Attempt", "add_beam_arguments", "add_common_arguments", "attempt_task", "decoding_config", "describe",
+           "judge", "run_tasks", "sandbox_limits", "share", "summarize", "summary_lines"]
 
 SAMPLING_OPTIONS = ("temperature", "top_k", "top_p", "min_p", "seed")
 BEAM_OPTIONS = ("num_beams", "length_penalty")
@@ -131,15 +131,19 @@ def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, w
     if with_strategy:
         decoding.add_argument("--strategy", choices=["greedy", "sample", "beam"],
                               help="(default: greedy; sample when a sampling option is given, beam with --num-beams)")
-        decoding.add_argument("--num-beams", type=int, help="beam: beams kept per task (default 4); the best one is "
-                                                            "judged")
-        decoding.add_argument("--length-penalty", type=float, help="beam: exponent of the length normalisation (1)")
+        add_beam_arguments(decoding)
     decoding.add_argument("--max-new-tokens", type=int, default=max_new_tokens, help="tokens to generate at most")
     add_sampling_arguments(decoding)
     sandbox = parser.add_argument_group("sandbox and output")
     sandbox.add_argument("--timeout", type=float, default=5.0, help="seconds per program, wall clock (default 5)")
     sandbox.add_argument("--memory-mb", type=int, default=1024, help="address-space limit per program (default 1024)")
     sandbox.add_argument("--json", type=output_file, help="also write every completion and its results here")
+
+
+def add_beam_arguments(group) -> None:
+    """--num-beams and --length-penalty; beam search's best hypothesis is the one attempt judged."""
+    group.add_argument("--num-beams", type=int, help="beam: beams kept (default 4); the best one is judged")
+    group.add_argument("--length-penalty", type=float, help="beam: exponent of the length normalisation (1)")
 
 
 def decoding_config(args: argparse.Namespace, strategy: str | None = None, **overrides) -> GenerationConfig:
