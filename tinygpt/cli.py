@@ -30,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 COMMANDS = {
+    "exercises": ("tinygpt.exercises.build", "generate verified exercises: a request in words, then its body"),
+    "mine-exercises": ("tinygpt.exercises.mine", "exercises from the corpora's functions whose doctests pass"),
     "prepare": ("tinygpt.prepare", "build the dataset: tokenizer and token arrays from Python source"),
     "train": ("tinygpt.train_command", "train TinyGPT (config file and --key=value flags, --resume)"),
     "generate": ("tinygpt.generate_command", "complete Python with a trained checkpoint"),

@@ -46,6 +46,7 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0  # 0 disables clipping
+    loss_mask: bool = True  # exercises: the loss is on the body only (the dataset's mask); False = every token
     # evaluation, checkpoints, reproducibility
     eval_interval: int = 250
     eval_batches: int = 16

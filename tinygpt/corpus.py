@@ -48,6 +48,7 @@ class SourceSpec:
 class SourceFile:
     relative_path: str  # POSIX form, the same on every OS: it decides the split
     text: str
+    prompt_chars: int = 0  # an exercise: text[:prompt_chars] is the request, not a training target
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,35 @@ def load_split(data_dir: str | Path, split: str) -> np.ndarray:
     return tokens
 
 
+IGNORE_INDEX = -100  # a target the loss skips (tinytorch's cross_entropy ignore_index)
+
+
+def load_mask(data_dir: str | Path, split: str) -> np.ndarray | None:
+    """The loss mask of one split (uint8, 1 = a training target), or None when the dataset has none (every token
+    is a target). Written by `tinygpt prepare` when a source holds exercises: their requests are 0."""
+    meta = read_meta(data_dir)
+    name = meta.get("loss_mask", {}).get(split) if isinstance(meta.get("loss_mask"), dict) else None
+    if name is None:
+        return None
+    path = Path(data_dir) / name
+    expected = meta["splits"][split]["tokens"]
+    if not path.is_file() or path.stat().st_size != expected:
+        raise DatasetError(f"{path} is missing or does not hold {expected} bytes, one per token (meta.json names it); "
+                           "prepare the dataset again")
+    return np.memmap(path, dtype=np.uint8, mode="r")
+
+
+def cut_windows(tokens: np.ndarray, starts: np.ndarray, block_size: int,
+                mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets of the windows starting at `starts`; a target whose mask is 0 becomes IGNORE_INDEX."""
+    positions = starts[:, None] + np.arange(block_size + 1)  # (B, T+1)
+    windows = tokens[positions].astype(np.int64)
+    targets = windows[:, 1:]
+    if mask is not None:
+        targets = np.where(mask[positions[:, 1:]] != 0, targets, IGNORE_INDEX)
+    return np.ascontiguousarray(windows[:, :-1]), np.ascontiguousarray(targets)
+
+
 def check_block_size(meta: dict, block_size: int, data_dir: str | Path) -> None:
     """Every window a training run cuts must fit: the train split of each source and the whole val split hold more
     than block_size tokens. A run checks this before its first step, not at its first evaluation."""
@@ -123,17 +152,17 @@ def check_block_size(meta: dict, block_size: int, data_dir: str | Path) -> None:
 
 
 def get_batch(
-    tokens: np.ndarray, batch_size: int, block_size: int, rng: np.random.Generator
+    tokens: np.ndarray, batch_size: int, block_size: int, rng: np.random.Generator, mask: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """`batch_size` random windows of `block_size` tokens: inputs `x` and targets `y`, both int64 of shape
-    (batch_size, block_size), where `y[b, t] == x[b, t + 1]` is the token that follows `x[b, t]`.
+    (batch_size, block_size), where `y[b, t] == x[b, t + 1]` is the token that follows `x[b, t]` (IGNORE_INDEX
+    where `mask` is 0 at that token).
 
     The windows are drawn from `rng` alone, so the same seed gives the same batches."""
     if len(tokens) <= block_size:
         raise DatasetError(f"a split of {len(tokens)} tokens is too short for block_size={block_size}")
     starts = rng.integers(0, len(tokens) - block_size, size=batch_size)
-    windows = tokens[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)  # (B, T+1)
-    return np.ascontiguousarray(windows[:, :-1]), np.ascontiguousarray(windows[:, 1:])
+    return cut_windows(tokens, starts, block_size, mask)
 
 
 # ---- sources and the mixture ---------------------------------------------------------------------------------------
@@ -181,8 +210,8 @@ class MixtureSampler:
     """Training batches from several sources of one token array: each row's source is drawn with probability
     weight / sum of weights, then a window of that source's range, as `get_batch` does for a whole array."""
 
-    def __init__(self, tokens: np.ndarray, sources: list[SourceSplit]):
-        self.tokens = tokens
+    def __init__(self, tokens: np.ndarray, sources: list[SourceSplit], mask: np.ndarray | None = None):
+        self.tokens, self.mask = tokens, mask
         self.names = [source.name for source in sources]
         self.starts = np.array([source.start for source in sources], dtype=np.int64)
         self.ends = np.array([source.end for source in sources], dtype=np.int64)
@@ -198,14 +227,14 @@ class MixtureSampler:
             raise DatasetError(f"source(s) {too_short} hold no more than block_size={block_size} training tokens")
         rows = rng.choice(len(self.probabilities), size=batch_size, p=self.probabilities)
         starts = rng.integers(self.starts[rows], self.ends[rows] - block_size)
-        windows = self.tokens[starts[:, None] + np.arange(block_size + 1)].astype(np.int64)  # (B, T+1)
-        return np.ascontiguousarray(windows[:, :-1]), np.ascontiguousarray(windows[:, 1:])
+        return cut_windows(self.tokens, starts, block_size, self.mask)
 
 
-def batch_sampler(meta: dict, train_tokens: np.ndarray) -> Callable[[int, int, np.random.Generator], tuple]:
+def batch_sampler(meta: dict, train_tokens: np.ndarray,
+                  mask: np.ndarray | None = None) -> Callable[[int, int, np.random.Generator], tuple]:
     """`sample(batch_size, block_size, rng) -> (x, y)` for training: `get_batch` on the whole array for one source,
-    a `MixtureSampler` for several."""
+    a `MixtureSampler` for several; targets masked by `mask` (see `load_mask`) when given."""
     sources = source_splits(meta, "train")
     if len(sources) == 1:
-        return functools.partial(get_batch, train_tokens)
-    return MixtureSampler(train_tokens, sources).get_batch
+        return functools.partial(get_batch, train_tokens, mask=mask)
+    return MixtureSampler(train_tokens, sources, mask).get_batch

@@ -37,12 +37,14 @@ def evaluating(model: GPT):
         model.train(was_training)
 
 
-def estimate_loss(model: GPT, tokens: np.ndarray, batches: int, batch_size: int, seed: int) -> float:
-    """Mean loss over `batches` random windows, always the same windows for a given seed."""
+def estimate_loss(model: GPT, tokens: np.ndarray, batches: int, batch_size: int, seed: int,
+                  mask: np.ndarray | None = None) -> float:
+    """Mean loss over `batches` random windows, always the same windows for a given seed; with `mask`, over the
+    targets it marks only (an exercise's body)."""
     rng = np.random.default_rng(seed)
     block = model.config.block_size
     with evaluating(model):
-        losses = [model(*data.get_batch(tokens, batch_size, block, rng))[1].item() for _ in range(batches)]
+        losses = [model(*data.get_batch(tokens, batch_size, block, rng, mask))[1].item() for _ in range(batches)]
     return float(np.mean(losses))
 
 

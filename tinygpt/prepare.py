@@ -68,7 +68,8 @@ from .outputs import Interrupted, OutputError, atomic_directory, check_replaceab
 
 __all__ = ["SourceFile", "is_held_out", "main", "read_sources"]  # the reading and split rule live in corpus.py
 
-DATASET_FILES = ("train.bin", "val.bin", "tokenizer.json", "meta.json")
+DATASET_FILES = ("train.bin", "val.bin", "tokenizer.json", "meta.json", "train.mask.bin", "val.mask.bin")
+EXERCISE_SPLITS = {"train": "train.jsonl", "val": "val.jsonl"}
 
 
 class PrepareError(Exception):
@@ -90,15 +91,50 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16 if vocab_size <= 2**16 else np.uint32)
 
 
-def encode_split(tokenizer: BPETokenizer | CharTokenizer, files: list[SourceFile], split: str) -> np.ndarray:
-    """All files of a split as one array of token ids, consecutive files separated by `<|endoftext|>`."""
+def encode_split(tokenizer: BPETokenizer | CharTokenizer, files: list[SourceFile],
+                 split: str) -> tuple[np.ndarray, np.ndarray]:
+    """All files of a split as one array of token ids, consecutive files separated by `<|endoftext|>`, and the loss
+    mask beside it: 0 where the token is an exercise's request (encoded apart from its body, as a prompt is when the
+    model completes it), 1 everywhere else."""
     eot_id = tokenizer.special_tokens[END_OF_TEXT]
     ids: list[int] = []
-    for index, source_file in enumerate(tqdm(files, desc=f"encoding {split}", unit="file")):
+    mask: list[int] = []
+    for index, source_file in enumerate(tqdm(files, desc=f"encoding {split}", unit="file", mininterval=1.0)):
         if index > 0:
             ids.append(eot_id)
-        ids.extend(tokenizer.encode(source_file.text, allow_special=False))
-    return np.array(ids, dtype=token_dtype(tokenizer.vocab_size))
+            mask.append(1)
+        prompt = source_file.text[:source_file.prompt_chars]
+        prompt_ids = tokenizer.encode(prompt, allow_special=False) if prompt else []
+        body_ids = tokenizer.encode(source_file.text[source_file.prompt_chars:], allow_special=False)
+        ids += prompt_ids + body_ids
+        mask += [0] * len(prompt_ids) + [1] * len(body_ids)
+    return np.array(ids, dtype=token_dtype(tokenizer.vocab_size)), np.array(mask, dtype=np.uint8)
+
+
+def read_exercise_set(spec: SourceSpec) -> dict[str, list[SourceFile]]:
+    """The splits of an exercise set written by `tinygpt exercises`: each exercise is a file whose first
+    `prompt_chars` characters are its request."""
+    splits = {}
+    for split, name in EXERCISE_SPLITS.items():
+        path = spec.path / name
+        splits[split] = []
+        try:
+            with open(path, encoding="utf-8") as file:
+                for number, line in enumerate(file, 1):
+                    record = json.loads(line)
+                    if not isinstance(record.get("prompt"), str) or not isinstance(record.get("completion"), str):
+                        raise PrepareError(f"{path}:{number}: an exercise needs text fields prompt and completion")
+                    splits[split].append(SourceFile(f"{name}:{number}", record["prompt"] + record["completion"],
+                                                    len(record["prompt"])))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as err:
+            raise PrepareError(f"cannot read exercise set {path} (source {spec.name!r}): {err}") from None
+        if not splits[split]:
+            raise PrepareError(f"exercise set {path} (source {spec.name!r}) holds no exercises")
+    return splits
+
+
+def is_exercise_set(path: Path) -> bool:
+    return all((path / name).is_file() for name in EXERCISE_SPLITS.values())
 
 
 def default_out(sources: list[SourceSpec]) -> Path | None:
@@ -224,14 +260,21 @@ def clean_sources(args: argparse.Namespace, snippets: list) -> list[CleanSource]
     seen_hashes: set[bytes] = set()
     cleaned = []
     for spec in args.sources:
-        files, skipped = read_sources(spec.path, args.max_file_bytes)
-        files, removed = keep_clean_files(files, thresholds, seen_hashes)
+        if is_exercise_set(spec.path):  # split already, verified and deduplicated by `tinygpt exercises`
+            splits = read_exercise_set(spec)
+            files = splits["train"] + splits["val"]
+            skipped, removed = {reason: 0 for reason in SKIP_REASONS}, {reason: 0 for reason in REMOVAL_REASONS}
+        else:
+            files, skipped = read_sources(spec.path, args.max_file_bytes)
+            files, removed = keep_clean_files(files, thresholds, seen_hashes)
         matches = find_contamination([source_file.text for source_file in files], snippets) if snippets else []
-        contaminated = {match.document for match in matches}
+        contaminated = {id(files[match.document]) for match in matches}
         removed["benchmark"] = len(contaminated)
         described = [f"{files[m.document].relative_path}: {m.snippet.task_id} {m.snippet.part}" for m in matches]
-        files = [source_file for index, source_file in enumerate(files) if index not in contaminated]
-        splits = split_files(files, args.val_fraction, spec.name)
+        if is_exercise_set(spec.path):
+            splits = {split: [f for f in members if id(f) not in contaminated] for split, members in splits.items()}
+        else:
+            splits = split_files([f for f in files if id(f) not in contaminated], args.val_fraction, spec.name)
         cleaned.append(CleanSource(spec, splits, dict(skipped), dict(removed), described))
     return cleaned
 
@@ -292,11 +335,14 @@ def join_sources(arrays: list[np.ndarray], eot_id: int, dtype: np.dtype) -> tupl
 
 
 def write_dataset(out: Path, arrays: dict[str, np.ndarray], tokenizer: BPETokenizer | CharTokenizer,
-                  meta: dict) -> None:
-    """Write train.bin, val.bin, tokenizer.json and meta.json as one: all of them replace `out`, or none does."""
+                  meta: dict, masks: dict[str, np.ndarray] | None = None) -> None:
+    """Write train.bin, val.bin, tokenizer.json and meta.json (and the loss masks, uint8 beside the tokens, when a
+    source holds exercises) as one: all of them replace `out`, or none does."""
     with atomic_directory(out, "--out", DATASET_FILES, "dataset") as staging:
         for split, tokens in arrays.items():
             tokens.tofile(staging / f"{split}.bin")
+        for split, mask in (masks or {}).items():
+            mask.tofile(staging / f"{split}.mask.bin")
         tokenizer.save(staging / "tokenizer.json")
         (staging / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
@@ -387,15 +433,20 @@ def run(args: argparse.Namespace) -> int:
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     dtype, eot_id = token_dtype(tokenizer.vocab_size), tokenizer.special_tokens[END_OF_TEXT]
-    arrays, ranges = {}, {}
+    arrays, masks, ranges = {}, {}, {}
     for split in ("train", "val"):
-        per_source = [encode_split(tokenizer, s.splits[split], f"{s.spec.name} {split}") for s in sources]
-        arrays[split], ranges[split] = join_sources(per_source, eot_id, dtype)
+        encoded = [encode_split(tokenizer, s.splits[split], f"{s.spec.name} {split}") for s in sources]
+        arrays[split], ranges[split] = join_sources([ids for ids, _ in encoded], eot_id, dtype)
+        masks[split], _ = join_sources([mask for _, mask in encoded], 1, np.dtype(np.uint8))
     encode_seconds = time.perf_counter() - start
+    if all(mask.all() for mask in masks.values()):
+        masks = {}  # no exercises: every token is a target, and no mask files are written
 
     meta = build_meta(args, tokenizer, sources, arrays, ranges, sample_bytes, benchmark)
+    if masks:
+        meta["loss_mask"] = {split: f"{split}.mask.bin" for split in masks}
     try:
-        write_dataset(args.out, arrays, tokenizer, meta)
+        write_dataset(args.out, arrays, tokenizer, meta, masks)
     except OutputError as err:
         print(f"prepare: error: {err}", file=sys.stderr)
         return 2

@@ -112,7 +112,9 @@ class Trainer:
         self.train_tokens = data.load_split(config.data_dir, "train")
         self.val_tokens = data.load_split(config.data_dir, "val")
         check_dataset_tokenizer(self.tokenizer_path, self.meta["vocab_size"])
-        self.sample_batch = data.batch_sampler(self.meta, self.train_tokens)  # rows drawn by source weight
+        mask = data.load_mask(config.data_dir, "train") if config.loss_mask else None  # exercises: body only
+        self.val_mask = data.load_mask(config.data_dir, "val")
+        self.sample_batch = data.batch_sampler(self.meta, self.train_tokens, mask)  # rows drawn by source weight
         val_sources = data.source_splits(self.meta, "val")
         self.val_sources = [s for s in val_sources if s.tokens > config.block_size] if len(val_sources) > 1 else []
         for source in val_sources if len(val_sources) > 1 else []:
@@ -284,6 +286,10 @@ class Trainer:
             tokens = self.val_tokens[source.start:source.end]
             loss = estimate_loss(self.model, tokens, c.eval_batches, c.batch_size, seed=c.seed + 1)
             record[f"val_bpb_{source.name}"] = bits_per_byte(loss, source.tokens, source.bytes)
+            mask = None if self.val_mask is None else self.val_mask[source.start:source.end]
+            if mask is not None and not mask.all():  # exercises: the loss of their bodies alone
+                record[f"val_body_loss_{source.name}"] = estimate_loss(self.model, tokens, c.eval_batches,
+                                                                      c.batch_size, seed=c.seed + 1, mask=mask)
         self.evals.append(record)
         return record
 

@@ -1,0 +1,167 @@
+"""Verified exercise data: the generator (`tinygpt exercises`), the miner (`tinygpt mine-exercises`), and how
+`prepare` and the trainer use exercises (the request encoded apart, the loss on the body only)."""
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygpt import data
+from tinygpt.config import parse_args as parse_train_args
+from tinygpt.exercises import build, mine
+from tinygpt.exercises.skills import Draft
+from tinygpt.prepare import main as prepare_main
+from tinygpt.tasks import load_tasks
+from tinygpt.train import Trainer
+from tinytorch.text import load_tokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKENIZER = ROOT / "models" / "tinygpt-mixture" / "tokenizer.json"
+
+
+@pytest.fixture(scope="module")
+def exercise_set(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("exercises") / "set"
+    assert build.main(["--out", str(out), "--train", "150", "--val", "20", "--seed", "7"]) == 0
+    return out
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_same_seed_gives_the_same_files_byte_for_byte(exercise_set: Path, tmp_path: Path) -> None:
+    assert build.main(["--out", str(tmp_path / "again"), "--train", "150", "--val", "20", "--seed", "7"]) == 0
+    for name in build.OUTPUT_FILES:
+        assert (tmp_path / "again" / name).read_bytes() == (exercise_set / name).read_bytes()
+    assert build.main(["--out", str(tmp_path / "other"), "--train", "150", "--val", "20", "--seed", "8"]) == 0
+    assert (tmp_path / "other" / "train.jsonl").read_bytes() != (exercise_set / "train.jsonl").read_bytes()
+
+
+def test_every_exercise_passes_its_tests_and_a_stub_does_not(exercise_set: Path) -> None:
+    exercises = records(exercise_set / "train.jsonl") + records(exercise_set / "val.jsonl")
+    assert len(exercises) == 170
+    for exercise in exercises:
+        exec(exercise["prompt"] + exercise["completion"] + exercise["tests"], {})  # raises if a test fails
+        stub = exercise["prompt"] + "    pass\n" + exercise["tests"]
+        with pytest.raises(Exception):  # noqa: B017 - any failure: assert, TypeError on None, AttributeError
+            exec(stub, {})
+
+
+def test_three_prompt_styles_several_skills_and_examples_that_run(exercise_set: Path) -> None:
+    exercises = records(exercise_set / "train.jsonl")
+    assert {e["style"] for e in exercises} == set(build.STYLES)
+    assert len({e["skill"] for e in exercises}) >= 6
+    for exercise in exercises:
+        if exercise["style"] == "comment":
+            assert exercise["prompt"].startswith("# ")
+        if exercise["style"] == "examples" and exercise["skill"] != "class":
+            assert ">>>" in exercise["prompt"]
+
+
+def test_no_exercise_uses_an_evaluation_tasks_name_or_13_gram(exercise_set: Path) -> None:
+    tasks = load_tasks()
+    names = {task.entry_point for task in tasks}
+    task_grams = set().union(*(build.ngrams(t.prompt + t.canonical_solution + t.test) for t in tasks))
+    for exercise in records(exercise_set / "train.jsonl"):
+        assert exercise["name"] not in names
+        assert not build.ngrams(exercise["prompt"] + exercise["completion"] + exercise["tests"]) & task_grams
+    report = json.loads((exercise_set / "report.json").read_text())
+    assert report["kept"] == {"val": 20, "train": 150} and report["drawn"] >= 170
+
+
+def test_drafts_that_fail_disagree_or_are_trivially_passed_are_dropped() -> None:
+    constant = Draft("t", "always_zero", ["n"], "Return zero.", ["    return 0\n"], lambda rng: (rng.randint(0, 9),))
+    checks, ok = build.test_lines(constant, [(1,), (2,)])
+    assert ok and build.trivially_passed(constant, build.render_tests(checks))
+    disagree = Draft("t", "half", ["n"], "Halve n.", ["    return n // 2\n", "    return n / 2\n"], lambda rng: (3,))
+    assert build.test_lines(disagree, [(3,)]) == ([], False)
+    raises = Draft("t", "inverse", ["n"], "Return 1 / n.", ["    return 1 / n\n"], lambda rng: (0,))
+    assert build.test_lines(raises, [(0,)]) == ([], False)
+    forever = Draft("t", "spin", ["n"], "Spin.", ["    while True:\n        pass\n"], lambda rng: (0,))
+    assert build.test_lines(forever, [(0,)]) == ([], False)
+
+
+def test_a_request_named_like_an_evaluation_task_is_renamed_everywhere() -> None:
+    draft = Draft("loop", "factorial", ["n"], "Return n!.", ["    return 1 if n < 2 else n * factorial(n - 1)\n"],
+                  lambda rng: (5,))
+    build.rename(draft, {"factorial"}, random.Random(0))
+    assert draft.name != "factorial" and f"{draft.name}(n - 1)" in draft.bodies[0]
+
+
+def test_bad_arguments_exit_2(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build.main(["--train", "0"])
+    assert exit_info.value.code == 2 and "--train" in capsys.readouterr().err
+
+
+CORPUS = {
+    "pkg/good.py": 'import math\n\n\ndef hypotenuse(a, b):\n    """Length of the long side.\n\n'
+                   '    >>> hypotenuse(3, 4)\n    5.0\n    """\n    return math.sqrt(a * a + b * b)\n',
+    "pkg/wrong.py": 'def twice(x):\n    """Twice x.\n\n    >>> twice(2)\n    5\n    """\n    return 2 * x\n',
+    "pkg/needs_helper.py": 'def helper(x):\n    return x\n\n\ndef use(x):\n    """Use the helper.\n\n    >>> use(1)\n'
+                           '    1\n    """\n    return helper(x)\n',
+    "pkg/no_examples.py": 'def plain(x):\n    """No examples."""\n    return x\n',
+}
+
+
+def test_mining_keeps_only_functions_whose_doctests_pass_alone(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    for name, text in CORPUS.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text, encoding="utf-8")
+    assert mine.main(["--source", str(corpus), "--out", str(tmp_path / "mined"), "--val-fraction", "0.01"]) == 0
+    report = json.loads((tmp_path / "mined" / "report.json").read_text())
+    assert report["found"] == 3 and report["run"] == 3 and report["kept"] == {"train": 1, "val": 0}
+    assert report["dropped"] == {"doctests failed": 2}
+    kept = records(tmp_path / "mined" / "train.jsonl")[0]
+    assert kept["prompt"].startswith("import math\n") and kept["completion"] == "    return math.sqrt(a * a + b * b)\n"
+
+
+@pytest.fixture(scope="module")
+def finishing_data(exercise_set: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("finish") / "data"
+    code = tmp_path_factory.mktemp("code")
+    for index in range(4):
+        (code / f"module_{index}.py").write_text("\n".join(f"value_{i} = {i} * {index}" for i in range(200)) + "\n")
+    assert prepare_main(["--source", f"code={code}:1", "--source", f"exercises={exercise_set}:1", "--tokenizer",
+                         str(TOKENIZER), "--out", str(out), "--val-fraction", "0.3", "--no-benchmark-check"]) == 0
+    return out
+
+
+def test_prepare_encodes_the_request_apart_and_masks_it(finishing_data: Path, exercise_set: Path) -> None:
+    meta = data.read_meta(finishing_data)
+    assert meta["loss_mask"] == {"train": "train.mask.bin", "val": "val.mask.bin"}
+    tokens, mask = data.load_split(finishing_data, "train"), data.load_mask(finishing_data, "train")
+    code, exercises = data.source_splits(meta, "train")
+    assert mask[code.start:code.end].all()
+    tokenizer = load_tokenizer(TOKENIZER)
+    first = records(exercise_set / "train.jsonl")[0]
+    prompt_ids = tokenizer.encode(first["prompt"])
+    body_ids = tokenizer.encode(first["completion"])
+    start = exercises.start
+    assert tokens[start:start + len(prompt_ids) + len(body_ids)].tolist() == prompt_ids + body_ids
+    assert mask[start:start + len(prompt_ids) + len(body_ids)].tolist() == [0] * len(prompt_ids) + [1] * len(body_ids)
+    assert mask[start + len(prompt_ids) + len(body_ids)] == 1  # the end-of-text after the body is a target
+
+
+def test_batches_ignore_masked_targets_and_the_trainer_can_turn_it_off(finishing_data: Path, tmp_path: Path) -> None:
+    meta = data.read_meta(finishing_data)
+    tokens, mask = data.load_split(finishing_data, "train"), data.load_mask(finishing_data, "train")
+    x, y = data.batch_sampler(meta, tokens, mask)(8, 32, np.random.default_rng(0))
+    x_plain, y_plain = data.batch_sampler(meta, tokens)(8, 32, np.random.default_rng(0))
+    assert (x == x_plain).all() and (y == data.IGNORE_INDEX).any()
+    kept = y != data.IGNORE_INDEX
+    assert (y[kept] == y_plain[kept]).all()
+    flags = [f"--data_dir={finishing_data}", f"--out_dir={tmp_path / 'run'}", "--n_layer=1", "--n_head=2",
+             "--n_embd=16", "--block_size=32", "--batch_size=4", "--max_steps=2", "--eval_batches=1",
+             "--progress=false"]
+    masked = Trainer(parse_train_args(flags)[0])
+    plain = Trainer(parse_train_args([*flags, "--loss_mask=false"])[0])
+    xm, ym = masked.sample_batch(8, 32, np.random.default_rng(1))
+    xp, yp = plain.sample_batch(8, 32, np.random.default_rng(1))
+    assert (ym == data.IGNORE_INDEX).any() and not (yp == data.IGNORE_INDEX).any()
+    record = masked.evaluate(0.0)
+    assert 0 < record["val_body_loss_exercises"] < 20
