@@ -3,6 +3,7 @@ function from a request in plain words and runs that function's tests.
 
     python generate.py                                         the demo below, a few seconds on a laptop CPU
     python generate.py --prompt "import os" --strategy greedy  any `tinygpt generate` option (see --help)
+    python generate.py --allow-unconfined                      the demo, its tests run even without bubblewrap
 
 Everything printed is generated on the spot by the shipped checkpoint; nothing is canned. The decoding settings are
 fixed: those recorded in `demo.json` next to the checkpoint, which `benchmarks/decoding_sweep.py` chose on the
@@ -20,7 +21,7 @@ from tinygpt.cli import EXIT_BAD_ARGUMENT, print_stderr
 from tinygpt.generate import DEFAULT_CHECKPOINT, GenerateError, generate, load_generator
 from tinygpt.generate_command import main as generate_main
 from tinygpt.generate_command import run_generating_command
-from tinygpt.sandbox import SandboxLimits
+from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.task_eval import describe, judge
 from tinygpt.tasks import load_tasks
 from tinytorch.generation import GenerationConfig
@@ -99,27 +100,35 @@ def show_seed_prompts(model, tokenizer, settings: dict) -> None:
         print(code.rstrip("\n") + "\n")
 
 
-def show_request(model, tokenizer, settings: dict) -> None:
-    """The suite's first task: a request in plain words, completed into a function, then its tests run."""
+def show_request(model, tokenizer, settings: dict, allow_unconfined: bool = False) -> None:
+    """The suite's first task: a request in plain words, completed into a function, then its tests run (not run,
+    with a line saying why, where the sandbox is unavailable)."""
     task = next(task for task in load_tasks() if task.task_id == REQUEST_TASK)
     config = GenerationConfig(**settings, max_new_tokens=128)
     completion = generate(model, tokenizer, task.prompt, config, complete_function=True)[0]
-    attempt = judge(task, completion, SandboxLimits())
     print(f"--- a request in plain words (task {task.task_id} of the suite): the whole function ---")
+    limits = SandboxLimits(allow_unconfined=allow_unconfined)
+    try:
+        where = "in a sandbox" if check_isolation(limits) else "WITHOUT a sandbox (--allow-unconfined)"
+    except SandboxUnavailable as err:
+        print((completion.prompt + completion.text).rstrip("\n"))
+        print(f"its tests were not run: {err}, or run `python generate.py --allow-unconfined`\n")
+        return
+    attempt = judge(task, completion, limits)
     print(attempt.code.rstrip("\n"))
     tests = " and ".join(line.removeprefix("assert ") for line in task.test.splitlines() if line.strip())
-    print(f"its tests, run in a sandbox ({tests}): {attempt.status.upper()}"
+    print(f"its tests, run {where} ({tests}): {attempt.status.upper()}"
           + ("" if attempt.status == "passed" else f" ({attempt.reason})") + "\n")
 
 
-def demo(checkpoint: Path = CHECKPOINT) -> int:
+def demo(checkpoint: Path = CHECKPOINT, allow_unconfined: bool = False) -> int:
     if not checkpoint.is_file():
         print_stderr(f"generate.py: error: no trained checkpoint at {checkpoint}; {TRAIN_HINT}")
         return EXIT_BAD_ARGUMENT
-    return run_generating_command("generate.py", lambda: show_demo(checkpoint))
+    return run_generating_command("generate.py", lambda: show_demo(checkpoint, allow_unconfined))
 
 
-def show_demo(checkpoint: Path) -> int:
+def show_demo(checkpoint: Path, allow_unconfined: bool = False) -> int:
     model, tokenizer = load_generator(checkpoint)
     settings, origin = demo_settings(checkpoint)
     c = model.config
@@ -129,7 +138,7 @@ def show_demo(checkpoint: Path) -> int:
           f"context {c.block_size} tokens, vocabulary {c.vocab_size}")
     print(origin + "\n")
     show_seed_prompts(model, tokenizer, settings)
-    show_request(model, tokenizer, settings)
+    show_request(model, tokenizer, settings, allow_unconfined)
     print("What this demonstrates")
     print("\n".join(f"  - {line}" for line in DEMONSTRATES))
     print("\nTry: python generate.py --prompt 'def fibonacci(n):' --complete-function --seed 1")
@@ -138,8 +147,8 @@ def show_demo(checkpoint: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        return demo()  # one line for bad input; `python generate.py | head` ends quietly
+    if not argv or argv == ["--allow-unconfined"]:
+        return demo(allow_unconfined=bool(argv))  # one line for bad input; `python generate.py | head` ends quietly
     if not any(arg == "--checkpoint" or arg.startswith("--checkpoint=") for arg in argv):
         argv = ["--checkpoint", str(CHECKPOINT), *argv]
     return generate_main(argv)

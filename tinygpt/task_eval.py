@@ -7,7 +7,8 @@ One attempt = one completion of one task, judged five ways:
 - has_body: it parses and holds a statement besides its docstring and `pass` (`code_completion.has_body`);
 - repeats: how often its most repeated line occurs (5 or more: a repetition loop);
 - truncated: `max_new_tokens` ran out inside the body;
-- status: what the sandbox said when the prompt's preamble, the block and the tests ran together. The block runs as
+- status: what the sandbox said when the prompt's preamble and the block ran as the candidate and the task's tests
+  ran against it (`sandbox.run_tests`: the verdict comes from the tests' own process). The block runs as
   `--complete-function` returned it (a trimmed block that parses is run and may pass: it is the code a user gets);
   a block that does not parse is not run ("error").
 """
@@ -23,11 +24,11 @@ from pathlib import Path
 
 from tinytorch.generation import GenerationConfig
 
-from .cli import output_file, progress_bar
+from .cli import output_file, print_stderr, progress_bar
 from .code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated_line
 from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, generate
 from .generate_command import add_sampling_arguments, config_from_args
-from .sandbox import SandboxLimits, run_program
+from .sandbox import SandboxLimits, SandboxUnavailable, check_isolation, run_tests
 from .tasks import Task
 
 __all__ = ["Attempt", "add_beam_arguments", "add_common_arguments", "attempt_task", "decoding_config", "describe",
@@ -58,7 +59,7 @@ def judge(task: Task, completion: Completion, limits: SandboxLimits) -> Attempt:
                        False, "error", "no def was written")
     code = (completion.prompt + completion.text)[:block.start] + block.text
     if block.parses:
-        result = run_program(task.program(code), limits)
+        result = run_tests(code, task.test_program(), limits)
         status, reason = result.status, result.reason
     else:
         status, reason = "error", "the completed function does not parse"
@@ -137,6 +138,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, w
     sandbox = parser.add_argument_group("sandbox and output")
     sandbox.add_argument("--timeout", type=float, default=5.0, help="seconds per program, wall clock (default 5)")
     sandbox.add_argument("--memory-mb", type=int, default=1024, help="address-space limit per program (default 1024)")
+    sandbox.add_argument("--allow-unconfined", action="store_true",
+                         help="where bubblewrap is missing, run generated code without isolation instead of refusing")
     sandbox.add_argument("--json", type=output_file, help="also write every completion and its results here")
 
 
@@ -170,8 +173,17 @@ def decoding_config(args: argparse.Namespace, strategy: str | None = None, **ove
 
 
 def sandbox_limits(args: argparse.Namespace) -> SandboxLimits:
+    """The sandbox settings the options ask for. Where bubblewrap cannot run, refuses in one line (GenerateError)
+    unless --allow-unconfined, which is then said on stderr."""
     if not 0 < args.timeout < math.inf:
         raise GenerateError(f"--timeout must be > 0 seconds and finite, got {args.timeout:g}")
     if args.memory_mb < 64:
         raise GenerateError(f"--memory-mb must be >= 64, got {args.memory_mb}")
-    return SandboxLimits(timeout_s=args.timeout, memory_mb=args.memory_mb)
+    limits = SandboxLimits(timeout_s=args.timeout, memory_mb=args.memory_mb, allow_unconfined=args.allow_unconfined)
+    try:
+        confined = check_isolation(limits)
+    except SandboxUnavailable as err:
+        raise GenerateError(f"{err}, or pass --allow-unconfined to run it without one") from None
+    if not confined:
+        print_stderr("warning: no sandbox here: generated code runs WITHOUT isolation (--allow-unconfined)")
+    return limits

@@ -45,11 +45,15 @@ class Task:
     test: str
     entry_point: str
 
-    def program(self, code: str) -> str:
-        """`code` (the completed function, with whatever the prompt put before it) followed by the tests; it raises
-        if a test fails. HumanEval's tests define `check(candidate)`, which is then called on the entry point."""
+    def test_program(self) -> str:
+        """The tests as a program that raises if one fails. HumanEval's tests define `check(candidate)`, which is then
+        called on the entry point."""
         calls_check = "def check(" in self.test
-        return f"{code}\n\n{self.test}\n" + (f"\ncheck({self.entry_point})\n" if calls_check else "")
+        return f"{self.test}\n" + (f"\ncheck({self.entry_point})\n" if calls_check else "")
+
+    def program(self, code: str) -> str:
+        """`code` (the completed function, with whatever the prompt put before it) followed by the tests."""
+        return f"{code}\n\n{self.test_program()}"
 
 
 def load_tasks(path: str | Path = SUITE_PATH) -> list[Task]:
