@@ -24,6 +24,7 @@ from tinygpt.generate_command import run_generating_command
 from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.task_eval import describe, judge
 from tinygpt.tasks import load_tasks
+from tinygpt.verify import completed_code, verify
 from tinytorch.generation import GenerationConfig
 
 CHECKPOINT = DEFAULT_CHECKPOINT  # models/tinygpt-mixture/model.safetensors
@@ -37,6 +38,7 @@ DEMO = [
     ("class", "a class", dict(complete_function=True, max_new_tokens=128)),
     ("for i in", "a loop", dict(stop_strings=["\n\n"], max_new_tokens=64)),
 ]
+VERIFY_CANDIDATES = 10  # `--verify 10`: the request again, when greedy decoding did not pass
 REQUEST_TASK = "tinygpt/0"  # the suite's first task, fixed before any model was trained: a signature and a docstring
 HOW_IT_STOPPED = {  # by Completion.finish_reason
     "function_end": "stopped where its body ends",
@@ -119,6 +121,20 @@ def show_request(model, tokenizer, settings: dict, allow_unconfined: bool = Fals
     tests = " and ".join(line.removeprefix("assert ") for line in task.test.splitlines() if line.strip())
     print(f"its tests, run {where} ({tests}): {attempt.status.upper()}"
           + ("" if attempt.status == "passed" else f" ({attempt.reason})") + "\n")
+    if attempt.status != "passed":
+        show_verified(model, tokenizer, task, config, limits)
+
+
+def show_verified(model, tokenizer, task, config: GenerationConfig, limits: SandboxLimits) -> None:
+    """The same request with --verify: candidates checked against the tests, as a user passes them with --tests."""
+    result = verify(model, tokenizer, task.prompt, VERIFY_CANDIDATES, config, task.test_program(), limits)
+    how = (f"candidate {result.tried} of {VERIFY_CANDIDATES} passed" if result.verified
+           else f"none of {result.tried} passed; the greedy one is shown")
+    print(f"--- the same request with --verify {VERIFY_CANDIDATES} --tests (greedy, then samples, each run against "
+          f"those tests in the sandbox): {how} ---")
+    code = completed_code(result.completion) or result.completion.prompt + result.completion.text
+    print(code.rstrip("\n"))
+    print(f"its tests: {'PASSED' if result.verified else 'FAILED'}\n")
 
 
 def demo(checkpoint: Path = CHECKPOINT, allow_unconfined: bool = False) -> int:

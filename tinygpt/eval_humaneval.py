@@ -40,6 +40,7 @@ from .task_eval import (
     add_common_arguments,
     decoding_config,
     describe,
+    report_verified,
     run_tasks,
     sandbox_limits,
     share,
@@ -148,6 +149,8 @@ def run(argv: list[str] | None) -> int:
                                "attempts": [asdict(attempt) for attempt in first_attempts]}}
     print(f"{first.strategy} ({describe(first)}):")
     print("\n".join(summary_lines(counts, f"sandboxed, {limits.timeout_s:g} s per problem", "pass@1 (passes tests)")))
+    if args.verify:
+        report["verified"] = report_verified(model, tokenizer, problems, args.verify, first, limits)
     if sampled is not None:
         attempts = run_tasks(model, tokenizer, problems, sampled, limits, "humaneval sampled")
         print(f"sampled ({describe(sampled)}), {args.samples} completions per problem:")

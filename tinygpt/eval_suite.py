@@ -30,6 +30,7 @@ from .task_eval import (
     add_common_arguments,
     decoding_config,
     describe,
+    report_verified,
     run_tasks,
     sandbox_limits,
     summarize,
@@ -88,9 +89,12 @@ def run(argv: list[str] | None) -> int:
     counts = summarize(attempts)
     print(f"eval-suite: {len(tasks)} tasks from {args.suite.name}; {describe(config)}; {args.checkpoint}")
     print("\n".join(summary_lines(counts, f"sandboxed, {limits.timeout_s:g} s per task")))
+    verified = report_verified(model, tokenizer, tasks, args.verify, config, limits) if args.verify else None
     if args.json:
         report = {"suite": str(args.suite), "checkpoint": str(args.checkpoint), "config": asdict(config),
                   "summary": counts, "attempts": [asdict(attempt) for attempt in attempts]}
+        if verified is not None:
+            report["verified"] = verified
         write_text_file(args.json, json.dumps(report, indent=1) + "\n")
     return 0
 

@@ -33,6 +33,8 @@ from .cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, print_stderr, r
 from .code_completion import prepare_prompt
 from .explain import format_trace
 from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, encode_prompt, generate, load_generator
+from .sandbox import SandboxLimits, SandboxUnavailable, check_isolation
+from .verify import verify
 
 __all__ = ["add_sampling_arguments", "build_parser", "config_from_args", "main", "option_message",
            "run_generating_command", "show"]
@@ -77,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     stopping.add_argument("--explain", action="store_true",
                           help="after the text, print each step's candidates after each logits processor")
     stopping.add_argument("--explain-top", type=int, default=5, help="--explain: candidates shown per stage (1-50)")
+    checking = parser.add_argument_group("code that checks itself (tinygpt.verify)")
+    checking.add_argument("--verify", type=int, metavar="K", help="try K completions (greedy, then samples) and print "
+                          "the first that passes the prompt's >>> examples (or --tests); implies --complete-function")
+    checking.add_argument("--tests", type=Path, metavar="FILE", help="--verify: asserts to check against instead")
+    checking.add_argument("--allow-unconfined", action="store_true",
+                          help="--verify: run the checks even where bubblewrap is missing (no isolation)")
     return parser
 
 
@@ -220,13 +228,58 @@ def interact(model, tokenizer, config: GenerationConfig, args: argparse.Namespac
         run_prompts(model, tokenizer, [unescape(line)], config, args)
 
 
+def verify_options(args: argparse.Namespace, prompts: list[str] | None) -> tuple[str | None, SandboxLimits]:
+    """The --tests text (None: the prompt's own examples) and the sandbox limits; errors name the option."""
+    if args.verify is None:
+        if args.tests is not None or args.allow_unconfined:
+            raise GenerateError(f"--{'tests' if args.tests is not None else 'allow-unconfined'} needs --verify K")
+        return None, SandboxLimits()
+    if not 1 <= args.verify <= 100:
+        raise GenerateError(f"--verify must be between 1 and 100 candidates, got {args.verify}")
+    if prompts is None or len(prompts) != 1 or args.explain:
+        raise GenerateError("--verify checks one prompt: give one --prompt (or --prompt-file), without --explain")
+    tests = None
+    if args.tests is not None:
+        try:
+            tests = args.tests.read_text(encoding="utf-8")
+            compile(tests, str(args.tests), "exec")
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as err:
+            raise GenerateError(f"cannot use --tests {args.tests}: {err}") from None
+    limits = SandboxLimits(allow_unconfined=args.allow_unconfined)
+    try:
+        if not check_isolation(limits):
+            print_stderr("warning: no sandbox here: generated code runs WITHOUT isolation (--allow-unconfined)")
+    except SandboxUnavailable as err:
+        raise GenerateError(f"--verify runs generated code: {err}, or pass --allow-unconfined") from None
+    return tests, limits
+
+
+def run_verified(model, tokenizer, prompt: str, config: GenerationConfig, args: argparse.Namespace,
+                 tests: str | None, limits: SandboxLimits) -> None:
+    result = verify(model, tokenizer, prompt, args.verify, config, tests, limits,
+                    seed=0 if args.seed is None else args.seed)
+    completion = result.completion
+    print(completion.function.text if completion.function else completion.prompt + completion.text, end="")
+    if result.verified:
+        which = "the greedy completion" if result.tried == 1 else f"candidate {result.tried} of {args.verify}"
+        print_stderr(f"verified: {which} passed {result.checks}")
+    elif result.tried == 0:
+        print_stderr(f"not verified: nothing to check against ({result.checks}); this is the greedy completion")
+    else:
+        print_stderr(f"not verified: none of {result.tried} candidates passed {result.checks}; this is the greedy "
+                     f"completion ({result.results[0].reason})")
+
+
 def run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     prompts = read_prompts(args)
     check_explain(args, prompts, config)
+    tests, limits = verify_options(args, prompts)
     model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
-    if prompts is None:
+    if args.verify is not None:
+        run_verified(model, tokenizer, prompts[0], config, args, tests, limits)
+    elif prompts is None:
         interact(model, tokenizer, config, args)
     else:
         run_prompts(model, tokenizer, prompts, config, args)

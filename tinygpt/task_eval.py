@@ -30,9 +30,11 @@ from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, generate
 from .generate_command import add_sampling_arguments, config_from_args
 from .sandbox import SandboxLimits, SandboxUnavailable, check_isolation, run_tests
 from .tasks import Task
+from .verify import verify
 
 __all__ = ["Attempt", "add_beam_arguments", "add_common_arguments", "attempt_task", "decoding_config", "describe",
-           "judge", "run_tasks", "sandbox_limits", "share", "summarize", "summary_lines"]
+           "judge", "report_verified", "run_tasks", "run_verified", "sandbox_limits", "share", "summarize",
+           "summary_lines"]
 
 SAMPLING_OPTIONS = ("temperature", "top_k", "top_p", "min_p", "seed")
 BEAM_OPTIONS = ("num_beams", "length_penalty")
@@ -77,6 +79,32 @@ def run_tasks(model, tokenizer, tasks: Sequence[Task], config: GenerationConfig,
               description: str) -> list[list[Attempt]]:
     """Attempts per task, in task order, with a progress bar on stderr."""
     return [attempt_task(model, tokenizer, task, config, limits) for task in progress_bar(tasks, description, "task")]
+
+
+def run_verified(model, tokenizer, tasks: Sequence[Task], candidates: int, config: GenerationConfig,
+                 limits: SandboxLimits) -> tuple[list[Attempt], int]:
+    """One attempt per task: the completion `tinygpt.verify` chose from `candidates` by the `>>>` examples of the
+    task's prompt (never its tests), then judged by the task's tests. Also returns how many tasks' prompts had
+    examples to check against."""
+    attempts, with_examples = [], 0
+    for task in progress_bar(tasks, f"verify {candidates}", "task"):
+        result = verify(model, tokenizer, task.prompt, candidates, config, None, limits)
+        with_examples += result.tried > 0
+        attempts.append(judge(task, result.completion, limits))
+    return attempts, with_examples
+
+
+def report_verified(model, tokenizer, tasks: Sequence[Task], candidates: int, config: GenerationConfig,
+                    limits: SandboxLimits) -> dict:
+    """Run `run_verified`, print its lines, and return its part of the JSON report."""
+    attempts, with_examples = run_verified(model, tokenizer, tasks, candidates, config, limits)
+    counts = summarize(attempts)
+    print(f"verified from {candidates} (greedy, then samples at temperature 0.8, top_p 0.95; chosen by the >>> "
+          f"examples in the prompt, which {with_examples} of {len(tasks)} prompts have):")
+    print("\n".join(summary_lines(counts, "judged by the tests", f"pass@1, verified from {candidates}")))
+    return {"candidates": candidates, "prompts_with_examples": with_examples, "summary": counts,
+            f"pass@1_verified_{candidates}": counts["passed"] / max(len(tasks), 1),
+            "attempts": [dataclasses.asdict(attempt) for attempt in attempts]}
 
 
 def describe(config: GenerationConfig) -> str:
@@ -138,6 +166,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, w
     sandbox = parser.add_argument_group("sandbox and output")
     sandbox.add_argument("--timeout", type=float, default=5.0, help="seconds per program, wall clock (default 5)")
     sandbox.add_argument("--memory-mb", type=int, default=1024, help="address-space limit per program (default 1024)")
+    sandbox.add_argument("--verify", type=int, metavar="K", help="also: pick each task's completion from K (greedy, "
+                         "then samples) by the examples in its prompt, never its tests; reported apart")
     sandbox.add_argument("--allow-unconfined", action="store_true",
                          help="where bubblewrap is missing, run generated code without isolation instead of refusing")
     sandbox.add_argument("--json", type=output_file, help="also write every completion and its results here")
@@ -177,6 +207,8 @@ def sandbox_limits(args: argparse.Namespace) -> SandboxLimits:
     unless --allow-unconfined, which is then said on stderr."""
     if not 0 < args.timeout < math.inf:
         raise GenerateError(f"--timeout must be > 0 seconds and finite, got {args.timeout:g}")
+    if args.verify is not None and not 1 <= args.verify <= 100:
+        raise GenerateError(f"--verify must be between 1 and 100 candidates, got {args.verify}")
     if args.memory_mb < 64:
         raise GenerateError(f"--memory-mb must be >= 64, got {args.memory_mb}")
     limits = SandboxLimits(timeout_s=args.timeout, memory_mb=args.memory_mb, allow_unconfined=args.allow_unconfined)
