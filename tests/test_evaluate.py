@@ -82,7 +82,7 @@ def test_out_of_domain_directory_is_every_file_joined_by_end_of_text(setup, tmp_
     result = run(setup, tmp_path, "--ood", str(setup["ood"]))["ood"]
     tokenizer = BPETokenizer.load(setup["root"] / "model" / "tokenizer.json")
     files, _ = read_sources(setup["ood"], 1_000_000)
-    tokens = encode_split(tokenizer, files, "ood")
+    tokens, _ = encode_split(tokenizer, files, "ood")
     assert [f.relative_path for f in files] == ["pkg/first.py", "second.py"]
     assert (result["files"], result["skipped"], result["tokens"]) == (2, 1, len(tokens))
     assert result["bytes"] == sum(len(f.text.encode()) for f in files)

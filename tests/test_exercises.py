@@ -165,3 +165,15 @@ def test_batches_ignore_masked_targets_and_the_trainer_can_turn_it_off(finishing
     assert (ym == data.IGNORE_INDEX).any() and not (yp == data.IGNORE_INDEX).any()
     record = masked.evaluate(0.0)
     assert 0 < record["val_body_loss_exercises"] < 20
+
+
+@pytest.mark.parametrize("skill", [skill for skill, _ in build.SKILLS], ids=lambda skill: skill.__name__)
+def test_every_skill_draws_bodies_that_compile_and_agree(skill) -> None:
+    rng = random.Random(0)
+    agreed = 0
+    for _ in range(60):
+        draft = skill(rng)
+        for body in draft.bodies:
+            compile(build.header(draft) + body, draft.name, "exec")
+        agreed += build.test_lines(draft, [draft.draw(rng) for _ in range(3)])[1]
+    assert agreed >= 50  # a few draws may raise on their inputs (max of nothing); a broken template would not

@@ -105,7 +105,7 @@ def held_out_sets(data_dir: Path, tokenizer) -> list[TokenSet]:
 
 def directory_set(directory: Path, tokenizer) -> TokenSet:
     files, skipped = read_sources(directory, MAX_FILE_BYTES)
-    tokens = encode_split(tokenizer, files, directory.name)
+    tokens, _ = encode_split(tokenizer, files, directory.name)
     total_bytes = sum(len(source_file.text.encode("utf-8")) for source_file in files)
     return TokenSet(directory.name, "ood", str(directory), tokens, len(files), total_bytes, sum(skipped.values()))
 

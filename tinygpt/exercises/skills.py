@@ -128,7 +128,8 @@ def predicate(rng: random.Random, x: str) -> tuple[str, str, str]:
     condition, name, phrase = pick(rng, PREDICATES)
     k, lo = rng.choice([2, 3, 4, 5, 7, 10]), rng.randint(-5, 5)
     values = {"x": x, "k": k, "lo": lo, "hi": lo + rng.randint(2, 9)}
-    return condition.format(**values), name.format(**values), phrase.format(**values)
+    in_name = {key: str(value).replace("-", "minus_") for key, value in values.items()}  # identifiers: no "-"
+    return condition.format(**values), name.format(**in_name), phrase.format(**values)
 
 
 def number_predicate(rng: random.Random) -> Draft:
@@ -210,7 +211,7 @@ def list_pipeline(rng: random.Random) -> Draft:
         sign = ">" if aggregate == "max" else "<"
         summary = f"Return the {best} of {of_items}, or None if there are none."
         bodies = [f"    best = None\n{loop_head}{indent}if best is None or {item} {sign} best:\n"
-                   "{indent}    best = {item}\n"
+                   f"{indent}    best = {item}\n"
                   "    return best\n",
                   f"    kept = {kept}\n    if not kept:\n        return None\n    return {aggregate}(kept)\n",
                   f"    return {aggregate}({kept}, default=None)\n"]
