@@ -14,8 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tinygpt import cli, generate_command
-from tinygpt.generate import generate, load_generator
+from tinygpt import sandbox as sandbox_module
+from tinygpt import verify as verify_module
+from tinygpt.code_completion import extract_function
+from tinygpt.generate import Completion, generate, load_generator
 from tinygpt.generate_command import build_parser, config_from_args
+from tinygpt.sandbox import isolation_problem
 from tinygpt.serve import Limits, create_app
 from tinygpt.serve.app import STATIC
 from tinygpt.serve.session import EVENTS_AHEAD
@@ -309,6 +313,67 @@ def test_settings_over_the_memory_budget_are_refused_by_name(loaded):
         events = parse_events(test_client.post("/api/generate", json=body).text)
         assert [name for name, _ in events] == ["start", "error"]
         assert events[-1][1]["message"].startswith("max_new_tokens 1000000000000 needs about")
+
+
+# ---- /api/verify: tinygpt generate --verify in the playground ----------------------------------------------------
+
+SQUARE = 'def square(x):\n    """Return x times x.\n\n    >>> square(3)\n    9\n    """\n'
+needs_sandbox = pytest.mark.skipif(isolation_problem() is not None, reason="bubblewrap is not available here")
+
+
+@pytest.fixture
+def square_candidates(monkeypatch):
+    """Greedy writes x + x (fails square(3) == 9); the second sample writes x * x."""
+    bodies = {"greedy": ["    return x + x"], "sample": ["    return x ** 3", "    return x * x", "    return 0"]}
+
+    def fake_generate(model, tokenizer, prompt, config, complete_function=False):
+        made = []
+        for body in bodies[config.strategy][:config.num_return_sequences or 1]:
+            text = body + "\n"
+            made.append(Completion(prompt, text, [], "function_end", None,
+                                   extract_function(prompt, text, end_of_file=True)))
+        return made
+
+    monkeypatch.setattr(verify_module, "generate", fake_generate)
+
+
+@needs_sandbox
+def test_verify_returns_the_first_candidate_that_passes_the_prompts_examples(client, square_candidates):
+    response = client.post("/api/verify", json={"prompt": SQUARE, "candidates": 4})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["verified"] and result["tried"] == 3 and "x * x" in result["text"]
+    assert [r["status"] for r in result["results"]] == ["failed", "failed", "passed"]
+    assert all(r["confined"] for r in result["results"]) and "1 example" in result["checks"]
+    failing = client.post("/api/verify", json={"prompt": SQUARE, "candidates": 4, "tests": "assert square(2) == 5"})
+    assert not failing.json()["verified"] and "x + x" in failing.json()["text"]  # none passes: the greedy one
+
+
+@needs_sandbox
+def test_verify_runs_what_tinygpt_verify_runs(client, loaded):
+    model, tokenizer = loaded
+    body = {"prompt": SQUARE, "candidates": 3, "max_new_tokens": 24, "seed": 5}
+    result = client.post("/api/verify", json=body).json()
+    direct = verify_module.verify(model, tokenizer, SQUARE, 3, GenerationConfig(max_new_tokens=24), seed=5)
+    assert (result["text"], result["verified"], result["tried"]) == (
+        direct.completion.text, direct.verified, direct.tried)
+    assert [r["status"] for r in result["results"]] == [r.status for r in direct.results]
+
+
+def test_verify_refuses_what_is_over_the_caps_by_name(loaded):
+    with serve(loaded, max_verify_candidates=4, max_prompt_chars=300, max_new_tokens=20) as capped:
+        assert "4" in field_named(capped.post("/api/verify", json={"prompt": SQUARE, "candidates": 5}), "candidates")
+        assert field_named(capped.post("/api/verify", json={"prompt": SQUARE, "candidates": 0}), "candidates")
+        assert "300" in field_named(capped.post("/api/verify", json={"prompt": SQUARE, "tests": "#" * 301}), "tests")
+        assert "20" in field_named(capped.post("/api/verify", json={"prompt": SQUARE, "max_new_tokens": 21}),
+                                   "max_new_tokens")
+
+
+def test_verify_without_the_sandbox_is_503_saying_how_to_get_it(client, square_candidates, monkeypatch):
+    monkeypatch.setattr(sandbox_module, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
+    response = client.post("/api/verify", json={"prompt": SQUARE, "candidates": 2})
+    assert response.status_code == 503 and "bubblewrap" in response.json()["detail"]
+    assert "--allow-unconfined" in response.json()["detail"]
 
 
 # ---- limits for a shared machine: one at a time per client, a bounded line, a timeout, disconnects -------------

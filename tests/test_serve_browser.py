@@ -24,6 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tinygpt.generate import load_generator
+from tinygpt.sandbox import isolation_problem
 from tinygpt.serve.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -177,3 +178,21 @@ def test_controls_follow_the_strategy_and_a_bad_value_names_its_field(server, br
                  "no error message was shown")
     assert "422" in error.text and "temperature" in error.text
     assert "invalid" in browser.find_element(By.ID, "temperature").get_attribute("class")
+
+
+@pytest.mark.skipif(isolation_problem() is not None, reason="bubblewrap is not available here")
+def test_verify_runs_each_candidate_against_the_users_tests(server, browser):
+    open_page(browser, server)
+    fill(browser, "prompt", "def add(a, b):\n")
+    fill(browser, "max_new_tokens", "12")
+    browser.find_element(By.ID, "verify-tab").click()
+    fill(browser, "verify-candidates", "3")
+    fill(browser, "verify-tests", "assert add(2, 3) == 5")
+    browser.find_element(By.ID, "verify").click()
+    summary = wait(browser, lambda d: d.find_element(By.ID, "verify-summary").text, "verify showed no result")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#verify-runs tr")[1:]
+    assert 1 <= len(rows) <= 3 and "the tests given" in summary
+    assert browser.find_element(By.ID, "output").get_attribute("data-state") == "done"
+    statuses = [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows]
+    assert all(status in ("passed", "failed", "error", "timeout") for status in statuses), statuses
+    assert ("Verified" in summary) == (statuses[-1] == "passed")

@@ -5,11 +5,14 @@
     POST /api/generate         a generation streamed as server-sent events (session.py)
     POST /api/attention        attention probabilities of every layer and head for given tokens (inspection.py)
     POST /api/compare-cache    the same generation with and without the KV cache, timed
+    POST /api/verify           `tinygpt generate --verify K`: candidates run against the prompt's examples or the
+                               user's tests in the sandbox, the first that passes returned (else the greedy one)
 
 Every request runs through the same `tinygpt.generate.generate` as the command line, with the GenerationConfig
 that `tinygpt generate` builds from the same options (schema.py), on the one worker thread (worker.py). Errors:
 422 names the field (`detail[i].loc`, `detail[i].msg`), 429 a client that already has a request running, 503 a full
-line, 504 a comparison that ran out of time; each with `detail` for a person.
+line, 503 a verify request on a machine without the sandbox (unless `tinygpt serve --allow-unconfined`), 504 a
+comparison or verification that ran out of time; each with `detail` for a person.
 """
 
 from __future__ import annotations
@@ -24,21 +27,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from tinytorch.generation import GenerationConfigError, GenerationError
+from tinytorch.generation import GenerationConfig, GenerationConfigError, GenerationError
 
+from ..sandbox import SandboxLimits, SandboxUnavailable
+from ..verify import verify
 from .inspection import attention_maps, compare_cache
 from .schema import (
     AttentionRequest,
     GenerateRequest,
     Limits,
+    VerifyRequest,
     check_caps,
+    check_verify_caps,
     field_error,
     generation_config,
     request_defaults,
     strategy_defaults,
 )
 from .session import EventChannel, EventStream, Generation
-from .worker import Refused, TimedOut, Worker
+from .worker import Job, Refused, StoppableModel, TimedOut, Worker
 
 __all__ = ["STATIC", "create_app"]
 
@@ -75,6 +82,10 @@ def settings_refused(_: Request, error: GenerationConfigError) -> JSONResponse:
     return JSONResponse({"detail": [{"loc": loc, "msg": str(error), "type": "value_error"}]}, status_code=422)
 
 
+def no_sandbox(_: Request, error: SandboxUnavailable) -> JSONResponse:
+    return JSONResponse({"detail": f"{error} (or start the server with --allow-unconfined)"}, status_code=503)
+
+
 def model_failed(_: Request, error: GenerationError) -> JSONResponse:
     """The checkpoint cannot produce finite logits: nothing the request can change."""
     return JSONResponse({"detail": str(error)}, status_code=500)
@@ -86,10 +97,27 @@ def model_info(model, name: str) -> dict:
             "vocab_size": c.vocab_size, "parameters": model.num_parameters()}
 
 
-def create_app(model, tokenizer, limits: Limits | None = None, model_name: str = "TinyGPT") -> FastAPI:
+def verification(model, tokenizer, request: VerifyRequest, sandbox: SandboxLimits, job: Job) -> dict:
+    """The work of POST /api/verify, in the worker: `tinygpt.verify.verify`, its result as JSON."""
+    config = GenerationConfig(max_new_tokens=request.max_new_tokens)
+    result = verify(StoppableModel(model, job), tokenizer, request.prompt, request.candidates, config,
+                    tests=request.tests, limits=sandbox, seed=request.seed)
+    completion = result.completion
+    job.tokens, job.outcome = len(completion.tokens), completion.finish_reason
+    function = completion.function
+    return {"text": completion.text, "verified": result.verified, "tried": result.tried, "checks": result.checks,
+            "finish_reason": completion.finish_reason,
+            "function": None if function is None else {"text": function.text, "parses": function.parses},
+            "results": [{"status": r.status, "reason": r.reason, "confined": r.confined} for r in result.results]}
+
+
+def create_app(model, tokenizer, limits: Limits | None = None, model_name: str = "TinyGPT",
+               sandbox: SandboxLimits | None = None) -> FastAPI:
     """The playground for `model` (a GPT in eval mode) and its tokenizer. `app.state.worker` runs the jobs and
-    keeps their records (`history`), `app.state.limits` the limits."""
+    keeps their records (`history`), `app.state.limits` the limits; `sandbox` the limits of the code that
+    /api/verify runs."""
     limits = limits or Limits()
+    sandbox = sandbox or SandboxLimits()
     worker = Worker(limits.max_queue)
 
     @asynccontextmanager
@@ -104,6 +132,7 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
     app.add_exception_handler(TimedOut, timed_out)
     app.add_exception_handler(GenerationConfigError, settings_refused)
     app.add_exception_handler(GenerationError, model_failed)
+    app.add_exception_handler(SandboxUnavailable, no_sandbox)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     info = {"model": model_info(model, model_name), "limits": limits.to_dict(), "defaults": request_defaults(),
             "strategy_defaults": strategy_defaults(), "strategies": ["greedy", "sample", "beam"]}
@@ -147,5 +176,11 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
             raise field_error("compare-cache compares one sequence", "num_return_sequences")
         job = worker.admit("compare-cache", request.client_id, limits.request_timeout_s)
         return await worker.call(job, partial(compare_cache, model, tokenizer, request, config))
+
+    @app.post("/api/verify")
+    async def post_verify(request: VerifyRequest) -> dict:
+        check_verify_caps(request, limits)
+        job = worker.admit("verify", request.client_id, limits.request_timeout_s)
+        return await worker.call(job, partial(verification, model, tokenizer, request, sandbox))
 
     return app

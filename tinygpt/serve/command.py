@@ -22,6 +22,7 @@ import uvicorn
 from ..cli import ArgumentParser
 from ..generate import DEFAULT_CHECKPOINT, GenerateError, load_generator
 from ..generate_command import run_generating_command
+from ..sandbox import SandboxLimits
 from .app import create_app
 from .schema import Limits
 
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds a request may take, waiting in line included; then its generation stops")
     parser.add_argument("--max-queue", type=whole_number(0), default=DEFAULTS.max_queue,
                         help="requests that may wait while one runs; more are refused (503)")
+    parser.add_argument("--allow-unconfined", action="store_true",
+                        help="Verify: run candidates' code even where bubblewrap is missing (no isolation)")
     return parser
 
 
@@ -96,7 +99,8 @@ def run(argv: list[str] | None) -> int:
                     request_timeout_s=args.request_timeout, max_queue=args.max_queue)
     model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
     name = args.checkpoint.parent.name or args.checkpoint.stem
-    app = create_app(model, tokenizer, limits, model_name=name)
+    app = create_app(model, tokenizer, limits, model_name=name,
+                     sandbox=SandboxLimits(allow_unconfined=args.allow_unconfined))
     sock = listen(args.host, args.port)
     print(f"TinyGPT playground ({name}) on {url(sock)}  (Ctrl-C to stop)", flush=True)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2)

@@ -29,8 +29,8 @@ from tinytorch.generation import GenerationConfig
 from ..generate import GenerateError
 from ..generate_command import config_from_args
 
-__all__ = ["AttentionRequest", "GenerateRequest", "Limits", "check_caps", "field_error", "generation_config",
-           "request_defaults", "strategy_defaults"]
+__all__ = ["AttentionRequest", "GenerateRequest", "Limits", "VerifyRequest", "check_caps", "check_verify_caps",
+           "field_error", "generation_config", "request_defaults", "strategy_defaults"]
 
 EARLY_STOPPING_OPTION = {True: "true", False: "false", "never": "never", None: None}  # as `--early-stopping` reads
 
@@ -46,6 +46,7 @@ class Limits:
     max_return_sequences: int = 8
     max_stop_strings: int = 8
     max_stop_chars: int = 64  # per stop string
+    max_verify_candidates: int = 16  # completions one /api/verify request may try
     explain_top: int = 10  # candidates per processor stage in each token event
     max_queue: int = 16  # requests that may wait while another runs; beyond that, 503
 
@@ -88,6 +89,20 @@ class GenerateRequest(BaseModel):
     client_id: str | None = Field(default=None, max_length=200)
 
 
+class VerifyRequest(BaseModel):
+    """POST /api/verify: `tinygpt generate --verify CANDIDATES [--tests FILE]` for one function. `tests` are asserts
+    (null: the `>>>` examples in the prompt's docstring)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    prompt: str
+    candidates: int = Field(default=10, ge=1)
+    tests: str | None = None
+    max_new_tokens: int = Field(default=128, ge=1)
+    seed: int = 0
+    client_id: str | None = Field(default=None, max_length=200)
+
+
 class AttentionRequest(BaseModel):
     """POST /api/attention: the token ids to run through the model (1 to block_size of them)."""
 
@@ -124,6 +139,21 @@ def check_caps(request: GenerateRequest, limits: Limits) -> None:
             refuse("stop strings must not be empty", "stop", index)
         elif len(stop) > limits.max_stop_chars:
             refuse(f"stop string of {len(stop)} characters; at most {limits.max_stop_chars}", "stop", index)
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def check_verify_caps(request: VerifyRequest, limits: Limits) -> None:
+    """Refuse a verify request over this server's limits, every field at once; raises RequestValidationError."""
+    errors = []
+    for name, value, cap in (("prompt", len(request.prompt), limits.max_prompt_chars),
+                             ("tests", len(request.tests or ""), limits.max_prompt_chars),
+                             ("max_new_tokens", request.max_new_tokens, limits.max_new_tokens),
+                             ("candidates", request.candidates, limits.max_verify_candidates)):
+        if value > cap:
+            unit = " characters" if name in ("prompt", "tests") else ""
+            errors.append({"loc": ("body", name), "msg": f"{name} is {value:,}{unit}; this server takes at most "
+                                                         f"{cap:,}", "type": "value_error"})
     if errors:
         raise RequestValidationError(errors)
 

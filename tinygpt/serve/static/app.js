@@ -189,6 +189,7 @@ function setBusy(busy) {
   $("generate").disabled = busy;
   $("stop-button").disabled = !busy;
   $("compare-cache").disabled = busy || $("strategy").value === "beam";
+  $("verify").disabled = busy;
 }
 
 /* ---------- generation ---------- */
@@ -332,6 +333,75 @@ async function generate() {
   }
 }
 
+/* ---------- verify: candidates checked in the sandbox (POST /api/verify) ---------- */
+
+function verifyBody() {
+  const settings = readSettings();
+  const body = { prompt: settings.prompt, client_id: clientId, candidates: controlValue($("verify-candidates")) };
+  if (settings.max_new_tokens !== undefined) body.max_new_tokens = settings.max_new_tokens;
+  if (settings.seed !== undefined) body.seed = settings.seed;
+  const tests = $("verify-tests").value;
+  if (tests.trim()) body.tests = tests;
+  if (body.candidates === null) delete body.candidates;
+  return body;
+}
+
+function showVerified(result) {
+  $("output").appendChild(element("span", "prompt-token", $("prompt").value));
+  $("output").appendChild(element("span", "plain", result.text));
+  $("output").dataset.state = "done";
+  if (result.function) {
+    $("function-text").textContent = result.function.text;
+    $("function").querySelector("h3").textContent =
+      `Completed function (${result.function.parses ? "parses" : "does not parse"})`;
+    $("function").hidden = false;
+  }
+  const summary = result.tried === 0 ? `Nothing to check against (${result.checks}): the greedy completion.` :
+    result.verified ? `Verified: candidate ${result.tried} of those tried passed ${result.checks}.` :
+      `None of ${result.tried} candidates passed ${result.checks}: the greedy completion is shown.`;
+  $("verify-summary").textContent = summary;
+  const head = element("tr");
+  head.append(element("th", "", "#"), element("th", "", "result"), element("th", "", "why"));
+  const rows = result.results.map((run, index) => {
+    const row = element("tr", run.status === "passed" ? "passed" : "");
+    row.append(element("td", "num", index + 1), element("td", "", run.confined ? run.status :
+      `${run.status} (unconfined)`), element("td", "", run.reason));
+    return row;
+  });
+  $("verify-runs").replaceChildren(head, ...rows);
+  setStatus(result.verified ? "verified" : "not verified", "done");
+}
+
+async function verifyRun() {
+  clearError();
+  resetOutput();
+  $("verify-summary").textContent = "";
+  $("verify-runs").replaceChildren();
+  openTab("verify-panel");
+  const controller = new AbortController();
+  state.controller = controller;
+  setBusy(true);
+  setStatus("generating and checking candidates…", "waiting");
+  try {
+    const response = await fetch("/api/verify", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(verifyBody()), signal: controller.signal,
+    });
+    if (!response.ok) {
+      $("output").dataset.state = "idle";
+      await showHttpError(response);
+      return;
+    }
+    showVerified(await response.json());
+  } catch (err) {
+    if (err.name === "AbortError") setStatus("stopped", "stopped");
+    else showError(`Verify failed: ${err.message}`);
+  } finally {
+    state.controller = null;
+    setBusy(false);
+  }
+}
+
 /* ---------- wiring ---------- */
 
 function init() {
@@ -339,6 +409,7 @@ function init() {
   $("generate").addEventListener("click", generate);
   $("stop-button").addEventListener("click", () => state.controller?.abort());
   $("compare-cache").addEventListener("click", compareCache);
+  $("verify").addEventListener("click", verifyRun);
   $("prompt").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !state.controller) generate();
   });
