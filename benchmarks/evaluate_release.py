@@ -1,4 +1,4 @@
-"""Every figure issue 11 asks of a released model, measured by the project's own commands, in one run.
+"""Every figure issue 18 asks of a released model, measured by the project's own commands, in one run.
 
     python benchmarks/evaluate_release.py --release models/tinygpt-mixture      # about an hour on 2 cores
     python benchmarks/evaluate_release.py --release DIR --quick                  # a few tasks each: checks the script
@@ -7,8 +7,9 @@ For the checkpoint `DIR/model.safetensors` it runs, in order, and keeps each com
 `DIR/eval/`:
 
     tinygpt evaluate --ood <numpy's installed source>    exact bits per byte per source and on numpy (never trained on)
-    tinygpt eval-suite                                   the project's task suite, greedy
-    tinygpt eval-humaneval [--samples N]                 HumanEval pass@1 greedy (and pass@k sampled)
+    tinygpt eval-suite --verify K                        the project's task suite, greedy, and verified from K
+    tinygpt eval-humaneval --verify K [--samples N]      HumanEval pass@1 greedy, verified from K (by the examples
+                                                         in each prompt, never its tests), and pass@k sampled
     benchmarks/decoding_sweep.py --write-demo DIR/demo.json   the demo's decoding settings, chosen on the suite
 
 then prints each figure beside its target, met or missed, and writes them to `DIR/eval/summary.json`.
@@ -67,24 +68,30 @@ def bits_per_byte(evaluation: dict, kind: str, name_start: str = "") -> float:
                 float("nan"))
 
 
-def targets(evaluation: dict, suite: dict, humaneval: dict, demo: dict | None) -> list[tuple]:
-    """(figure, measured, target, met) for each of issue 11's targets."""
+def targets(evaluation: dict, suite_report: dict, humaneval: dict, demo: dict | None) -> list[tuple]:
+    """(figure, measured, target, met) for each of issue 18's targets; the verified figures are reported beside
+    them (target "-", met None)."""
+    suite = suite_report["summary"]
     total = suite["attempts"]
     numpy_bpb = bits_per_byte(evaluation, "ood")
     stdlib_bpb = bits_per_byte(evaluation, "held-out", "stdlib")
     rows = [
-        ("HumanEval pass@1 (greedy)", humaneval["greedy"]["pass@1"], ">= 0.01", humaneval["greedy"]["pass@1"] >= 0.01),
-        ("suite parses without trimming (greedy)", suite["parses"] / total, ">= 0.95", suite["parses"] / total >= 0.95),
-        ("suite passes its tests (greedy)", suite["passed"] / total, ">= 0.20", suite["passed"] / total >= 0.20),
-        ("bits/byte, stdlib held-out", stdlib_bpb, "<= 0.90", stdlib_bpb <= 0.90),
-        ("bits/byte, numpy's source", numpy_bpb, "<= 1.45", numpy_bpb <= 1.45),
+        ("HumanEval pass@1 (greedy)", humaneval["greedy"]["pass@1"], ">= 0.04", humaneval["greedy"]["pass@1"] >= 0.04),
+        ("suite parses without trimming (greedy)", suite["parses"] / total, ">= 0.90", suite["parses"] / total >= 0.90),
+        ("suite passes its tests (greedy)", suite["passed"] / total, ">= 0.30", suite["passed"] / total >= 0.30),
+        ("bits/byte, stdlib held-out", stdlib_bpb, "<= 0.92", stdlib_bpb <= 0.92),
+        ("bits/byte, numpy's source", numpy_bpb, "<= 1.37", numpy_bpb <= 1.37),
     ]
+    for name, report in (("HumanEval", humaneval.get("verified")), ("suite", suite_report.get("verified"))):
+        if report is not None:
+            k = report["candidates"]
+            rows.append((f"{name} pass@1, verified from {k} samples", report[f"pass@1_verified_{k}"], "-", None))
     if demo is not None:
         chosen = demo["suite"]
         rows += [(f"suite parses ({demo['name']}, the demo's settings)", chosen["parses"] / chosen["attempts"],
-                  ">= 0.95", chosen["parses"] / chosen["attempts"] >= 0.95),
+                  ">= 0.90", chosen["parses"] / chosen["attempts"] >= 0.90),
                  (f"suite passes ({demo['name']}, the demo's settings)", chosen["passed"] / chosen["attempts"],
-                  ">= 0.20", chosen["passed"] / chosen["attempts"] >= 0.20)]
+                  ">= 0.30", chosen["passed"] / chosen["attempts"] >= 0.30)]
     return rows
 
 
@@ -93,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--release", type=Path, required=True, help="directory holding model.safetensors")
     parser.add_argument("--samples", type=int, default=0, help="HumanEval sampled completions per problem (pass@k)")
     parser.add_argument("--quick", action="store_true", help=f"only {QUICK_TASKS} tasks/problems and a small --ood")
+    parser.add_argument("--verify", type=int, default=10, metavar="K",
+                        help="also pass@1 verified from K candidates on the suite and HumanEval (0: skip)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the decoding sweep (keep demo.json as it is)")
     args = parser.parse_args(argv)
     checkpoint = args.release / "model.safetensors"
@@ -102,20 +111,22 @@ def main(argv: list[str] | None = None) -> int:
     limit = ["-n", str(QUICK_TASKS)] if args.quick else []
     ood = numpy_source() / ("linalg" if args.quick else "")
     evaluation = run_and_keep("evaluate", evaluate_main, [*common, "--ood", str(ood)], out_dir)
-    suite = run_and_keep("suite", eval_suite_main, [*common, *limit], out_dir)
+    verify = ["--verify", str(args.verify)] if args.verify else []
+    suite = run_and_keep("suite", eval_suite_main, [*common, *limit, *verify], out_dir)
     samples = ["--samples", str(args.samples), "--k", "1", "10"] if args.samples else []
     humaneval = run_and_keep("humaneval", eval_humaneval_main,
-                             [*common, *(["--limit", str(QUICK_TASKS)] if args.quick else []), *samples], out_dir)
+                             [*common, *(["--limit", str(QUICK_TASKS)] if args.quick else []), *verify, *samples],
+                             out_dir)
     demo_path = args.release / "demo.json"
     if not args.no_sweep:
         sweep = [sys.executable, str(ROOT / "benchmarks" / "decoding_sweep.py"), *common, *limit,
                  "--out", str(out_dir / "sweep.json"), "--write-demo", str(demo_path)]
         subprocess.run(sweep, check=True)
     demo = json.loads(demo_path.read_text(encoding="utf-8")) if demo_path.is_file() else None
-    rows = targets(evaluation, suite["summary"], humaneval, demo)
+    rows = targets(evaluation, suite, humaneval, demo)
     print("| figure | measured | target | met |\n|---|---|---|---|")
     for figure, measured, target, met in rows:
-        print(f"| {figure} | {measured:.4f} | {target} | {'yes' if met else 'MISSED'} |")
+        print(f"| {figure} | {measured:.4f} | {target} | {'-' if met is None else 'yes' if met else 'MISSED'} |")
     summary = {"checkpoint": str(checkpoint), "quick": args.quick, "numpy_source": str(ood),
                "targets": [dict(zip(("figure", "measured", "target", "met"), row)) for row in rows]}
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=1) + "\n")

@@ -43,14 +43,16 @@ def test_evaluate_release_measures_every_target_and_keeps_the_reports(release, t
     spec.loader.exec_module(evaluate_release)
     shutil.copy(release, tmp_path / "model.safetensors")
     shutil.copy(release.with_name("tokenizer.json"), tmp_path / "tokenizer.json")
-    assert evaluate_release.main(["--release", str(tmp_path), "--quick"]) == 0
+    assert evaluate_release.main(["--release", str(tmp_path), "--quick", "--verify", "2"]) == 0
     summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
     figures = [row["figure"] for row in summary["targets"]]
     assert figures[:5] == ["HumanEval pass@1 (greedy)", "suite parses without trimming (greedy)",
                            "suite passes its tests (greedy)", "bits/byte, stdlib held-out", "bits/byte, numpy's source"]
     numpy_row = summary["targets"][4]
-    assert 0 < numpy_row["measured"] < 20 and numpy_row["met"] is False  # a random model is far from 1.45
-    assert (tmp_path / "demo.json").is_file() and len(figures) == 7
+    assert 0 < numpy_row["measured"] < 20 and numpy_row["met"] is False  # a random model is far from 1.37
+    assert figures[5:7] == ["HumanEval pass@1, verified from 2 samples", "suite pass@1, verified from 2 samples"]
+    assert all(row["met"] is None and 0 <= row["measured"] <= 1 for row in summary["targets"][5:7])
+    assert (tmp_path / "demo.json").is_file() and len(figures) == 9
     for name in ("evaluate", "suite", "humaneval"):
         assert (tmp_path / "eval" / f"{name}.txt").read_text().strip()
     assert "| figure | measured | target | met |" in capsys.readouterr().out
