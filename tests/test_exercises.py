@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygpt import data
+from tinygpt import data, sandbox
 from tinygpt.config import parse_args as parse_train_args
 from tinygpt.exercises import build, mine
 from tinygpt.exercises.skills import Draft
@@ -118,6 +118,15 @@ def test_mining_keeps_only_functions_whose_doctests_pass_alone(tmp_path: Path) -
     assert report["dropped"] == {"doctests failed": 2}
     kept = records(tmp_path / "mined" / "train.jsonl")[0]
     assert kept["prompt"].startswith("import math\n") and kept["completion"] == "    return math.sqrt(a * a + b * b)\n"
+
+
+def test_mining_without_the_sandbox_refuses_in_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
+    with pytest.raises(SystemExit) as exit_info:
+        mine.main(["--source", str(tmp_path), "--out", str(tmp_path / "mined")])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "bubblewrap" in error and "--allow-unconfined" in error
+    assert not (tmp_path / "mined").exists()
 
 
 @pytest.fixture(scope="module")

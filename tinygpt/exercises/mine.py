@@ -30,7 +30,7 @@ from pathlib import Path
 from ..cli import ArgumentParser, progress_bar
 from ..corpus import is_held_out, read_sources
 from ..outputs import OutputError, atomic_directory
-from ..sandbox import SandboxLimits, run_program
+from ..sandbox import SandboxLimits, SandboxUnavailable, check_isolation, run_program
 from .build import NGRAM, evaluation_sets, ngrams, normalized
 
 OUTPUT_FILES = ("train.jsonl", "val.jsonl", "report.json")
@@ -109,12 +109,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--val-fraction", type=float, default=0.05, help="as `tinygpt prepare`: held-out files")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per function's doctests")
     parser.add_argument("--jobs", type=int, default=2, help="functions verified at once")
+    parser.add_argument("--allow-unconfined", action="store_true",
+                        help="run the doctests even where bubblewrap is missing (no isolation)")
     args = parser.parse_args(argv)
     for folder in args.source:
         if not folder.is_dir():
             parser.error(f"--source {folder} is not a directory")
     if args.max_body_lines < 1 or args.jobs < 1 or not 0 < args.timeout < 600 or not 0 < args.val_fraction < 1:
         parser.error("--max-body-lines and --jobs must be >= 1, --timeout in (0, 600), --val-fraction in (0, 1)")
+    try:
+        check_isolation(SandboxLimits(allow_unconfined=args.allow_unconfined))
+    except SandboxUnavailable as err:
+        parser.error(f"{err} (or pass --allow-unconfined)")
     return args
 
 
@@ -145,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             unique.append(exercise)
     report["run"] = len(unique)
-    limits = SandboxLimits(timeout_s=args.timeout, memory_mb=1024)
+    limits = SandboxLimits(timeout_s=args.timeout, memory_mb=1024, allow_unconfined=args.allow_unconfined)
     with ThreadPoolExecutor(args.jobs) as pool:
         verdicts = list(progress_bar(pool.map(lambda e: verify(e, limits), unique), "doctests", "function"))
     splits: dict[str, list[dict]] = {"train": [], "val": []}
