@@ -5,7 +5,8 @@ held out.
   `algorithms=../shared/corpora/thealgorithms-python:2.0`. The weight is the share of training batch rows drawn from
   the source (relative to the other weights), whatever its size.
 - Reading: every `.py` file under the directory, sorted by relative path; empty, oversized, unreadable (no
-  permission, an I/O error) and non-UTF-8 files are skipped and counted.
+  permission, an I/O error) and non-UTF-8 files are skipped and counted, and so is each directory that cannot be
+  read (as one unreadable entry: what it holds is unknown). A file name that is not UTF-8 is kept as it is.
 - Quality filters drop generated or minified files, the way Codex and StarCoder filtered GitHub: a line longer than
   1,000 characters, lines longer than 100 characters on average, or less than 25 % letters and digits.
 - Exact duplicates (same content, byte for byte) are kept once, by the first source in the order given and, within
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import sysconfig
 from collections import Counter
@@ -119,20 +121,23 @@ def check_distinct_names(specs: list[SourceSpec]) -> None:
 # ---- reading --------------------------------------------------------------------------------------------------------
 
 
-def find_python_files(source: Path) -> list[Path]:
-    """Every `.py` file under `source`, outside SKIPPED_DIRS, sorted by relative path."""
-    paths = [
-        path
-        for path in source.rglob("*.py")
-        if path.is_file() and not SKIPPED_DIRS.intersection(path.relative_to(source).parts)
-    ]
-    return sorted(paths, key=lambda path: path.relative_to(source).as_posix())
+def find_python_files(source: Path) -> tuple[list[Path], int]:
+    """Every `.py` file under `source`, outside SKIPPED_DIRS, sorted by relative path, and how many directories
+    could not be listed (no permission, an I/O error)."""
+    paths, unreadable = [], []
+    for directory, subdirectories, names in os.walk(source, onerror=unreadable.append):
+        subdirectories[:] = [name for name in subdirectories if name not in SKIPPED_DIRS]
+        paths += [Path(directory) / name for name in names if name.endswith(".py")]
+    paths = [path for path in paths if path.is_file()]
+    return sorted(paths, key=lambda path: path.relative_to(source).as_posix()), len(unreadable)
 
 
 def read_sources(source: Path, max_file_bytes: int) -> tuple[list[SourceFile], Counter[str]]:
-    """The readable source files and, by reason, how many were skipped."""
+    """The readable source files and, by reason, how many were skipped (an unreadable directory counts as one
+    unreadable entry)."""
     files, skipped = [], Counter({reason: 0 for reason in SKIP_REASONS})
-    for path in tqdm(find_python_files(source), desc=f"reading {source.name}", unit="file"):
+    paths, skipped["unreadable"] = find_python_files(source)
+    for path in tqdm(paths, desc=f"reading {source.name}", unit="file"):
         try:
             size = path.stat().st_size
             if size == 0:
@@ -150,7 +155,7 @@ def read_sources(source: Path, max_file_bytes: int) -> tuple[list[SourceFile], C
 
 def split_position(relative_path: str) -> float:
     """A file's place on the split line: its path's hash, read as a number in [0, 1)."""
-    digest = hashlib.blake2b(relative_path.encode("utf-8"), digest_size=8).digest()
+    digest = hashlib.blake2b(relative_path.encode("utf-8", "surrogateescape"), digest_size=8).digest()  # any name
     return int.from_bytes(digest, "big") / 2**64
 
 

@@ -36,11 +36,18 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 from safetensors import SafetensorError
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 
 from tinytorch.text import BPETokenizer, CharTokenizer, load_tokenizer
 
-from .checkpoint import CheckpointError, check_tokenizer, load_model, safetensors_header, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    check_tokenizer,
+    load_model,
+    safetensors_header,
+    save_checkpoint,
+    write_safetensors,
+)
 from .cli import ArgumentParser
 from .hf_mapping import (
     bpe_from_tokenizer_json,
@@ -134,7 +141,7 @@ def write_tokenizer(out_dir: Path, tokenizer: BPETokenizer | CharTokenizer | Non
 def export_hf(checkpoint: str | Path, out_dir: str | Path, tokenizer_path: str | Path | None = None) -> list[str]:
     """Write `checkpoint` as a GPT-2 model directory `out_dir`; returns one line per thing written."""
     checkpoint, out_dir = Path(checkpoint), Path(out_dir)
-    model, document, tensors = load_model(checkpoint)
+    model, document, tensors = load_model(checkpoint, tokenizer_path)
     weights = {name[len("model."):]: array for name, array in tensors.items() if name.startswith("model.")}
     broken = next((name for name, array in weights.items() if not np.isfinite(array).all()), None)
     if broken is not None:
@@ -159,7 +166,7 @@ def export_hf(checkpoint: str | Path, out_dir: str | Path, tokenizer_path: str |
         raise InteropError(f"{out_dir}: exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     hf_weights = {name: np.ascontiguousarray(array, dtype=dtype) for name, array in to_hf_state_dict(weights).items()}
-    save_file(hf_weights, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    write_safetensors(hf_weights, out_dir / "model.safetensors", {"format": "pt"})
     write_json(out_dir / "config.json", hf_config)
     lines = [f"model: {checkpoint} -> {out_dir / 'model.safetensors'} ({np.dtype(dtype).name}), config.json"]
     lines.append(write_tokenizer(out_dir, tokenizer, tokenizer_path, kept_dir))
@@ -177,7 +184,7 @@ def read_hf_config(directory: Path) -> tuple[dict, GPTConfig]:
         raise InteropError(f"{path}: missing; a Hugging Face model directory needs config.json")
     try:
         hf_config = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: JSON nested too deeply
         raise InteropError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(hf_config, dict):
         raise InteropError(f"{path}: expected a JSON object, got {type(hf_config).__name__}")
@@ -204,7 +211,7 @@ def weight_files(directory: Path) -> tuple[Path, list[Path]]:
         try:
             weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
             names = sorted(set(weight_map.values()))
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
             raise InteropError(f"{index}: not a safetensors index ({type(err).__name__}: {err})") from None
         for name in names:
             parts = PurePosixPath(name).parts if isinstance(name, str) else ()
@@ -223,7 +230,7 @@ def read_header(shard: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
         header = safetensors_header(shard)
         return {name: (entry["dtype"], tuple(int(n) for n in entry["shape"]))
                 for name, entry in header.items() if name != "__metadata__"}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
         raise InteropError(f"{shard}: cannot be read as safetensors: {type(err).__name__}: {err}") from None
 
 
@@ -290,7 +297,7 @@ def read_tokenizer_files(directory: Path, vocab_size: int) -> tuple[list[str], B
         try:
             text = path.read_text(encoding="utf-8")
             documents[name] = json.loads(text) if name.endswith(".json") else text
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RecursionError) as err:
             raise InteropError(f"{path}: cannot be read as {'JSON' if name.endswith('.json') else 'text'} "
                                f"({err})") from None
     if "tokenizer.json" not in documents:

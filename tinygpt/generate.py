@@ -113,10 +113,11 @@ def healing_constraint(tokenizer, encoded: EncodedPrompt) -> list[FirstTokenPref
 
 def load_generator(checkpoint: str | Path, tokenizer_path: str | Path | None = None):
     """(model in eval mode, tokenizer). The tokenizer defaults to `tokenizer.json` next to the checkpoint, then to
-    the file the checkpoint's metadata names. Raises GenerateError naming the file and the problem."""
+    the file the checkpoint's metadata names; one given explicitly must be the one the checkpoint records (its
+    SHA-256). Raises GenerateError naming the file and the problem."""
     checkpoint = Path(checkpoint)
     try:
-        model, document, _ = load_model(checkpoint)
+        model, document, _ = load_model(checkpoint, tokenizer_path)
     except CheckpointError as err:
         hint = ""
         if not checkpoint.exists():

@@ -13,6 +13,7 @@ import numpy as np
 
 from tinytorch.text import BPETokenizer
 from tinytorch.text.hf import bytes_to_unicode, tokenizer_json
+from tinytorch.text.pretokenize import compile_pattern
 
 from .model import GPTConfig
 
@@ -209,6 +210,23 @@ def tokenizer_json_problem(document) -> str | None:
     if not isinstance(added, list) or not all(isinstance(token, dict) and type(token.get("id")) is int
                                               and isinstance(token.get("content"), str) for token in added):
         return "added_tokens must be a list of objects with an integer id and a string content"
+    return split_pattern_problem(document.get("pre_tokenizer"))
+
+
+def split_pattern_problem(pre_tokenizer) -> str | None:
+    """What is wrong with the regex of a Split pre-tokenizer (alone or in a Sequence): one that does not compile or
+    that backtracks catastrophically on a probe text (see `tinytorch.text.pretokenize.compile_pattern`). Dropping
+    characters is no problem here: Hugging Face's Split keeps the text between matches."""
+    steps = [pre_tokenizer] if isinstance(pre_tokenizer, dict) else []
+    if steps and pre_tokenizer.get("type") == "Sequence":
+        steps = pre_tokenizer.get("pretokenizers") if isinstance(pre_tokenizer.get("pretokenizers"), list) else []
+    for step in steps:
+        pattern = step.get("pattern") if isinstance(step, dict) and step.get("type") == "Split" else None
+        if isinstance(pattern, dict) and "Regex" in pattern:
+            try:
+                compile_pattern(pattern["Regex"], lossless=False)
+            except ValueError as err:
+                return f"its Split pre-tokenizer's {err}"
     return None
 
 

@@ -5,19 +5,24 @@
     tinygpt serve --port 0                         any free port (the URL printed says which)
 
 The socket is bound here, before uvicorn starts, so that a port in use is one line and exit status 2 like every
-other bad argument, and so that `--port 0` can print the port it got. Ctrl-C stops the server (uvicorn finishes or
+other bad argument, and so that `--port 0` can print the port it got. Connections are bounded (`BoundedH11Protocol`):
+a request must arrive whole within READ_TIMEOUT_S, and at most MAX_CONNECTIONS are open at once, so clients that
+send half a request and wait cannot pile up. Ctrl-C stops the server (uvicorn finishes or
 cancels the open requests, then the command ends as every command does on Ctrl-C: one line, exit status 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..cli import ArgumentParser
 from ..generate import DEFAULT_CHECKPOINT, GenerateError, load_generator
@@ -26,9 +31,53 @@ from ..sandbox import SandboxLimits
 from .app import create_app
 from .schema import Limits
 
-__all__ = ["build_parser", "listen", "main"]
+__all__ = ["BoundedH11Protocol", "build_parser", "listen", "main"]
 
 DEFAULTS = Limits()
+READ_TIMEOUT_S = 10.0  # from the connection opening (or the last response) to the end of the request's body
+MAX_CONNECTIONS = 64  # open at once; one more is closed as soon as it is accepted
+
+
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 connection with two bounds uvicorn lacks: a request that has not arrived whole (headers
+    and body) `read_timeout_s` after the connection opened, or after the previous response, is cut off; a connection
+    beyond `max_connections` is closed at once."""
+
+    read_timeout_s = READ_TIMEOUT_S
+    max_connections = MAX_CONNECTIONS
+    read_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.close()
+        else:
+            self.read_deadline = self.loop.call_later(self.read_timeout_s, self.read_timed_out)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.read_deadline is not None and not self.reading_request():
+            self.read_deadline.cancel()
+            self.read_deadline = None
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.read_deadline is None:
+            self.read_deadline = self.loop.call_later(self.read_timeout_s, self.read_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.read_deadline is not None:
+            self.read_deadline.cancel()
+        super().connection_lost(exc)
+
+    def reading_request(self) -> bool:
+        """Whether a request is still to come or still arriving (h11: the client is idle or sending its body)."""
+        return self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+
+    def read_timed_out(self) -> None:
+        self.read_deadline = None
+        if self.reading_request() and not self.transport.is_closing():
+            self.transport.close()
 
 
 def whole_number(low: int, high: int | None = None, note: str = "") -> Callable[[str], int]:
@@ -103,7 +152,7 @@ def run(argv: list[str] | None) -> int:
                      sandbox=SandboxLimits(allow_unconfined=args.allow_unconfined))
     sock = listen(args.host, args.port)
     print(f"TinyGPT playground ({name}) on {url(sock)}  (Ctrl-C to stop)", flush=True)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, http=BoundedH11Protocol)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

@@ -116,13 +116,28 @@ def field_error(message: str, *loc: str | int) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", *loc), "msg": message, "type": "value_error"}])
 
 
+def surrogate_problem(text: str) -> str | None:
+    """Why `text` is not text the tokenizer can encode, or None: JSON can carry a lone surrogate (`"\\ud800"`),
+    which has no UTF-8 form."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return (f"holds a lone surrogate (U+{ord(text[err.start]):04X} at character {err.start}), which is not text; "
+                "send valid Unicode")
+    return None
+
+
 def check_caps(request: GenerateRequest, limits: Limits) -> None:
-    """Refuse what is over this server's limits, every field at once; raises RequestValidationError."""
+    """Refuse what is over this server's limits or is not text, every field at once; raises
+    RequestValidationError."""
     errors = []
 
     def refuse(message: str, *loc: str | int) -> None:
         errors.append({"loc": ("body", *loc), "msg": message, "type": "value_error"})
 
+    for text, loc in [(request.prompt, ("prompt",)), *((stop, ("stop", i)) for i, stop in enumerate(request.stop))]:
+        if problem := surrogate_problem(text):
+            refuse(f"{loc[0]} {problem}", *loc)
     if len(request.prompt) > limits.max_prompt_chars:
         refuse(f"prompt has {len(request.prompt):,} characters; this server takes at most "
                f"{limits.max_prompt_chars:,} (tinygpt serve --max-prompt-chars)", "prompt")
@@ -154,6 +169,9 @@ def check_verify_caps(request: VerifyRequest, limits: Limits) -> None:
             unit = " characters" if name in ("prompt", "tests") else ""
             errors.append({"loc": ("body", name), "msg": f"{name} is {value:,}{unit}; this server takes at most "
                                                          f"{cap:,}", "type": "value_error"})
+    for name, text in (("prompt", request.prompt), ("tests", request.tests or "")):
+        if problem := surrogate_problem(text):
+            errors.append({"loc": ("body", name), "msg": f"{name} {problem}", "type": "value_error"})
     if errors:
         raise RequestValidationError(errors)
 

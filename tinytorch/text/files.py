@@ -28,6 +28,8 @@ def read_document(path: str | Path) -> dict:
         raise TokenizerFileError(f"{path}: not UTF-8 text (byte {err.start}); expected a tokenizer JSON file") from None
     except json.JSONDecodeError as err:
         raise TokenizerFileError(f"{path}: not valid JSON ({err}); expected a tokenizer JSON file") from None
+    except RecursionError:
+        raise TokenizerFileError(f"{path}: JSON nested too deeply to read; expected a tokenizer JSON file") from None
     if not isinstance(document, dict):
         raise TokenizerFileError(f"{path}: holds {json_type(document)}, expected a JSON object")
     return document

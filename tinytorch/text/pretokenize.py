@@ -21,6 +21,11 @@ characters added in the newest Unicode versions.
 
 Special tokens such as `<|endoftext|>` are cut out before the pattern ever sees the text: they are never split and
 never merged with their neighbours.
+
+A pattern read from a file may be hostile, so every pattern is tried on `PROBE_TEXT` before it is used: it must
+split the probe within `PROBE_SECONDS` (a pattern that backtracks catastrophically, such as `(a|aa)+$`, would hang
+every encode) and, for our tokenizers, into words that join back to the probe (a pattern that skips characters
+would make `decode(encode(s)) != s`).
 """
 
 from __future__ import annotations
@@ -31,18 +36,42 @@ import regex
 
 END_OF_TEXT = "<|endoftext|>"
 CODE_PATTERN = r"[ .]?[\p{L}_][\p{L}\p{N}_]*| ?\p{N}+| ?[^\s\p{L}\p{N}_]+|\s*\n[ \t]*|[ \t]+(?!\S)|\s+"
+# Python with letters, digits, punctuation, every kind of whitespace and characters beyond ASCII, then long runs of
+# one character ended by another: where a backtracking pattern takes exponential time.
+PROBE_TEXT = (
+    'def área(x_1, y=2.5e-3):\r\n\t"""Ünïcödé 字 🐍\x00\x0b\x0c"""\n    return x_1 ** 2 + y  # done\n\n'
+    + "".join(character * 32 + end for character, end in
+              [("a", "!"), ("a", " "), (" ", "x"), ("1", "a"), ("_", "-"), ("\n", "."), (".", "a"), ("\t", "1")])
+)
+PROBE_SECONDS = 1.0  # the probe takes microseconds with any sensible pattern
+
+
+def compile_pattern(pattern: str, lossless: bool = True) -> regex.Pattern:
+    """`pattern` compiled, after splitting `PROBE_TEXT` with it: ValueError if it is not a regex, takes longer than
+    `PROBE_SECONDS` on the probe, or (with `lossless`) drops characters of the probe."""
+    if not isinstance(pattern, str):
+        raise ValueError(f"pattern must be a regex string, got {pattern!r}")
+    try:
+        compiled = regex.compile(pattern)
+    except regex.error as err:
+        raise ValueError(f"pattern {pattern!r} is not a valid regex: {err}") from None
+    try:
+        words = compiled.findall(PROBE_TEXT, timeout=PROBE_SECONDS)
+    except TimeoutError:
+        raise ValueError(f"pattern {pattern!r} takes over {PROBE_SECONDS:g} s to split a {len(PROBE_TEXT)}-character "
+                         "probe text (catastrophic backtracking); it would hang encoding") from None
+    if lossless and "".join(map(str, words)) != PROBE_TEXT:
+        raise ValueError(f"pattern {pattern!r} drops characters (the words it finds in a probe text do not join back "
+                         "to it), so decode(encode(text)) would not give the text back")
+    return compiled
 
 
 class PreTokenizer:
-    """Splits text into words with a regex; compiled once, then reused for every call."""
+    """Splits text into words with a regex; compiled (and checked on `PROBE_TEXT`) once, then reused for every
+    call."""
 
     def __init__(self, pattern: str = CODE_PATTERN):
-        if not isinstance(pattern, str):
-            raise ValueError(f"pattern must be a regex string, got {pattern!r}")
-        try:
-            self._compiled = regex.compile(pattern)
-        except regex.error as err:
-            raise ValueError(f"pattern {pattern!r} is not a valid regex: {err}") from None
+        self._compiled = compile_pattern(pattern)
         self.pattern = pattern
 
     def __call__(self, text: str) -> list[str]:
