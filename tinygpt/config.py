@@ -55,6 +55,9 @@ class TrainConfig:
     timeline_suite: bool = False  # the timeline also runs the project's task suite (about half a minute)
     seed: int = 1337
     time_limit_minutes: float = 0.0  # stop (with a checkpoint) after this long; 0 = no limit
+    # BLAS threads for every step of a run; 0 = the cores free when it starts. The checkpoint records the count and
+    # --resume keeps it, so a resumed run repeats the uninterrupted one bit for bit.
+    blas_threads: int = 0
     progress: bool = True
 
     def validate(self) -> None:
@@ -92,7 +95,7 @@ RANGES = {
     **{name: at_least(1) for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "grad_accum",
                                       "max_steps", "eval_interval", "eval_batches", "checkpoint_interval")},
     **{name: at_least(0) for name in ("warmup_steps", "timeline_interval", "seed", "time_budget_minutes",
-                                      "time_limit_minutes", "weight_decay")},
+                                      "time_limit_minutes", "weight_decay", "blas_threads")},
     "dropout": ((lambda value: 0 <= value < 1), "in [0, 1)"),
     "lr": ((lambda value: value > 0), "> 0"),
     "min_lr_ratio": ((lambda value: 0 <= value <= 1), "in [0, 1] (the share of lr the cosine decays to)"),
@@ -171,12 +174,20 @@ def resume_config(values: dict, stored: dict, checkpoint: str) -> TrainConfig:
     return build_config({**kept, **given})
 
 
-def read_command_line(argv: list[str]) -> tuple[dict, bool]:
-    """`[config.json] [--key=value ...] [--resume]` -> (the values given, flags over the file; resume)."""
-    values, resume = {}, False
+RESUME_FROM = ("latest", "healthy")  # --resume continues the latest checkpoint; --resume=healthy the last healthy one
+
+
+def read_command_line(argv: list[str]) -> tuple[dict, str]:
+    """`[config.json] [--key=value ...] [--resume[=healthy]]` -> (the values given, flags over the file; which
+    checkpoint to resume: "latest", "healthy", or "" for a new run)."""
+    values, resume = {}, ""
     for arg in argv:
         if arg == "--resume":
-            resume = True
+            resume = "latest"
+        elif arg.startswith("--resume="):
+            resume = arg.partition("=")[2]
+            if resume not in RESUME_FROM:
+                raise ConfigError(f"--resume takes no value or one of {', '.join(RESUME_FROM)}, got {resume!r}")
         elif arg.startswith("--"):
             key, sep, value = arg[2:].partition("=")
             if not sep:
@@ -187,7 +198,7 @@ def read_command_line(argv: list[str]) -> tuple[dict, bool]:
             if not path.is_file():
                 raise ConfigError(f"config file not found: {arg}")
             try:
-                from_file = json.loads(path.read_text(encoding="utf-8"))
+                from_file = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_keys(arg))
             except (OSError, UnicodeDecodeError) as err:
                 raise ConfigError(f"cannot read config file {arg}: {err}") from None
             except json.JSONDecodeError as err:
@@ -198,12 +209,25 @@ def read_command_line(argv: list[str]) -> tuple[dict, bool]:
     return values, resume
 
 
+def unique_keys(source: str):
+    """A `json.loads` object hook that refuses a key given twice in one object (JSON would keep the last silently)."""
+    def build(pairs: list[tuple[str, object]]) -> dict:
+        document = {}
+        for key, value in pairs:
+            if key in document:
+                raise ConfigError(f"config file {source} gives key {key!r} twice ({document[key]!r}, then "
+                                  f"{value!r}); keep one")
+            document[key] = value
+        return document
+    return build
+
+
 def parse_args(argv: list[str]) -> tuple[TrainConfig, bool]:
     """`[config.json] [--key=value ...] [--resume]` -> (config, resume). With --resume the values are checked one by
     one only: how they combine is checked once the checkpoint's config fills in the rest (`resume_config`)."""
     values, resume = read_command_line(argv)
     if not resume:
-        return build_config(values), resume
+        return build_config(values), False
     config = TrainConfig(**convert_values(values))
     config.validate_fields()
-    return config, resume
+    return config, True

@@ -151,6 +151,18 @@ def check_block_size(meta: dict, block_size: int, data_dir: str | Path) -> None:
                            "--val-fraction")
 
 
+def check_eval_batches(meta: dict, eval_batches: int, batch_size: int) -> None:
+    """A loss estimate that draws more windows than a split holds tokens measures nothing that reading the split once
+    (`tinygpt evaluate`) would not, and can run for days: a run refuses it before its first step."""
+    windows = eval_batches * batch_size
+    split, tokens = min(((name, meta["splits"][name]["tokens"]) for name in ("train", "val")), key=lambda pair: pair[1])
+    if windows > tokens:
+        smaller = " and a smaller --batch_size" if batch_size > tokens else ""
+        raise DatasetError(f"--eval_batches={eval_batches} draws {windows} windows of batch_size={batch_size}, more "
+                           f"than the {split} split's {tokens} tokens: give at most "
+                           f"--eval_batches={max(1, tokens // batch_size)}{smaller}")
+
+
 def get_batch(
     tokens: np.ndarray, batch_size: int, block_size: int, rng: np.random.Generator, mask: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,8 @@
 - A file is written whole or not at all: into a temporary file beside it, flushed to disk, then renamed over it.
 - A directory of files that belong together (a dataset, a release) is written into a temporary directory beside it
   and renamed into place, so a reader sees the old set or the new set, never half of each. An existing directory is
-  replaced only when it holds nothing but files of the same kind, so a mistyped path never costs other files.
+  replaced only when it holds nothing but files of the same kind (hidden files count), so a mistyped path never
+  costs other files.
 - Temporary names carry the writer's pid, so two runs never share one, and a later run can tell the leftovers of a
   killed writer (pid gone) from the files of a live one.
 - A run that writes into a directory for a long time (training) holds a lock on it; the kernel drops the lock when
@@ -140,18 +141,23 @@ def check_output_dir(path: Path, option: str) -> None:
     check_writable_parent(path, option)
 
 
+def _written_by_us(name: str, expected: Collection[str]) -> bool:
+    """A file a `kind` consists of, or the temporary of one (`.NAME.tmp-PID`) that a killed writer left."""
+    return name in expected or any(name.startswith(f".{file}.tmp-") for file in expected)
+
+
 def check_replaceable(path: Path, option: str, expected: Collection[str], kind: str) -> None:
     """Raise OutputError unless `path` is absent or a directory that holds only files named in `expected` (the
-    files a `kind` consists of) and hidden leftovers, so replacing it loses nothing else."""
+    files a `kind` consists of) and their temporaries, so replacing it loses nothing else. Hidden files count: a
+    user's `.notes`, `.gitattributes` or `.git/` would be deleted with the rest."""
     check_output_dir(path, option)
     if not path.is_dir():
         return
-    others = sorted(child.name for child in path.iterdir() if child.name not in expected
-                    and not child.name.startswith("."))
+    others = sorted(child.name for child in path.iterdir() if not _written_by_us(child.name, expected))
     if others:
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         raise OutputError(f"{option} {path} holds files a {kind} does not have ({shown}); it would be replaced "
-                          f"whole: choose a new or empty directory")
+                          f"whole, deleting them: move them out or choose a new or empty directory")
 
 
 def _fsync_tree(directory: Path) -> None:

@@ -1,6 +1,11 @@
 """Train TinyGPT: a straight line of get batch -> forward -> backward -> clip -> schedule -> step, with periodic
 held-out loss and bits per byte, atomic checkpoints that resume exactly, and a loss curve at the end.
 
+Every checkpoint is judged (`health.py`): the latest is OUT/ckpt.safetensors, the last healthy one also
+OUT/healthy.safetensors, which a diverging run never overwrites. `--resume` continues the latest, `--resume=healthy`
+the healthy one. Every step of a run uses the same number of BLAS threads (recorded in the checkpoint), so a resumed
+run repeats the uninterrupted one bit for bit on the same machine and NumPy build.
+
 `Trainer` owns one run: data, model, optimizer, schedule, the loop, checkpoints, logs, the capability timeline and
 the release. The command line around it (`python train.py`, `tinygpt train`: flags, --resume, the directory lock,
 signals, exit statuses) is `train_command.py`; the loss estimates it logs are `loss.py`.
@@ -24,13 +29,14 @@ from tinytorch.optim import AdamW, clip_grad_norm_, warmup_cosine
 from tinytorch.text import load_tokenizer
 from tinytorch.threads import blas_threads, usable_blas_threads
 
-from . import data, timeline
+from . import data, health, timeline
 from .checkpoint import (
     CheckpointError,
     atomic_write_text,
     describe_checkpoint,
     load_model,
     optimizer_state_from,
+    read_document,
     save_checkpoint,
 )
 from .config import TrainConfig
@@ -44,8 +50,8 @@ from .outputs import (
 )
 from .report import LOG_FILES, write_logs, write_timeline
 
-CHECKPOINT_NAME = "ckpt.safetensors"
-THREAD_CHECK_STEPS = 20  # how often training re-counts the free cores for its BLAS threads (tinytorch.threads)
+CHECKPOINT_NAME = "ckpt.safetensors"  # the latest checkpoint
+HEALTHY_NAME = "healthy.safetensors"  # the last checkpoint judged healthy (tinygpt.health)
 TOKENIZER_NAME = "tokenizer.json"  # the copy of the dataset's tokenizer beside each checkpoint
 RELEASE_FILES = ("model.safetensors", TOKENIZER_NAME, "metrics.json", "timeline.jsonl", "timeline.png", *LOG_FILES)
 WEIGHT_SHAPE_KEYS = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias", "pos_encoding")
@@ -98,6 +104,15 @@ def check_dataset_tokenizer(path: Path, vocab_size: int) -> None:
                                 f"{vocab_size}; prepare the dataset again")
 
 
+def check_optimizer_steps(state: dict, step: int) -> None:
+    """Each parameter's Adam step counter counts the optimizer's steps: a whole number from 0 to the run's `step`."""
+    for index, values in state["state"].items():
+        counter = values.get("step", 0)
+        if isinstance(counter, bool) or not isinstance(counter, int) or not 0 <= counter <= step:
+            raise CheckpointError(f"its optimizer step counter optimizer.{index}.step is {counter!r}, not a count "
+                                  f"from 0 to the checkpoint's step {step}")
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, resume: bool = False):
         self.config = config
@@ -112,6 +127,7 @@ class Trainer:
         self.train_tokens = data.load_split(config.data_dir, "train")
         self.val_tokens = data.load_split(config.data_dir, "val")
         check_dataset_tokenizer(self.tokenizer_path, self.meta["vocab_size"])
+        data.check_eval_batches(self.meta, config.eval_batches, config.batch_size)
         mask = data.load_mask(config.data_dir, "train") if config.loss_mask else None  # exercises: body only
         self.val_mask = data.load_mask(config.data_dir, "val")
         self.sample_batch = data.batch_sampler(self.meta, self.train_tokens, mask)  # rows drawn by source weight
@@ -132,6 +148,9 @@ class Trainer:
         self.data_rng = np.random.default_rng(config.seed)
         self.step, self.history, self.evals, self.train_seconds = 0, [], [], 0.0
         self.timeline: list[dict] = []  # capability records (see tinygpt.timeline)
+        self.healthy: dict | None = None  # the last healthy checkpoint's step, held-out loss and weight norm
+        self.unhealthy: str | None = None  # why the latest checkpoint is not healthy, if it is not
+        self.blas_threads = config.blas_threads or None  # None: counted when the run starts, then fixed
         if resume:
             self.resume()
         elif config.init_from:
@@ -149,7 +168,7 @@ class Trainer:
             "tokenizer_source": str(self.tokenizer_path),
             "data_rng": self.data_rng.bit_generator.state, "tt_rng": tt.default_rng().bit_generator.state,
             "history": self.history, "evals": self.evals, "dataset": self.meta, "train_seconds": self.train_seconds,
-            "timeline": self.timeline,
+            "timeline": self.timeline, "healthy": self.healthy, "blas_threads": self.blas_threads,
         }
 
     def check_finite(self) -> None:
@@ -157,21 +176,54 @@ class Trainer:
         broken = [name for name, array in self.model.weights().items() if not np.isfinite(array).all()]
         if broken:
             raise TrainingDiverged(f"weights became non-finite ({broken[0]}) at step {self.step}; stopped without "
-                                   f"saving them. On disk: {describe_checkpoint(self.checkpoint_path)}. Try a lower "
-                                   "lr or more warmup")
+                                   f"saving them. On disk: {self.on_disk()}. Try a lower lr or more warmup")
 
-    def save(self) -> None:
-        """Write the checkpoint (atomically), with the tokenizer it was trained with beside it."""
+    def save(self) -> str | None:
+        """Write the checkpoint (atomically), with the tokenizer it was trained with beside it, and judge it: a healthy
+        one is also copied to OUT/healthy.safetensors. Returns why it is not healthy, or None."""
         self.check_finite()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         beside = self.out_dir / TOKENIZER_NAME
         if not beside.is_file() or file_sha256(beside) != self.tokenizer_sha256:
             atomic_copy(self.tokenizer_path, beside)
+        val_loss, norm = self.held_out_loss(), health.weight_norm(self.model.weights())
+        problem = health.judge(val_loss, norm, self.evals, self.healthy, self.step, self.meta["vocab_size"])
+        self.unhealthy = problem
+        if problem is None:
+            self.healthy = {"step": self.step, "val_loss": val_loss, "weight_norm": norm}
         save_checkpoint(self.checkpoint_path, self.model, self._metadata(), self.optimizer.state_dict())
+        if problem is None:
+            atomic_copy(self.checkpoint_path, self.out_dir / HEALTHY_NAME)
+        elif self.healthy is None:  # this run has no healthy checkpoint: one there is another run's
+            (self.out_dir / HEALTHY_NAME).unlink(missing_ok=True)
+        return problem
 
-    def resume(self) -> None:
-        """Continue from OUT/ckpt.safetensors exactly where it stopped: weights, optimizer, RNGs, logs."""
-        path = self.checkpoint_path
+    def held_out_loss(self) -> float:
+        """The held-out loss now: this step's evaluation, or the same estimate (the same windows) made for it."""
+        if self.evals and self.evals[-1].get("step") == self.step:
+            return self.evals[-1]["val_loss"]
+        c = self.config
+        return estimate_loss(self.model, self.val_tokens, c.eval_batches, c.batch_size, seed=c.seed + 1)
+
+    def on_disk(self) -> str:
+        """What a stopped run leaves, in words: the latest checkpoint and, when it is not the same step, the last
+        healthy one, with which --resume continues each."""
+        latest = describe_checkpoint(self.checkpoint_path)
+        path = self.out_dir / HEALTHY_NAME
+        if self.healthy is None or not path.is_file():
+            return latest
+        try:
+            if read_document(self.checkpoint_path).get("step") == self.healthy["step"]:
+                return latest
+        except CheckpointError:
+            pass
+        return (f"{latest}; the last healthy checkpoint is {path} (step {self.healthy['step']}, held-out loss "
+                f"{self.healthy['val_loss']:.4g}): --resume continues the latest, --resume=healthy the healthy one")
+
+    def resume(self, path: Path | None = None) -> None:
+        """Continue from OUT/ckpt.safetensors (or the checkpoint at `path`) exactly where it stopped: weights,
+        optimizer, RNGs, logs, BLAS threads."""
+        path = path or self.checkpoint_path
         model, document, tensors = load_model(path)
         if model.config != self.model.config:
             raise CheckpointError(f"checkpoint {path} was trained with {model.config}, this run asks for "
@@ -185,10 +237,15 @@ class Trainer:
                 isinstance(document[key], list) for key in ("history", "evals")):
             raise CheckpointError(f"checkpoint {path} cannot be resumed: its step ({step!r}) is not a count or its "
                                   "history or evals is not a list")
+        if len(document["history"]) != step:  # one row per step since the run began
+            raise CheckpointError(f"checkpoint {path} cannot be resumed: its step ({step}) is not the number of steps "
+                                  f"its history logs ({len(document['history'])}); the file was altered")
         self.check_tokenizer(path, document)
         self.model.load_weights(model.weights())
         try:
-            self.optimizer.load_state_dict(optimizer_state_from(document, tensors))
+            optimizer_state = optimizer_state_from(document, tensors)
+            check_optimizer_steps(optimizer_state, step)
+            self.optimizer.load_state_dict(optimizer_state)
             self.data_rng.bit_generator.state = document["data_rng"]
             tt.default_rng().bit_generator.state = document["tt_rng"]
         except CheckpointError as err:
@@ -199,6 +256,11 @@ class Trainer:
         self.step, self.history, self.evals = document["step"], document["history"], document["evals"]
         self.train_seconds = document.get("train_seconds", 0.0)
         self.timeline = document.get("timeline", [])
+        self.healthy = health.read_healthy(document)
+        recorded = document.get("blas_threads")
+        if not self.config.blas_threads and isinstance(recorded, int) and not isinstance(recorded, bool) \
+                and recorded >= 1:
+            self.blas_threads = recorded  # the count the run began with: the same sums, the same results
 
     def start_from(self, path: Path) -> None:
         """Fine-tuning: this run's model starts with the weights of the checkpoint at `path` (a release or a run's
@@ -262,7 +324,7 @@ class Trainer:
             total += loss.item() / c.grad_accum
         if not math.isfinite(total):
             raise TrainingDiverged(f"loss became {total} at step {self.step + 1}; stopped without saving. On disk: "
-                                   f"{describe_checkpoint(self.checkpoint_path)}. Try a lower lr or more warmup")
+                                   f"{self.on_disk()}. Try a lower lr or more warmup")
         if c.grad_clip > 0:
             clip_grad_norm_(self.model.parameters(), c.grad_clip)
         self.optimizer.step()
@@ -303,11 +365,11 @@ class Trainer:
         total = None if c.time_budget_minutes > 0 else c.max_steps  # a time budget ends the run, not a step count
         bar = tqdm(total=total, initial=self.step, desc="train", disable=not c.progress, unit="step", mininterval=1.0)
         saved_step = self.step
+        if self.blas_threads is None:
+            self.blas_threads = usable_blas_threads()  # one BLAS thread while another job holds a core; then fixed
         try:
             while not self.finished() and stop.signum is None:
-                if self.step % THREAD_CHECK_STEPS == 0 or self.step == saved_step:
-                    threads = usable_blas_threads()  # one BLAS thread while another job holds a core
-                with blas_threads(threads):
+                with blas_threads(self.blas_threads):
                     loss = self.train_step()
                 now = time.perf_counter()
                 self.train_seconds += now - last_time
@@ -323,7 +385,9 @@ class Trainer:
                 if c.timeline_interval and (self.step % c.timeline_interval == 0 or done):
                     self.record_timeline()
                 if self.step % c.checkpoint_interval == 0 or done or out_of_time:
-                    self.save()
+                    problem = self.save()
+                    if problem:
+                        log_line(bar, f"step {self.step}: saved, but not healthy: {problem}; {self.on_disk()}")
                     saved_step = self.step
                     write_logs(self.out_dir, self.history, self.evals)
                 if out_of_time:
@@ -347,8 +411,8 @@ class Trainer:
             write_logs(self.out_dir, self.history, self.evals)
         name = signal.Signals(signum).name
         release = "; no release written" if self.config.release_dir else ""
-        raise TrainingStopped(f"stopped by {name} at step {self.step}: {describe_checkpoint(self.checkpoint_path)}"
-                              f"{release}; continue with --resume", signum)
+        raise TrainingStopped(f"stopped by {name} at step {self.step}: {self.on_disk()}{release}; continue with "
+                              "--resume", signum)
 
     def record_timeline(self) -> None:
         """What the model writes now for the timeline's fixed prompts (and its suite counts): OUT/timeline.jsonl."""
@@ -361,8 +425,11 @@ class Trainer:
 
     def release(self, release_dir: Path) -> dict:
         """Write the shippable model: fp16 weights, tokenizer, logs, and the exact held-out bits per byte; all the
-        files together, replacing a previous release in `release_dir` whole."""
+        files together, replacing a previous release in `release_dir` whole. Never a model judged unhealthy."""
         self.check_finite()
+        if self.unhealthy:
+            raise TrainingDiverged(f"no release written: the model of step {self.step} is not healthy "
+                                   f"({self.unhealthy}). On disk: {self.on_disk()}")
         val = self.meta["splits"]["val"]
         shipped = GPT(self.model.config)  # measure exactly what ships: the weights rounded to fp16
         shipped.load_weights({k: v.astype(np.float16).astype(np.float32) for k, v in self.model.weights().items()})

@@ -1,11 +1,17 @@
 """`python train.py` / `tinygpt train`: the command line around `Trainer`.
 
-    python train.py [config.json] [--key=value ...] [--resume]
+    python train.py [config.json] [--key=value ...] [--resume[=healthy]]
 
 --resume continues OUT_DIR/ckpt.safetensors with the train config stored in it: every key the command line does not
 give (the model's shape, the data, the schedule) comes from the checkpoint, so `--resume --out_dir=DIR` is enough.
 Keys given in a config file or as flags override it (`--max_steps=20000`, `--time_limit_minutes=60`), except the
 model's shape (n_layer, n_head, n_embd, block_size, dropout, bias, pos_encoding): another value there is an error.
+--resume=healthy continues OUT_DIR/healthy.safetensors instead, the last checkpoint judged healthy (held-out loss and
+weight norm against the run's own history, tinygpt/health.py): the way back from a run that diverged.
+
+A resumed run repeats the uninterrupted one bit for bit on the same machine and NumPy build: it has the same
+weights, optimizer state, RNG states and BLAS thread count (--blas_threads, by default the cores free when the run
+began, recorded in the checkpoint), whatever the machine's load is when it resumes.
 
 Nothing a run has learned is lost and nothing it writes is mixed up:
 - the run locks --out_dir (a second run into it stops at once, naming the first one's pid) and removes the
@@ -15,6 +21,8 @@ Nothing a run has learned is lost and nothing it writes is mixed up:
 - Ctrl-C or SIGTERM saves a checkpoint after the current step and exits with 130 or 143 (a second one stops at
   once);
 - a loss or weights that stop being finite stop the run without saving them, keeping the last finite checkpoint;
+  finite garbage (a held-out loss far above the run's best, weights grown tenfold) is saved as the latest but never
+  over OUT_DIR/healthy.safetensors, and the run says so;
 - a release (--release_dir) is written only for a run that finished, all its files together, and never over a
   directory holding anything but a release;
 - a dataset whose tokenizer does not load, or a checkpoint whose step or logs are malformed, is refused at the start;
@@ -38,7 +46,15 @@ from .outputs import (
     remove_stale_temporaries,
     signal_handlers,
 )
-from .train import CHECKPOINT_NAME, RELEASE_FILES, StopRequest, Trainer, TrainingDiverged, TrainingStopped
+from .train import (
+    CHECKPOINT_NAME,
+    HEALTHY_NAME,
+    RELEASE_FILES,
+    StopRequest,
+    Trainer,
+    TrainingDiverged,
+    TrainingStopped,
+)
 
 __all__ = ["main"]
 
@@ -72,20 +88,21 @@ def config_file_problem(argv: list[str]) -> str | None:
     return None
 
 
-def config_from_command_line(argv: list[str]) -> tuple[TrainConfig, bool, list[str]]:
-    """(config, resume, changes): the command line's values over the defaults or, with --resume, over the config
-    stored in the checkpoint of --out_dir; then `changes` says which stored values the command line changed."""
+def config_from_command_line(argv: list[str]) -> tuple[TrainConfig, Path | None, list[str]]:
+    """(config, checkpoint to resume or None, changes): the command line's values over the defaults or, with
+    --resume, over the config stored in the checkpoint of --out_dir; then `changes` says which stored values the
+    command line changed."""
     values, resume = read_command_line(argv)
     if not resume:
-        return build_config(values), False, []
+        return build_config(values), None, []
     out_dir = convert_values(values).get("out_dir", TrainConfig.out_dir)
-    checkpoint = Path(out_dir) / CHECKPOINT_NAME
+    checkpoint = Path(out_dir) / (HEALTHY_NAME if resume == "healthy" else CHECKPOINT_NAME)
     document = read_document(checkpoint)
     stored = document.get("train_config") if isinstance(document.get("train_config"), dict) else {}
     config = resume_config({**values, "out_dir": out_dir}, stored, str(checkpoint))
     changes = [f"{key} {stored[key]!r} -> {value!r}" for key, value in config.to_dict().items()
                if key in stored and key != "out_dir" and stored[key] != value]
-    return config, True, changes
+    return config, checkpoint, changes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +134,7 @@ def train(argv: list[str], stop: StopRequest) -> int:
             for path in remove_stale_temporaries(trainer.out_dir):
                 print(f"train: note: removed {path}, left by a run killed while writing it", file=sys.stderr)
             if resume:
-                trainer.resume()
+                trainer.resume(resume)
                 if changes:
                     print(f"train: note: resuming step {trainer.step} with the checkpoint's config, changed by the "
                           f"command line: {', '.join(changes)}", file=sys.stderr)

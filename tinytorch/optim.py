@@ -69,6 +69,14 @@ class Optimizer:
         order = [p for group in self.param_groups for p in group["params"]]
         if len(state_dict["param_groups"]) != len(self.param_groups):
             raise ValueError("optimizer state has a different number of parameter groups")
+        for index, values in state_dict["state"].items():  # checked before anything is loaded
+            if not 0 <= int(index) < len(order):
+                raise ValueError(f"{type(self).__name__}: state for parameter {index}, but the optimizer has "
+                                 f"{len(order)} parameters")
+            for key, value in values.items():
+                if isinstance(value, np.ndarray) and value.shape != order[int(index)].shape:
+                    raise ValueError(f"{type(self).__name__}: state {key!r} of parameter {index} has shape "
+                                     f"{value.shape}, the parameter has {order[int(index)].shape}")
         for group, saved in zip(self.param_groups, state_dict["param_groups"], strict=True):
             group.update(saved)
             self.check_group(group)

@@ -57,7 +57,8 @@ def _blas():
 def usable_blas_threads() -> int:
     """BLAS threads worth using now: the free cores, never more than the BLAS library is set to use
     (OPENBLAS_NUM_THREADS or threadpoolctl), so a user's own limit stays a ceiling. A generation asks once for its
-    small steps; training asks every few steps (a large product beside another job collapses the same way)."""
+    small steps; training asks once, when a run starts, and keeps the count (a large product beside another job
+    collapses the same way, and another count would change the run's last bits)."""
     configured = max((library.num_threads for library in _blas().lib_controllers), default=1)
     return max(1, min(free_cores(), configured))
 
