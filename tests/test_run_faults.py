@@ -206,6 +206,16 @@ def test_eval_batches_beyond_the_split_are_refused_before_training(data_dir, tmp
     assert not (tmp_path / "run").exists()
 
 
+def test_a_timeline_suite_without_the_sandbox_is_refused_before_training(data_dir, tmp_path, capsys, monkeypatch):
+    from tinygpt import sandbox
+    monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
+    run = flags(data_dir, tmp_path / "run", "--timeline_interval=5", "--timeline_suite=true")
+    assert main(run) == 2
+    line = error_line(capsys)
+    assert "timeline_suite" in line and "bubblewrap" in line
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_config_file_with_a_duplicate_key_names_it(tmp_path, capsys):
     config = tmp_path / "config.json"
     config.write_text('{"n_layer": 2, "lr": 0.001, "n_layer": 6}')

@@ -39,7 +39,7 @@ from .checkpoint import (
     read_document,
     save_checkpoint,
 )
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .loss import bits_per_byte, estimate_loss, evaluate_split
 from .model import GPT, GPTConfig
 from .outputs import (
@@ -128,6 +128,11 @@ class Trainer:
         self.val_tokens = data.load_split(config.data_dir, "val")
         check_dataset_tokenizer(self.tokenizer_path, self.meta["vocab_size"])
         data.check_eval_batches(self.meta, config.eval_batches, config.batch_size)
+        if config.timeline_suite and config.timeline_interval > 0:
+            from .sandbox import isolation_problem  # the suite runs generated code: only in the sandbox
+            if (problem := isolation_problem()) is not None:
+                raise ConfigError(f"timeline_suite runs generated code, which needs the sandbox: {problem} "
+                                  "(apt-get install bubblewrap), or set --timeline_suite=false")
         mask = data.load_mask(config.data_dir, "train") if config.loss_mask else None  # exercises: body only
         self.val_mask = data.load_mask(config.data_dir, "val")
         self.sample_batch = data.batch_sampler(self.meta, self.train_tokens, mask)  # rows drawn by source weight
