@@ -23,11 +23,14 @@ from fault_fixtures import (
     copy,
     del_key,
     edit_checkpoint,
+    edit_header,
     edit_json,
     exists,
     fifo,
     hold_lock,
+    json_value,
     no_nul,
+    prepared_files,
     prints,
     readonly,
     remove,
@@ -35,6 +38,7 @@ from fault_fixtures import (
     set_key,
     steps,
     truncate,
+    unreadable,
     write,
 )
 
@@ -61,6 +65,27 @@ SIGNALLED_PREPARE = prep("--out", "{case}/data", "--vocab-size", "3000", source=
 
 PROMPT = ["--prompt", "def f(x):"]
 REL = "{case}/rel/model.safetensors"
+CATASTROPHIC = r"(a|aa)+$"  # a pre-tokenizer pattern that backtracks exponentially on a run of a's
+DROPPING = r"[a-z]+"  # one that drops every character but lowercase letters
+NESTED = "[" * 100_000 + "]" * 100_000  # JSON nested 100,000 deep
+EDITED = set_key("comment", "edited")  # a tokenizer that reads the same, with another SHA-256
+
+
+def huge_embedding(header: dict) -> None:
+    header["model.wte.weight"]["shape"] = [40000, 40000]
+
+
+def integer_weights(tensors: dict) -> None:
+    tensors.update({name: array.astype(np.int32) for name, array in tensors.items() if name.startswith("model.")})
+
+
+def pattern(regex: str):
+    """A copy of the fixture tokenizer as CASE/t.json whose pre-tokenizer pattern is `regex`."""
+    return steps(copy("tok", "t.json"), edit_json("t.json", set_key("pattern", regex)))
+
+
+UNRECORDED = steps(copy("rel", "rel"), edit_checkpoint("rel/model.safetensors", del_key("tokenizer_sha256")))
+"""A release written before checkpoints recorded their tokenizer's SHA-256: any tokenizer given is loaded."""
 
 
 def cli_cases() -> list[Case]:
@@ -156,6 +181,12 @@ def generate_cases() -> list[Case]:
         Case("generate/checkpoint-extra-tensor", gen(*PROMPT, "--checkpoint", REL),
              setup=steps(copy("rel", "rel"), edit_checkpoint(
                  "rel/model.safetensors", tensors=lambda t: t.__setitem__("model.extra", np.zeros(3, "f4"))))),
+        Case("generate/checkpoint-header-claims-huge-tensor", gen(*PROMPT, "--checkpoint", REL), timeout=30, quick=True,
+             setup=steps(copy("rel", "rel"), edit_header("rel/model.safetensors", huge_embedding))),
+        Case("generate/checkpoint-is-fifo", gen(*PROMPT, "--checkpoint", "{case}/m.safetensors"), timeout=30,
+             setup=fifo("m.safetensors"), quick=True),
+        Case("generate/checkpoint-int32-weights", gen(*PROMPT, "--checkpoint", REL),
+             setup=steps(copy("rel", "rel"), edit_checkpoint("rel/model.safetensors", tensors=integer_weights))),
         Case("generate/checkpoint-nan-weights", gen(*PROMPT, "--checkpoint", "{nan}"), codes=(1,), quick=True),
         Case("generate/checkpoint-inf-weights", gen(*PROMPT, "--checkpoint", REL), codes=(1,),
              setup=steps(copy("rel", "rel"), edit_checkpoint(
@@ -189,6 +220,19 @@ def generate_cases() -> list[Case]:
              setup=steps(copy("rel", "rel"), edit_json("rel/tokenizer.json", set_key("comment", "edited")))),
         Case("generate/tokenizer-beside-missing", gen(*PROMPT, "--checkpoint", REL),
              setup=steps(copy("rel", "rel"), remove("rel/tokenizer.json"))),
+        Case("generate/tokenizer-explicit-other-sha256", gen(*PROMPT, "--tokenizer", "{case}/t.json"),
+             setup=steps(copy("tok", "t.json"), edit_json("t.json", EDITED))),
+        Case("generate/ok-tokenizer-explicit-matches-beside-replaced", gen(*PROMPT, "--checkpoint", REL,
+                                                                           "--tokenizer", "{tok}"), "ok",
+             setup=steps(copy("rel", "rel"), edit_json("rel/tokenizer.json", EDITED)), check=prints("def f(x):")),
+        Case("generate/tokenizer-pattern-catastrophic", gen(*PROMPT, "--checkpoint", REL, "--tokenizer",
+                                                            "{case}/t.json"),
+             timeout=30, setup=steps(UNRECORDED, pattern(CATASTROPHIC))),
+        Case("generate/tokenizer-pattern-drops-characters", gen(*PROMPT, "--checkpoint", REL, "--tokenizer",
+                                                                "{case}/t.json"),
+             setup=steps(UNRECORDED, pattern(DROPPING))),
+        Case("generate/tokenizer-nested-100000-deep", gen(*PROMPT, "--checkpoint", REL, "--tokenizer", "{case}/t.json"),
+             setup=steps(UNRECORDED, write("t.json", NESTED))),
         # what works
         Case("generate/ok-sample", gen(*PROMPT), "ok", check=both(prints("def f(x):"), no_nul), quick=True),
         Case("generate/ok-beam", gen(*PROMPT, "--num-beams", "2", "--num-return-sequences", "2"), "ok",
@@ -282,6 +326,10 @@ def train_cases() -> list[Case]:
         Case("train/config-unknown-key", train("{case}/c.json"), setup=write("c.json", '{"layers": 2}')),
         Case("train/config-wrong-type", train("{case}/c.json"), setup=write("c.json", '{"lr": "fast"}')),
         Case("train/config-empty", train("{case}/c.json"), setup=write("c.json", "")),
+        Case("train/config-duplicate-key", train("{case}/c.json"), setup=write("c.json", '{"lr": 0.001, "lr": 0.1}')),
+        Case("train/config-nested-100000-deep", train("{case}/c.json"), setup=write("c.json", NESTED)),
+        Case("train/eval-batches-billion", train("--eval_batches=1000000000"), timeout=60,
+             check=absent("{case}/run")),
         # huge sizes: refused or run out of memory with one line, never hang or crash
         Case("train/billion-layers", train("--n_layer=1000000000"), timeout=60, quick=True),
         Case("train/width-million", train("--n_embd=1048576", "--n_head=1"), timeout=60),
@@ -323,6 +371,9 @@ def train_cases() -> list[Case]:
         Case("train/release-dir-holds-other-files", train("--release_dir={case}/mine", "--max_steps=3"),
              setup=write("mine/notes.txt", "keep me"), protect=("{case}/mine",), quick=True),
         Case("train/release-dir-is-data-dir", train("--release_dir={data}", "--max_steps=3")),
+        Case("train/release-dir-holds-hidden-file", train("--release_dir={case}/rel"),
+             setup=steps(copy("rel", "rel"), write("rel/.gitattributes", "*.safetensors filter=lfs\n")),
+             protect=("{case}/rel",), check=absent("{case}/run/ckpt.safetensors")),
         Case("train/out-dir-locked", train("--max_steps=3"), setup=hold_lock("run"), quick=True),
         Case("train/stale-temporaries-removed", train("--max_steps=3"), "ok",
              setup=write("run/.ckpt.safetensors.tmp-999999", b"\0" * 1000),
@@ -345,6 +396,18 @@ def train_cases() -> list[Case]:
         Case("train/resume-history-not-list", train("--resume", "--max_steps=8"),
              setup=steps(copy("run", "run"), edit_checkpoint("run/ckpt.safetensors", set_key("history", 7)))),
         Case("train/resume-from-release", train("--resume"), setup=copy("ckpt", "run/ckpt.safetensors")),
+        Case("train/resume-optimizer-wrong-shape", train("--resume", "--max_steps=8"),
+             setup=steps(copy("run", "run"), edit_checkpoint("run/ckpt.safetensors", tensors=lambda t: t.update(
+                 {"optimizer.0.exp_avg": t["optimizer.0.exp_avg"][:1]}))), protect=("{case}/run/ckpt.safetensors",)),
+        Case("train/resume-step-1e30", train("--resume", "--max_steps=8"), timeout=30,
+             setup=steps(copy("run", "run"), edit_checkpoint("run/ckpt.safetensors", set_key("step", 10**30)))),
+        Case("train/resume-int32-weights", train("--resume", "--max_steps=8"),
+             setup=steps(copy("run", "run"), edit_checkpoint("run/ckpt.safetensors", tensors=integer_weights))),
+        Case("train/resume-diverging-keeps-healthy", train("--resume", "--max_steps=10", "--lr=1e3", "--grad_clip=0",
+                                                           "--checkpoint_interval=1", "--eval_interval=1",
+                                                           "--release_dir={case}/rel"),
+             codes=(1,), setup=copy("run", "run"), protect=("{case}/run/healthy.safetensors",),
+             check=absent("{case}/rel"), quick=True),
         Case("train/resume-other-architecture", train("--resume", "--n_layer=2"), setup=copy("run", "run")),
         Case("train/resume-dataset-prepared-again", train("--resume", "--data_dir={case}/data"),
              setup=steps(copy("run", "run"), copy("data", "data"),
@@ -421,6 +484,8 @@ def prepare_cases() -> list[Case]:
         Case("prepare/tokenizer-list", prep("--tokenizer", "{case}/t.json"), setup=write("t.json", "[]")),
         Case("prepare/tokenizer-bad-regex", prep("--tokenizer", "{case}/t.json"),
              setup=steps(copy("tok", "t.json"), edit_json("t.json", set_key("pattern", "(?<")))),
+        Case("prepare/tokenizer-pattern-drops-characters", prep("--tokenizer", "{case}/t.json"),
+             setup=pattern(DROPPING), check=absent("{case}/out")),
         Case("prepare/tokenizer-without-end-of-text", prep("--tokenizer", "{case}/t.json"),
              setup=char_tokenizer("t.json", "".join(map(chr, range(32, 127))) + "\n\t", [])),
         Case("prepare/tokenizer-char-misses-characters", prep("--tokenizer", "{case}/t.json"), "either",
@@ -440,6 +505,8 @@ def prepare_cases() -> list[Case]:
         Case("prepare/out-read-only", prep("--out", "{case}/ro/out"), setup=readonly("ro"), readonly=True),
         Case("prepare/out-holds-other-files", prep("--out", "{case}/mine"), setup=write("mine/thesis.tex", "keep"),
              protect=("{case}/mine",), quick=True),
+        Case("prepare/out-holds-hidden-file", prep("--out", "{case}/data"),
+             setup=steps(copy("data", "data"), write("data/.notes", "mine")), protect=("{case}/data",), quick=True),
         Case("prepare/out-is-the-source", prep("--out", "{case}/src", source="{case}/src"),
              setup=copy("src", "src"), protect=("{case}/src",)),
         Case("prepare/ok-replaces-dataset", prep("--out", "{case}/data"), "ok", setup=copy("data", "data"),
@@ -454,6 +521,12 @@ def prepare_cases() -> list[Case]:
              setup=steps(copy("src", "s"), lambda fx, d: os.symlink(d / "nowhere.py", d / "s/dangling.py"))),
         Case("prepare/ok-symlink-loop-in-source", prep(source="{case}/s"), "ok", timeout=60,
              setup=steps(copy("src", "s"), lambda fx, d: os.symlink(d / "s", d / "s/loop"))),
+        Case("prepare/ok-file-name-not-utf8", prep(source="{case}/s"), "ok",
+             setup=steps(copy("src", "s"), lambda fx, d: (d / os.fsdecode(b"s/odd\xff\xfe.py")).write_bytes(
+                 (STDLIB / "operator.py").read_bytes())), check=prepared_files("out", 13)),
+        Case("prepare/ok-unreadable-directory-counted", prep(source="{case}/s"), "ok", readonly=True,
+             setup=steps(copy("src", "s"), write("s/locked/a.py", "x = 1\n"), unreadable("s/locked")),
+             check=json_value("out/meta.json", "skipped.unreadable", 1)),
         Case("prepare/stdout-dev-full", prep(), "either", shell="> /dev/full", check=exists("{case}/out/meta.json")),
         Case("prepare/stdout-closed", prep(), "either", shell=">&-", codes=(0, 1),
              check=exists("{case}/out/meta.json")),
@@ -502,6 +575,8 @@ def evaluate_cases() -> list[Case]:
         Case("evaluate/data-tokenizer-missing", ev("--data-dir", "{case}/data"),
              setup=steps(copy("data", "data"), remove("data/tokenizer.json"))),
         Case("evaluate/ood-missing", ev("--ood", "{case}/none")),
+        Case("evaluate/tokenizer-explicit-other-sha256", ev("--tokenizer", "{case}/t.json", "--ood", "{src}"),
+             setup=steps(copy("tok", "t.json"), edit_json("t.json", EDITED))),
         Case("evaluate/ood-is-file", ev("--ood", "{src}/abc.py")),
         Case("evaluate/json-under-file", ev("--data-dir", "{data}", "--json", "{case}/f/out.json"),
              setup=write("f", "x"), quick=True),
@@ -627,6 +702,7 @@ def export_cases() -> list[Case]:
         Case("export-hf/ok-keeps-other-files", ex("{ckpt}", "{case}/out"), "ok", setup=write("out/notes.txt", "mine"),
              protect=("{case}/out/notes.txt",)),
         Case("export-hf/stdout-dev-full", ex("{ckpt}", "{case}/out"), "either", shell="> /dev/full"),
+        Case("export-hf/weights-write-fails", ex("{ckpt}", "{case}/out"), codes=(1,), max_file_bytes=8192),
     ]
 
 
@@ -634,6 +710,8 @@ def import_cases() -> list[Case]:
     im = lambda *a: ["import-hf", "{case}/hf", "--out", "{case}/m/model.safetensors", *a]  # noqa: E731
     hf = copy("hf", "hf")
     config = lambda change: steps(hf, edit_json("hf/config.json", change))  # noqa: E731
+    split = lambda regex: steps(hf, edit_json("hf/tokenizer.json", lambda document: document[  # noqa: E731
+        "pre_tokenizer"]["pretokenizers"][0].update(pattern={"Regex": regex})))
     return [
         Case("import-hf/directory-missing", ["import-hf", "{case}/none", "--out", "{case}/m.safetensors"], quick=True),
         Case("import-hf/directory-is-file", ["import-hf", "{ckpt}", "--out", "{case}/m.safetensors"]),
@@ -667,6 +745,13 @@ def import_cases() -> list[Case]:
             "hf/pytorch_model.bin", b"PK"))),
         Case("import-hf/tokenizer-corrupt", im(), setup=steps(hf, write("hf/tokenizer.json", "{")), quick=True),
         Case("import-hf/tokenizer-list", im(), setup=steps(hf, write("hf/tokenizer.json", "[]"))),
+        Case("import-hf/config-nested-100000-deep", im(), setup=steps(hf, write("hf/config.json", NESTED))),
+        Case("import-hf/tokenizer-nested-100000-deep", im(), setup=steps(hf, write("hf/tokenizer.json", NESTED))),
+        Case("import-hf/tokenizer-split-pattern-invalid", im(), setup=split("("), check=absent("{case}/m")),
+        Case("import-hf/tokenizer-split-pattern-catastrophic", im(), setup=split(CATASTROPHIC), timeout=30,
+             check=absent("{case}/m")),
+        Case("import-hf/ok-tokenizer-split-pattern-lossy-kept-verbatim", im(), "ok", setup=split(DROPPING),
+             check=both(absent("{case}/m/tokenizer.json"), exists("{case}/m/hf_tokenizer/tokenizer.json"))),
         Case("import-hf/out-is-directory", ["import-hf", "{case}/hf", "--out", "{case}"], setup=hf),
         Case("import-hf/out-under-file", ["import-hf", "{case}/hf", "--out", "{case}/f/m.safetensors"],
              setup=steps(hf, write("f", "x"))),
@@ -679,6 +764,9 @@ def import_cases() -> list[Case]:
         Case("import-hf/failure-keeps-previous-import", im(), setup=steps(
             hf, lambda fx, d: (d / "m").mkdir(), copy("ckpt", "m/model.safetensors"), copy("tok", "m/tokenizer.json"),
             truncate("hf/model.safetensors", 0.9)), protect=("{case}/m",)),
+        Case("import-hf/weights-write-fails-keeps-previous-import", im(), codes=(1,), max_file_bytes=8192,
+             setup=steps(hf, lambda fx, d: (d / "m").mkdir(), copy("ckpt", "m/model.safetensors"),
+                         copy("tok", "m/tokenizer.json")), protect=("{case}/m",), check=absent_temporaries("m")),
     ]
 
 

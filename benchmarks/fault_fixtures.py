@@ -56,6 +56,7 @@ class Case:
     readonly: bool = False  # run in a user namespace, so that a mode-555 directory refuses writes even to root
     codes: tuple[int, ...] | None = None  # accepted exit statuses, if not the expectation's usual ones
     lines: int | None = 1  # lines an error prints on stderr (None: not counted, e.g. stderr closed)
+    max_file_bytes: int | None = None  # RLIMIT_FSIZE: a write past it fails (EFBIG), as on a full disk
 
 
 @dataclass
@@ -201,11 +202,35 @@ def edit_checkpoint(name: str, document: Callable[[dict], object] | None = None,
     return setup
 
 
+def edit_header(name: str, change: Callable[[dict], object]) -> Setup:
+    """Apply `change` to the safetensors header of CASE/name in place (it mutates the header); the tensor data stays
+    as it was, so the header may claim what the data cannot hold."""
+    def setup(fx: Fixtures, d: Path):
+        path = d / name
+        data = path.read_bytes()
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + size])
+        change(header)
+        text = json.dumps(header).encode()
+        path.write_bytes(len(text).to_bytes(8, "little") + text + data[8 + size:])
+    return setup
+
+
 def readonly(name: str) -> Setup:
     def setup(fx: Fixtures, d: Path):
         path = d / name
         path.mkdir(parents=True, exist_ok=True)
         path.chmod(0o555)
+        return lambda: path.chmod(0o755)
+    return setup
+
+
+def unreadable(name: str) -> Setup:
+    """Make the directory CASE/name unlistable (mode 000) while the command runs; the case needs `readonly=True`,
+    so that the mode holds for root too."""
+    def setup(fx: Fixtures, d: Path):
+        path = d / name
+        path.chmod(0o000)
         return lambda: path.chmod(0o755)
     return setup
 
@@ -281,6 +306,25 @@ def prints(text: str) -> Check:
     return lambda fx, d, stdout: None if text in stdout else f"stdout lacks {text!r}: {stdout.strip()[-120:]!r}"
 
 
+def json_value(name: str, key: str, expected) -> Check:
+    """The JSON file CASE/name holds `expected` at `key` (`a.b` is key b inside key a)."""
+    def check(fx: Fixtures, d: Path, stdout: str):
+        value = json.loads((d / name).read_text(encoding="utf-8"))
+        for part in key.split("."):
+            value = value[part]
+        return None if value == expected else f"{name}: {key} is {value!r}, expected {expected!r}"
+    return check
+
+
+def prepared_files(name: str, count: int) -> Check:
+    """The dataset CASE/name holds `count` source files, its splits together."""
+    def check(fx: Fixtures, d: Path, stdout: str):
+        splits = json.loads((d / name / "meta.json").read_text(encoding="utf-8"))["splits"]
+        held = sum(split["files"] for split in splits.values())
+        return None if held == count else f"{name} holds {held} files, expected {count}"
+    return check
+
+
 def no_nul(fx: Fixtures, d: Path, stdout: str) -> str | None:
     return "NUL bytes in the output" if "\0" in stdout else None
 
@@ -305,9 +349,10 @@ def both(*checks: Check) -> Check:
     return check
 
 
-def absent_temporaries() -> Check:
+def absent_temporaries(name: str = "") -> Check:
+    """No temporary file of an atomic write is left in CASE/name (the case's directory itself by default)."""
     def check(fx: Fixtures, d: Path, stdout: str):
-        leftovers = [p.name for p in d.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+        leftovers = [p.name for p in (d / name).iterdir() if ".tmp-" in p.name or ".old-" in p.name]
         return f"temporary files left: {leftovers}" if leftovers else None
     return check
 

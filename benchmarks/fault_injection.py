@@ -25,7 +25,9 @@ The tiny fixtures (a dataset prepared from a dozen standard-library files, a 1-l
 steps and its release, that release exported as a Hugging Face directory, task files; `fault_fixtures.py`) are made
 once in the temporary directory; each case gets a directory of its own beside them, and its setup copies and damages
 what it needs there. The cases themselves are `fault_cases.py`, one small declarative entry each. Each case runs with
-a 4 GiB address-space limit, so that a runaway allocation fails instead of taking the machine. The runner also checks
+a 4 GiB address-space limit, so that a runaway allocation fails instead of taking the machine, and a case may add a
+file-size limit: a write past it fails as on a full disk (a full disk is never faked by passing /dev/full as an
+output path, which a library that renames a temporary file over its target would replace). The runner also checks
 that no case changed the shared fixtures or the repository's models/ and data/stdlib/. Exit status: 0 when no case is
 a TRACEBACK, HANG, SILENT, DATA LOST or WRONG, else 1.
 """
@@ -120,8 +122,12 @@ def command_line(case: Case, fixtures: Fixtures, case_dir: Path) -> str:
     return f"exec {line} {shell}"
 
 
-def limit_memory() -> None:
+def limit_resources(max_file_bytes: int | None) -> None:
+    """The case's limits, set in its process before the command starts: address space, and file size where the case
+    asks for one (Python ignores SIGXFSZ, so a write past it fails with EFBIG instead of killing the process)."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    if max_file_bytes is not None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
 
 
 def read_into(stream, chunks: list[bytes]) -> None:
@@ -134,9 +140,12 @@ def run_process(case: Case, fixtures: Fixtures, case_dir: Path, command: str) ->
     out). The exit status of a process killed by a signal is 128 + the signal, as a shell reports it."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", str(case_dir)),
            "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+    if case.max_file_bytes is not None:  # Python would write the repository's .pyc files cut at the limit
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     process = subprocess.Popen(["bash", "-c", command], cwd=case_dir, env=env, start_new_session=True,
                                stdin=subprocess.PIPE if case.stdin is not None else subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit_memory)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=functools.partial(limit_resources, case.max_file_bytes))
     out_chunks: list[bytes] = []
     err_chunks: list[bytes] = []
     readers = [threading.Thread(target=read_into, args=(process.stdout, out_chunks), daemon=True),

@@ -224,6 +224,14 @@ def test_a_config_file_with_a_duplicate_key_names_it(tmp_path, capsys):
     assert str(config) in line and "'n_layer' twice" in line
 
 
+def test_a_config_file_nested_too_deeply_is_one_line_naming_it(tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text("[" * 100_000 + "]" * 100_000)
+    assert main([str(config)]) == 2
+    line = error_line(capsys)
+    assert str(config) in line and "not valid JSON" in line
+
+
 # ---- one BLAS thread count from start to end -------------------------------------------------------------------------
 
 def test_the_thread_count_a_run_starts_with_is_recorded_and_restored_by_resume(data_dir, tmp_path, monkeypatch, capsys):

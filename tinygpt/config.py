@@ -201,7 +201,7 @@ def read_command_line(argv: list[str]) -> tuple[dict, str]:
                 from_file = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_keys(arg))
             except (OSError, UnicodeDecodeError) as err:
                 raise ConfigError(f"cannot read config file {arg}: {err}") from None
-            except json.JSONDecodeError as err:
+            except (json.JSONDecodeError, RecursionError) as err:  # RecursionError: nested too deeply
                 raise ConfigError(f"config file {arg} is not valid JSON: {err}") from None
             if not isinstance(from_file, dict):
                 raise ConfigError(f"config file {arg} must hold a JSON object")
