@@ -280,7 +280,7 @@ def test_an_unreadable_directory_under_the_source_is_counted(source, tmp_path, m
 
 def test_a_lone_surrogate_is_422_naming_the_field(release):
     model, tokenizer = load_generator(release)
-    with TestClient(create_app(model, tokenizer, Limits(), model_name="tiny")) as client:
+    with TestClient(create_app(model, tokenizer, Limits(), model_name="tiny"), base_url="http://127.0.0.1") as client:
         for path, body, loc in [("/api/generate", b'{"prompt": "x = \\ud800 + 1"}', ["body", "prompt"]),
                                 ("/api/generate", b'{"prompt": "x", "stop": ["\\udfff"]}', ["body", "stop", 0]),
                                 ("/api/verify", b'{"prompt": "def f():", "tests": "\\ud800"}', ["body", "tests"])]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import socket
+from collections import deque
 
 import numpy as np
 import pytest
@@ -20,9 +21,11 @@ from tinygpt.code_completion import extract_function
 from tinygpt.generate import Completion, generate, load_generator
 from tinygpt.generate_command import build_parser, config_from_args
 from tinygpt.sandbox import isolation_problem
-from tinygpt.serve import Limits, create_app
-from tinygpt.serve.app import STATIC
+from tinygpt.serve import Limits, create_app, inspection
+from tinygpt.serve.app import STATIC, is_loopback_host
 from tinygpt.serve.session import EVENTS_AHEAD
+from tinygpt.serve.worker import TimedOut
+from tinytorch import threads
 from tinytorch.generation import DecodingTrace, GenerationConfig
 
 PROMPT = "def add(a, b):"
@@ -35,8 +38,9 @@ def loaded(release):
 
 
 def serve(loaded, **limits) -> TestClient:
+    """A client of the app, addressing it as a browser on this machine does (Host: 127.0.0.1)."""
     model, tokenizer = loaded
-    return TestClient(create_app(model, tokenizer, Limits(**limits), model_name="tiny"))
+    return TestClient(create_app(model, tokenizer, Limits(**limits), model_name="tiny"), base_url="http://127.0.0.1")
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +58,9 @@ def parse_events(text: str) -> list[tuple[str, dict]]:
     return events
 
 
-def run_events(client: TestClient, body: dict) -> dict[str, list[dict]]:
-    """POST /api/generate, read to the end; events by name, in order."""
-    response = client.post("/api/generate", json=body)
+def run_events(client: TestClient, body: dict, path: str = "/api/generate") -> dict[str, list[dict]]:
+    """POST /api/generate (or another streamed endpoint), read to the end; events by name, in order."""
+    response = client.post(path, json=body)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/event-stream")
     events = parse_events(response.text)
@@ -156,6 +160,47 @@ def test_the_command_line_prints_what_the_api_streams(client, release, capsys):
     assert capsys.readouterr().out == events["start"][0]["prompt"] + events["done"][0]["text"] + "\n"
 
 
+def test_beam_search_is_shown_step_by_step_with_what_was_kept_and_pruned(client, loaded):
+    settings = {"strategy": "beam", "max_new_tokens": 6, "num_beams": 3}
+    beam = run_events(client, {"prompt": PROMPT, **settings})["beam"][0]
+    assert beam["scored"] and all(h["score"] is not None for h in beam["hypotheses"])
+    steps, tokenizer = beam["steps"], loaded[1]
+    assert [step["step"] for step in steps] == list(range(len(steps))) and 1 <= len(steps) <= 6
+    assert len(steps[0]["beams"]) == 1 and steps[0]["beams"][0]["score"] == 0  # all beams start as the prompt
+    for step, after in zip(steps, steps[1:]):
+        continuing = [c for c in step["candidates"] if c["status"] == "continues"]
+        assert sorted(c["new_beam"] for c in continuing) == list(range(len(after["beams"])))
+        for candidate in continuing:  # the next step's beams are exactly the candidates that continued
+            parent = step["beams"][candidate["beam"]]
+            assert after["beams"][candidate["new_beam"]]["score"] == pytest.approx(candidate["score"])
+            assert after["beams"][candidate["new_beam"]]["text"].startswith(parent["text"])
+    for step in steps:
+        assert {c["status"] for c in step["candidates"]} <= {"continues", "finished", "pruned"}
+        assert len(step["candidates"]) <= 2 * 3 and all(c["text"] == tokenizer.decode([c["id"]])
+                                                        for c in step["candidates"])
+        scores = [c["score"] for c in step["candidates"]]
+        assert scores == sorted(scores, reverse=True)  # cumulative log-probabilities, best first
+    assert any(c["status"] == "pruned" for step in steps for c in step["candidates"])
+    sampled = run_events(client, {"prompt": PROMPT, "strategy": "sample", "seed": 1, "max_new_tokens": 4,
+                                  "num_return_sequences": 2})["beam"][0]
+    assert sampled["scored"] is False and sampled["steps"] == []
+    assert [h["score"] for h in sampled["hypotheses"]] == [None, None]  # independent draws: no beam score
+
+
+def test_every_processor_says_in_plain_words_what_it_did(client):
+    settings = {"strategy": "sample", "seed": 3, "max_new_tokens": 3, "temperature": 0.5, "top_k": 20,
+                "top_p": 0.9, "min_p": 0.01, "repetition_penalty": 1.2, "no_repeat_ngram_size": 3}
+    events = run_events(client, {"prompt": "def ad", **settings})
+    first = events["token"][0]["stages"]
+    assert first[0]["explanation"] == "" and all(stage["explanation"] for stage in first[1:])
+    healing = [stage for stage in first if stage["name"].startswith("FirstTokenPrefix")]
+    assert healing and "token healing" in healing[0]["explanation"]  # the prompt's last token handed back
+    assert not any(stage["name"].startswith("FirstTokenPrefix") for stage in events["token"][1]["stages"])
+    words = " ".join(stage["explanation"] for stage in first)
+    for phrase in ("divided by 0.5", "20 most likely", "add up to 0.9", "0.01 x the top token", "repeats itself"):
+        assert phrase in words, words
+
+
 def test_an_empty_prompt_starts_a_new_file_from_end_of_text(client, loaded):
     events = run_events(client, {"prompt": "", "strategy": "greedy", "max_new_tokens": 4})
     assert events["start"][0]["prompt"] == "" and events["start"][0]["prompt_tokens"] == [
@@ -240,19 +285,95 @@ def test_attention_refuses_tokens_it_cannot_run(client, tokens, loc):
     field_named(client.post("/api/attention", json={"tokens": [1], "layer": 0}), "layer")
 
 
-def test_compare_cache_times_both_and_the_tokens_are_the_same(client, loaded):
+def test_compare_cache_streams_both_runs_token_by_token_with_one_thread_count(client, loaded, monkeypatch):
+    counts = iter([1, 2, 2, 2, 2, 2])  # the free cores change between the runs: both must still use the first count
+    monkeypatch.setattr(threads, "free_cores", lambda samples=5: next(counts))
     body = {"prompt": PROMPT, "strategy": "greedy", "max_new_tokens": 12}
-    response = client.post("/api/compare-cache", json=body)
-    assert response.status_code == 200, response.text
-    answer = response.json()
+    events = run_events(client, body, "/api/compare-cache")
+    done = events["done"][0]
     expected = cli_completions(loaded, body)[0]
-    assert answer["same_tokens"] is True
+    assert done["same_tokens"] is True and done["outcome"] == "done" and done["threads"] == 1
+    assert events["start"][0]["runs"] == ["with_cache", "without_cache"]
     for run in ("with_cache", "without_cache"):
-        assert answer[run]["tokens"] == expected.tokens and answer[run]["text"] == expected.text
-        assert answer[run]["seconds"] > 0
-    sampled = client.post("/api/compare-cache", json={**body, "strategy": "sample", "seed": 2}).json()
+        assert done[run]["tokens"] == expected.tokens and done[run]["text"] == expected.text and done[run]["finished"]
+        ticks = [tick for tick in events["tick"] if tick["run"] == run]
+        assert [tick["index"] for tick in ticks] == list(range(len(expected.tokens)))
+        assert [tick["seconds"] for tick in ticks] == done[run]["seconds_per_token"]
+        assert done[run]["seconds"] >= sum(done[run]["seconds_per_token"]) > 0
+    assert [event["run"] for event in events["run"]] == ["with_cache", "without_cache"]
+    sampled = run_events(client, {**body, "strategy": "sample", "seed": 2}, "/api/compare-cache")["done"][0]
     assert sampled["same_tokens"] is True
     assert "beam" in field_named(client.post("/api/compare-cache", json={**body, "strategy": "beam"}), "strategy")
+
+
+def test_compare_cache_keeps_the_cached_run_when_the_uncached_one_runs_out_of_time(client, monkeypatch):
+    def uncached_times_out(*args, use_cache: bool, on_token, **kwargs):
+        if not use_cache:
+            for token in (5, 6, 7):
+                on_token(token)
+            raise TimedOut("the request timed out")
+        return generate(*args, use_cache=use_cache, on_token=on_token, **kwargs)
+
+    monkeypatch.setattr(inspection, "generate", uncached_times_out)
+    events = run_events(client, {"prompt": PROMPT, "strategy": "greedy", "max_new_tokens": 12}, "/api/compare-cache")
+    done = events["done"][0]
+    assert done["outcome"] == "timeout" and done["with_cache"]["finished"] and len(done["with_cache"]["tokens"]) == 12
+    assert done["without_cache"]["finished"] is False and done["without_cache"]["tokens"] == [5, 6, 7]
+    assert done["without_cache"]["finish_reason"] == "timeout" and len(done["without_cache"]["seconds_per_token"]) == 3
+
+
+def test_a_comparison_stops_when_its_client_goes_away(loaded):
+    with serve(loaded) as test_client:
+        worker = test_client.app.state.worker
+        body = {"prompt": PROMPT, "strategy": "greedy", "max_new_tokens": 64, "client_id": "leaver"}
+        with test_client.stream("POST", "/api/compare-cache", json=body) as response:
+            lines = response.iter_lines()
+            assert [name for name, _ in read_until(lines, "tick")] == ["start", "tick"]
+        assert worker.wait_idle(timeout=60)
+        record = worker.history[-1]
+        assert record.kind == "compare-cache" and record.outcome == "disconnected"
+        assert record.tokens < 2 + EVENTS_AHEAD + 20  # stopped a few tokens after the client left, far from 128
+        assert run_events(test_client, {**body, "max_new_tokens": 2}, "/api/compare-cache")["done"]  # free again
+
+
+def test_work_without_the_kv_cache_is_bounded_per_request(loaded):
+    with serve(loaded, max_uncached_tokens=16) as capped:
+        body = {"prompt": PROMPT, "strategy": "greedy", "max_new_tokens": 17}
+        assert "without the KV cache" in field_named(capped.post("/api/compare-cache", json=body), "max_new_tokens")
+        refused = capped.post("/api/generate", json={**body, "use_cache": False})
+        assert "use_cache is false" in field_named(refused, "max_new_tokens")
+        assert capped.post("/api/generate", json=body).status_code == 200  # with the cache, the usual cap
+        assert run_events(capped, {**body, "max_new_tokens": 16}, "/api/compare-cache")["done"][0]["outcome"] == "done"
+    assert Limits().max_uncached_tokens == 64
+
+
+def test_the_openapi_schema_is_served(client):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200, response.text
+    paths = response.json()["paths"]
+    assert {"/api/generate", "/api/compare-cache", "/api/attention", "/api/verify", "/api/info"} <= set(paths)
+
+
+@pytest.mark.parametrize("host, allowed", [("127.0.0.1:8000", True), ("localhost", True), ("[::1]:8000", True),
+                                           ("127.0.0.2", True), ("evil.example:8000", False), ("", False),
+                                           ("localhost.evil.example", False), ("10.0.0.5", False)])
+def test_only_requests_addressed_to_this_machine_are_answered(loaded, host, allowed):
+    with serve(loaded) as test_client:
+        response = test_client.get("/api/info", headers={"host": host})
+        assert response.status_code == (200 if allowed else 400), response.text
+        if not allowed:
+            assert response.text.count("\n") == 1 and "--host" in response.text
+            stream = test_client.post("/api/generate", json={"prompt": PROMPT, "max_new_tokens": 2},
+                                      headers={"host": host})
+            assert stream.status_code == 400 and test_client.app.state.worker.history == deque()
+    model, tokenizer = loaded
+    with TestClient(create_app(model, tokenizer, loopback_only=False), base_url="http://evil.example") as anywhere:
+        assert anywhere.get("/api/info").status_code == 200  # `tinygpt serve --host 0.0.0.0`: the user's choice
+
+
+def test_serve_checks_the_host_header_only_on_a_loopback_address():
+    assert is_loopback_host("127.0.0.1") and is_loopback_host("::1") and is_loopback_host("localhost")
+    assert not is_loopback_host("0.0.0.0") and not is_loopback_host("192.168.1.5")
 
 
 # ---- bad parameters and caps: 422 naming the field ------------------------------------------------------------
@@ -309,7 +430,8 @@ def test_caps_are_422_naming_the_field(loaded):
 def test_settings_over_the_memory_budget_are_refused_by_name(loaded):
     with serve(loaded, max_new_tokens=10**12) as test_client:
         body = {"prompt": PROMPT, "strategy": "greedy", "max_new_tokens": 10**12}
-        assert "needs about" in field_named(test_client.post("/api/compare-cache", json=body), "max_new_tokens")
+        assert "without the KV cache" in field_named(test_client.post("/api/compare-cache", json=body),
+                                                      "max_new_tokens")
         events = parse_events(test_client.post("/api/generate", json=body).text)
         assert [name for name, _ in events] == ["start", "error"]
         assert events[-1][1]["message"].startswith("max_new_tokens 1000000000000 needs about")
@@ -403,8 +525,9 @@ def test_one_generation_at_a_time_per_client(loaded):
             lines = first.iter_lines()
             read_until(lines, "token")
             again = test_client.post("/api/generate", json={**LONG, "client_id": "tab-1"})
-            assert again.status_code == 429 and "tab-1" in again.json()["detail"]
-            compare = test_client.post("/api/compare-cache", json={**LONG, "client_id": "tab-1"})
+            assert again.status_code == 429 and "one request at a time" in again.json()["detail"]
+            assert "tab-1" not in again.json()["detail"]  # the page's internal id means nothing to a person
+            compare = test_client.post("/api/compare-cache", json={**LONG, "max_new_tokens": 8, "client_id": "tab-1"})
             assert compare.status_code == 429
         assert test_client.app.state.worker.wait_idle(timeout=60)
         after = run_events(test_client, {**LONG, "max_new_tokens": 3, "client_id": "tab-1"})
@@ -430,8 +553,9 @@ def test_the_request_timeout_stops_a_generation(loaded):
         assert done["finish_reason"] == "timeout" and done["tokens"] == [] and "token" not in events
         worker = test_client.app.state.worker
         assert worker.wait_idle(timeout=60) and worker.history[-1].outcome == "timeout"
-        compare = test_client.post("/api/compare-cache", json=LONG)
-        assert compare.status_code == 504 and "timeout" in compare.json()["detail"]
+        compare = run_events(test_client, {**LONG, "max_new_tokens": 8}, "/api/compare-cache")["done"][0]
+        assert compare["outcome"] == "timeout" and compare["with_cache"]["finished"] is False
+        assert compare["without_cache"] is None
 
 
 # ---- `tinygpt serve` on the command line --------------------------------------------------------------------

@@ -196,3 +196,44 @@ def test_verify_runs_each_candidate_against_the_users_tests(server, browser):
     statuses = [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows]
     assert all(status in ("passed", "failed", "error", "timeout") for status in statuses), statuses
     assert ("Verified" in summary) == (statuses[-1] == "passed")
+
+
+PLOT_COLOURS = """
+const canvas = document.getElementById("cache-plot");
+const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+let green = 0, red = 0;
+for (let i = 0; i < pixels.length; i += 4) {
+  if (pixels[i + 3] < 200) continue;
+  if (pixels[i + 1] > 120 && pixels[i] < 60) green++;
+  if (pixels[i] > 180 && pixels[i + 1] < 60) red++;
+}
+return [green, red];
+"""
+
+
+def test_a_comparison_is_plotted_and_a_second_request_wipes_nothing(server, browser):
+    open_page(browser, server)
+    Select(browser.find_element(By.ID, "strategy")).select_by_value("greedy")
+    generate(browser, "def add(a, b):", max_new_tokens="24")
+    drawn = browser.find_element(By.ID, "output").text
+    browser.execute_script("compareCache(); generate(); verifyRun();")  # the last two are turned away by the page
+    verdict = wait(browser, lambda d: d.find_elements(By.ID, "cache-verdict") and d.find_element(
+        By.ID, "cache-verdict"), "the comparison showed no verdict")
+    assert "Same tokens" in verdict.text and "BLAS thread" in verdict.text
+    assert browser.find_element(By.ID, "error").is_displayed() is False  # no 429 shown
+    assert browser.find_element(By.ID, "output").text == drawn  # the output of the generation is still there
+    green, red = browser.execute_script(PLOT_COLOURS)
+    assert green > 20 and red > 20  # a line per run: with the cache and without
+    assert browser.find_element(By.ID, "generate").is_enabled() and not browser.find_element(
+        By.ID, "stop-button").is_enabled()
+
+
+def test_beam_search_shows_every_step_kept_and_pruned(server, browser):
+    open_page(browser, server)
+    Select(browser.find_element(By.ID, "strategy")).select_by_value("beam")
+    generate(browser, "def add(a, b):", max_new_tokens="5", num_beams="3")
+    steps = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#beam-steps details"), "no beam steps shown")
+    assert 1 <= len(steps) <= 5 and steps[0].find_element(By.TAG_NAME, "summary").text.startswith("step 0")
+    fates = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#beam-steps tr[data-status]")]
+    assert any("kept as beam" in fate for fate in fates) and any("pruned" in fate for fate in fates)
+    assert "-inf" not in browser.find_element(By.ID, "beams").text

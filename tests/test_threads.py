@@ -34,3 +34,12 @@ def test_blas_threads_sets_and_restores_the_count():
     with threads.blas_threads(1):
         assert threads._blas().lib_controllers[0].num_threads == 1
     assert threads._blas().lib_controllers[0].num_threads == before
+
+
+def test_fixed_blas_threads_answers_its_count_whatever_the_free_cores(monkeypatch):
+    monkeypatch.setattr(threads, "free_cores", lambda samples=5: 64)
+    with threadpool_limits(2, user_api="blas"):
+        with threads.fixed_blas_threads(1):
+            assert threads.usable_blas_threads() == 1
+            assert threads._blas().lib_controllers[0].num_threads == 1
+        assert threads.usable_blas_threads() == 2

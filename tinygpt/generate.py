@@ -35,6 +35,7 @@ import numpy as np
 
 import tinytorch as tt
 from tinytorch.generation import (
+    BeamTrace,
     Decoder,
     DecodingTrace,
     FirstTokenPrefix,
@@ -177,13 +178,15 @@ def gpt_decoder(model: GPT, use_cache: bool = True) -> Decoder:
 def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: GenerationConfig | None = None, *,
              stop_strings: Sequence[str] = (), complete_function: bool = False,
              stream: Callable[[str], object] | None = None, use_cache: bool = True,
-             trace: DecodingTrace | None = None, on_token: Callable[[int], object] | None = None) -> list[Completion]:
+             trace: DecodingTrace | BeamTrace | None = None,
+             on_token: Callable[[int], object] | None = None) -> list[Completion]:
     """Continue each prompt; returns `config.num_return_sequences` completions per prompt, prompt by prompt.
 
     Prompts with the same number of tokens run as one batch (rows of a batch must line up position by position);
     with `complete_function` each prompt runs alone, because the end of a function depends on its own prompt.
     `stream` (one prompt, one sequence, not beam search, not complete_function) receives text as it is generated;
-    `trace` (one prompt, not beam search) records the candidates after each logits processor at every step.
+    `trace` (one prompt) records every step: a DecodingTrace the candidates after each logits processor, a
+    BeamTrace (beam search) the beams, their extensions, which were kept and which pruned.
     `on_token` (one prompt, one sequence, not beam search) is called with each token id as soon as it is chosen,
     the end-of-text that may finish the sequence included, after `trace` has recorded its step; an exception it
     raises stops the generation and propagates (a web client that went away).

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 _controller = None
+_fixed: int | None = None  # set inside `fixed_blas_threads`: the count every generation uses
 
 
 def _running_elsewhere() -> int:
@@ -58,7 +59,10 @@ def usable_blas_threads() -> int:
     """BLAS threads worth using now: the free cores, never more than the BLAS library is set to use
     (OPENBLAS_NUM_THREADS or threadpoolctl), so a user's own limit stays a ceiling. A generation asks once for its
     small steps; training asks once, when a run starts, and keeps the count (a large product beside another job
-    collapses the same way, and another count would change the run's last bits)."""
+    collapses the same way, and another count would change the run's last bits). Inside `fixed_blas_threads(count)`,
+    `count`."""
+    if _fixed is not None:
+        return _fixed
     configured = max((library.num_threads for library in _blas().lib_controllers), default=1)
     return max(1, min(free_cores(), configured))
 
@@ -68,3 +72,18 @@ def blas_threads(count: int) -> Iterator[None]:
     """Run the block with at most `count` BLAS threads (threadpoolctl), then restore the previous setting."""
     with _blas().limit(limits=count):
         yield
+
+
+@contextlib.contextmanager
+def fixed_blas_threads(count: int) -> Iterator[None]:
+    """Run the block with exactly `count` BLAS threads for every product: the library is limited to `count` and
+    `usable_blas_threads()` answers `count` instead of counting free cores (one thread at a time may use this)."""
+    global _fixed
+    if count < 1:
+        raise ValueError(f"fixed_blas_threads: count must be >= 1, got {count}")
+    previous, _fixed = _fixed, count
+    try:
+        with blas_threads(count):
+            yield
+    finally:
+        _fixed = previous

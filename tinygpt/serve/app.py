@@ -4,7 +4,9 @@
     GET  /api/info             the model's shape, the server's limits, the request defaults
     POST /api/generate         a generation streamed as server-sent events (session.py)
     POST /api/attention        attention probabilities of every layer and head for given tokens (inspection.py)
-    POST /api/compare-cache    the same generation with and without the KV cache, timed
+    POST /api/compare-cache    the same generation with and without the KV cache, timed token by token, streamed as
+                               server-sent events (inspection.py)
+    GET  /openapi.json         the schema of these endpoints
     POST /api/verify           `tinygpt generate --verify K`: candidates run against the prompt's examples or the
                                user's tests in the sandbox, the first that passes returned (else the greedy one)
 
@@ -12,11 +14,18 @@ Every request runs through the same `tinygpt.generate.generate` as the command l
 that `tinygpt generate` builds from the same options (schema.py), on the one worker thread (worker.py). Errors:
 422 names the field (`detail[i].loc`, `detail[i].msg`), 429 a client that already has a request running, 503 a full
 line, 503 a verify request on a machine without the sandbox (unless `tinygpt serve --allow-unconfined`), 504 a
-comparison or verification that ran out of time; each with `detail` for a person.
+verification that ran out of time; each with `detail` for a person.
+
+The Host header. A web page from anywhere can make a browser send requests to 127.0.0.1; once its own domain name
+resolves to 127.0.0.1 (DNS rebinding) the browser even lets it read the answers. Such requests name the page's domain
+in their Host header, so by default the app answers only requests addressed to a loopback name (localhost,
+127.0.0.0/8, ::1) and refuses others with 400 in one line (`LoopbackHostsOnly`); `tinygpt serve --host` with another
+address turns the check off, since the user then wants other machines to reach it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from contextlib import asynccontextmanager
 from functools import partial
@@ -26,12 +35,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tinytorch.generation import GenerationConfig, GenerationConfigError, GenerationError
 
 from ..sandbox import SandboxLimits, SandboxUnavailable
 from ..verify import verify
-from .inspection import attention_maps, compare_cache
+from .inspection import CacheComparison, attention_maps
 from .schema import (
     AttentionRequest,
     GenerateRequest,
@@ -47,7 +59,7 @@ from .schema import (
 from .session import EventChannel, EventStream, Generation
 from .worker import Job, Refused, StoppableModel, TimedOut, Worker
 
-__all__ = ["STATIC", "create_app"]
+__all__ = ["STATIC", "LoopbackHostsOnly", "create_app", "is_loopback_host"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The page loads only its own files and draws model text as text: a browser enforcing this policy refuses inline
@@ -55,6 +67,40 @@ STATIC = Path(__file__).resolve().parent / "static"
 PAGE_POLICY = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
                                           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
                "X-Content-Type-Options": "nosniff"}
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a Host header (`name`, `name:port`, `[v6]:port`) names this machine: localhost or a loopback
+    address."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1:].split("]", 1)[0]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name.rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackHostsOnly:
+    """ASGI middleware: a request whose Host header is not a loopback name gets 400 and one line (see the module
+    docstring); everything else passes through untouched, streams included."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = Headers(scope=scope).get("host", "")
+            if not is_loopback_host(host):
+                message = (f"this playground answers only requests addressed to localhost, 127.0.0.1 or [::1], not "
+                           f"{host[:100]!r} (start it with --host to serve other names)\n")
+                await PlainTextResponse(message, status_code=400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -112,10 +158,11 @@ def verification(model, tokenizer, request: VerifyRequest, sandbox: SandboxLimit
 
 
 def create_app(model, tokenizer, limits: Limits | None = None, model_name: str = "TinyGPT",
-               sandbox: SandboxLimits | None = None) -> FastAPI:
+               sandbox: SandboxLimits | None = None, loopback_only: bool = True) -> FastAPI:
     """The playground for `model` (a GPT in eval mode) and its tokenizer. `app.state.worker` runs the jobs and
     keeps their records (`history`), `app.state.limits` the limits; `sandbox` the limits of the code that
-    /api/verify runs."""
+    /api/verify runs; `loopback_only` refuses requests addressed to any other host name (see the module
+    docstring)."""
     limits = limits or Limits()
     sandbox = sandbox or SandboxLimits()
     worker = Worker(limits.max_queue)
@@ -133,6 +180,8 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
     app.add_exception_handler(GenerationConfigError, settings_refused)
     app.add_exception_handler(GenerationError, model_failed)
     app.add_exception_handler(SandboxUnavailable, no_sandbox)
+    if loopback_only:
+        app.add_middleware(LoopbackHostsOnly)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     info = {"model": model_info(model, model_name), "limits": limits.to_dict(), "defaults": request_defaults(),
             "strategy_defaults": strategy_defaults(), "strategies": ["greedy", "sample", "beam"]}
@@ -145,7 +194,7 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
     def get_info() -> dict:
         return info
 
-    @app.post("/api/generate", response_class=EventStream)
+    @app.post("/api/generate", response_class=EventStream, status_code=200)
     async def post_generate(request: GenerateRequest) -> EventStream:
         check_caps(request, limits)
         generation = Generation(model, tokenizer, request, generation_config(request), limits.explain_top)
@@ -166,16 +215,19 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
         job = worker.admit("attention", None, limits.request_timeout_s)
         return await worker.call(job, partial(attention_maps, model, tokenizer, tokens))
 
-    @app.post("/api/compare-cache")
-    async def post_compare_cache(request: GenerateRequest) -> dict:
-        check_caps(request, limits)
+    @app.post("/api/compare-cache", response_class=EventStream, status_code=200)
+    async def post_compare_cache(request: GenerateRequest) -> EventStream:
+        check_caps(request, limits, comparing=True)
         config = generation_config(request)
         if config.strategy == "beam":
             raise field_error("compare-cache runs greedy or sample decoding, not beam search", "strategy")
         if config.num_return_sequences != 1:
             raise field_error("compare-cache compares one sequence", "num_return_sequences")
+        comparison = CacheComparison(model, tokenizer, request, config)
         job = worker.admit("compare-cache", request.client_id, limits.request_timeout_s)
-        return await worker.call(job, partial(compare_cache, model, tokenizer, request, config))
+        channel = EventChannel()
+        worker.submit(job, partial(comparison.run, channel=channel))
+        return EventStream(channel.events(comparison.start_event()), job)
 
     @app.post("/api/verify")
     async def post_verify(request: VerifyRequest) -> dict:

@@ -28,7 +28,7 @@ from ..cli import ArgumentParser
 from ..generate import DEFAULT_CHECKPOINT, GenerateError, load_generator
 from ..generate_command import run_generating_command
 from ..sandbox import SandboxLimits
-from .app import create_app
+from .app import create_app, is_loopback_host
 from .schema import Limits
 
 __all__ = ["BoundedH11Protocol", "build_parser", "listen", "main"]
@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "each logits processor, attention).")
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained TinyGPT (.safetensors)")
     parser.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on; the default is this machine only")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on; the default is this machine only "
+                        "(and then requests must name it: Host localhost, 127.0.0.1 or [::1])")
     parser.add_argument("--port", type=whole_number(0, 65535, " (0 = any free port)"), default=8000,
                         help="0 = any free port")
     parser.add_argument("--max-new-tokens-cap", type=whole_number(1), default=DEFAULTS.max_new_tokens,
@@ -149,7 +150,8 @@ def run(argv: list[str] | None) -> int:
     model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
     name = args.checkpoint.parent.name or args.checkpoint.stem
     app = create_app(model, tokenizer, limits, model_name=name,
-                     sandbox=SandboxLimits(allow_unconfined=args.allow_unconfined))
+                     sandbox=SandboxLimits(allow_unconfined=args.allow_unconfined),
+                     loopback_only=is_loopback_host(args.host))
     sock = listen(args.host, args.port)
     print(f"TinyGPT playground ({name}) on {url(sock)}  (Ctrl-C to stop)", flush=True)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, http=BoundedH11Protocol)

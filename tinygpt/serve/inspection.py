@@ -8,22 +8,46 @@ is quantised to one byte per entry, round(prob * 255), row-major, and base64-enc
 then sums to 1 within T / 510 (each entry is off by at most half a step), and every entry above the diagonal is
 exactly 0, as causal attention is.
 
-KV cache. The same request generated twice, with the cache and without it (re-running the whole window for every
-token), timed; the cache must not change a single token, which the answer states (`same_tokens`).
+KV cache. The same request generated twice, with the cache and then without it (re-running the whole window for
+every token), streamed as server-sent events like a generation, and stopped like one (a client that goes away
+cancels it):
+
+    start   the prompt as the model reads it, max_new_tokens, the two runs in order
+    tick    one per token of each run as soon as it is chosen: {run, index, seconds}, the time of that token (time
+            spent waiting for a slow reader is not counted)
+    run     a run ended: its seconds, tokens, text, seconds_per_token, finished (false: the request's time ran out)
+    done    both runs (null for one that never started), `threads`, `same_tokens` (the cache must not change a
+            single token; compared over the tokens both runs produced) and `outcome`: "done", or "timeout" when the
+            request's time ran out (what finished is kept: the cached run, usually)
+    error   decoding could not go on
+
+Both runs use the same number of BLAS threads (`fixed_blas_threads`, counted once from the free cores). Otherwise
+the uncached run's large products would use every core while the cached run's small steps use only the free ones,
+and on a busy machine the speed-up shown would measure the thread policy, not the cache. With the cache the time
+per token stays flat; without it, it grows with the window.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import time
 
 import numpy as np
 
-from ..generate import generate
-from .schema import GenerateRequest
-from .worker import Job, StoppableModel
+from tinytorch.generation import GenerationConfig
+from tinytorch.threads import fixed_blas_threads, usable_blas_threads
 
-__all__ = ["attention_maps", "compare_cache", "encode_map"]
+from ..code_completion import prepare_prompt
+from ..generate import encode_prompt, end_of_text_id, generate
+from .schema import GenerateRequest
+from .session import EventChannel
+from .worker import Job, StoppableModel, Stopped, TimedOut
+
+__all__ = ["RUNS", "CacheComparison", "attention_maps", "encode_map"]
+
+RUNS = (("with_cache", True), ("without_cache", False))
+log = logging.getLogger("tinygpt.serve")
 
 
 def encode_map(probs: np.ndarray) -> str:
@@ -46,14 +70,75 @@ def attention_maps(model, tokenizer, tokens: list[int], job: Job) -> dict:
     }
 
 
-def compare_cache(model, tokenizer, request: GenerateRequest, config, job: Job) -> dict:
-    """The answer of POST /api/compare-cache: `request` generated with the KV cache, then without, each timed."""
-    runs = {}
-    for name, use_cache in (("with_cache", True), ("without_cache", False)):
-        started = time.perf_counter()
-        completion = generate(StoppableModel(model, job), tokenizer, request.prompt, config,
-                              stop_strings=request.stop, complete_function=request.complete_function,
-                              use_cache=use_cache)[0]
-        job.tokens += len(completion.tokens)
-        runs[name] = {"seconds": time.perf_counter() - started, "text": completion.text, "tokens": completion.tokens}
-    return runs | {"same_tokens": runs["with_cache"]["tokens"] == runs["without_cache"]["tokens"]}
+class CacheComparison:
+    """A compare-cache request: `start_event()` on the event loop, then `run(job, channel)` in the worker."""
+
+    def __init__(self, model, tokenizer, request: GenerateRequest, config: GenerationConfig):
+        self.model, self.tokenizer, self.request, self.config = model, tokenizer, request, config
+        self.encoded = encode_prompt(tokenizer, prepare_prompt(request.prompt))
+        self.eot = end_of_text_id(tokenizer)
+
+    def start_event(self) -> dict:
+        return {"prompt": self.encoded.text, "max_new_tokens": self.config.max_new_tokens,
+                "runs": [name for name, _ in RUNS]}
+
+    def run(self, job: Job, channel: EventChannel) -> None:
+        """Both runs with one BLAS thread count, then `done`; an `error` event if decoding fails. Raises ClientGone
+        when nobody is listening any more."""
+        threads = usable_blas_threads()
+        runs: dict[str, dict | None] = {name: None for name, _ in RUNS}
+        try:
+            with fixed_blas_threads(threads):
+                for name, use_cache in RUNS:
+                    runs[name] = self.timed_run(name, use_cache, job, channel)
+                    channel.put("run", {"run": name, **runs[name]}, job)
+                    if not runs[name]["finished"]:
+                        break
+        except Stopped:
+            raise
+        except Exception as err:  # whatever stopped the model, the client hears of it
+            if not isinstance(err, ValueError):
+                log.exception("cache comparison failed")
+            job.outcome = "error"
+            job.release()
+            channel.put("error", {"message": str(err) or type(err).__name__}, job)
+            return
+        finished = all(run is not None and run["finished"] for run in runs.values())
+        job.outcome = "done" if finished else "timeout"
+        done = {**runs, "threads": threads, "outcome": job.outcome, "same_tokens": same_tokens(*runs.values())}
+        job.release()  # before the last event: the client may start its next request as soon as it reads it
+        channel.put("done", done, job)
+
+    def timed_run(self, name: str, use_cache: bool, job: Job, channel: EventChannel) -> dict:
+        """One run, a `tick` per token; stops early (finished false) when the request's time runs out."""
+        tokens: list[int] = []
+        seconds_per_token: list[float] = []
+        last = time.perf_counter()
+
+        def on_token(token_id: int) -> None:
+            nonlocal last
+            seconds_per_token.append(time.perf_counter() - last)
+            tokens.append(token_id)
+            job.tokens += 1
+            channel.put("tick", {"run": name, "index": len(tokens) - 1, "seconds": seconds_per_token[-1]}, job)
+            last = time.perf_counter()  # the wait for the reader is not the model's time
+
+        finished, finish_reason = True, None
+        try:
+            completion = generate(StoppableModel(self.model, job), self.tokenizer, self.request.prompt, self.config,
+                                  stop_strings=self.request.stop, complete_function=self.request.complete_function,
+                                  use_cache=use_cache, on_token=on_token)[0]
+            text, tokens, finish_reason = completion.text, completion.tokens, completion.finish_reason
+        except TimedOut:
+            finished, finish_reason = False, "timeout"
+            text = self.tokenizer.decode([token for token in tokens if token != self.eot])
+        return {"seconds": sum(seconds_per_token) + (time.perf_counter() - last), "tokens": tokens, "text": text,
+                "seconds_per_token": seconds_per_token, "finished": finished, "finish_reason": finish_reason}
+
+
+def same_tokens(with_cache: dict | None, without_cache: dict | None) -> bool | None:
+    """Whether both runs chose the same tokens, over the tokens both produced (None if one never started)."""
+    if with_cache is None or without_cache is None:
+        return None
+    common = min(len(with_cache["tokens"]), len(without_cache["tokens"]))
+    return with_cache["tokens"][:common] == without_cache["tokens"][:common]

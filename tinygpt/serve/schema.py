@@ -47,6 +47,7 @@ class Limits:
     max_stop_strings: int = 8
     max_stop_chars: int = 64  # per stop string
     max_verify_candidates: int = 16  # completions one /api/verify request may try
+    max_uncached_tokens: int = 64  # tokens a request may generate without the KV cache (see `check_caps`)
     explain_top: int = 10  # candidates per processor stage in each token event
     max_queue: int = 16  # requests that may wait while another runs; beyond that, 503
 
@@ -127,9 +128,14 @@ def surrogate_problem(text: str) -> str | None:
     return None
 
 
-def check_caps(request: GenerateRequest, limits: Limits) -> None:
+def check_caps(request: GenerateRequest, limits: Limits, comparing: bool = False) -> None:
     """Refuse what is over this server's limits or is not text, every field at once; raises
-    RequestValidationError."""
+    RequestValidationError.
+
+    The work of one request is bounded so that nobody waits long behind it: without the KV cache every token
+    re-reads the whole window (a full forward pass per token instead of one position), so a request with
+    `use_cache` false, and a cache comparison (`comparing`: its second run has no cache), may ask for at most
+    `limits.max_uncached_tokens` tokens."""
     errors = []
 
     def refuse(message: str, *loc: str | int) -> None:
@@ -147,6 +153,11 @@ def check_caps(request: GenerateRequest, limits: Limits) -> None:
         value = getattr(request, name)
         if value is not None and value > cap:
             refuse(f"{name} {value:,} is over this server's cap of {cap:,}{option}", name)
+    uncached = comparing or not request.use_cache
+    if uncached and request.max_new_tokens > limits.max_uncached_tokens:
+        what = "a comparison runs once without the KV cache" if comparing else "use_cache is false"
+        refuse(f"max_new_tokens {request.max_new_tokens:,} is over this server's cap of {limits.max_uncached_tokens} "
+               f"tokens without the KV cache ({what}; each such token re-runs the whole window)", "max_new_tokens")
     if len(request.stop) > limits.max_stop_strings:
         refuse(f"{len(request.stop)} stop strings; this server takes at most {limits.max_stop_strings}", "stop")
     for index, stop in enumerate(request.stop):

@@ -7,7 +7,10 @@ The events of POST /api/generate, in order (each `event: NAME` then `data: JSON`
     token   greedy and sampling: one per token as soon as it is chosen, with the candidates after every logits
             processor (a `DecodingTrace` step, settled when `on_token` runs); the end-of-text that finishes a
             sequence is not sent
-    beam    beam search (or several sequences): at the end, the returned hypotheses with their scores
+    beam    beam search (or several sequences): at the end, the returned sequences; for beam search their scores
+            (`scored`: sampled sequences are independent draws and have none) and `steps`, the search step by step
+            from a `BeamTrace` (the running beams with their cumulative log-probabilities, their best extensions,
+            which continued, which finished and which were pruned)
     done    the completion: text, finish_reason ("timeout" if the request ran out of time), tokens, timing
     error   decoding could not go on (a model that gives NaN logits, settings over the memory budget)
 
@@ -30,7 +33,7 @@ from dataclasses import asdict
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from tinytorch.generation import DecodingTrace, GenerationConfig, StepTrace
+from tinytorch.generation import BeamStep, BeamTrace, DecodingTrace, GenerationConfig, StepTrace
 
 from ..code_completion import prepare_prompt
 from ..generate import Completion, encode_prompt, end_of_text_id, generate, make_completion
@@ -134,7 +137,8 @@ class Generation:
         """The work: generate, streaming tokens; then the last events. Never raises for a failed generation (the
         client gets an `error` event); raises ClientGone when nobody is listening any more."""
         started = time.perf_counter()
-        trace = DecodingTrace(top=self.explain_top) if self.streams_tokens else None
+        beam_trace = BeamTrace() if self.config.strategy == "beam" else None
+        trace = DecodingTrace(top=self.explain_top) if self.streams_tokens else beam_trace
 
         def on_token(token_id: int) -> None:
             self.generated.append(token_id)
@@ -166,8 +170,12 @@ class Generation:
             return
         best = completions[0]
         job.tokens, job.outcome = len(best.tokens), best.finish_reason
-        events = [] if self.streams_tokens else [("beam", {"hypotheses": [
-            {"text": c.text, "score": finite(c.score), "tokens": c.tokens} for c in completions]})]
+        scored = beam_trace is not None
+        events = [] if self.streams_tokens else [("beam", {
+            "scored": scored,
+            "hypotheses": [{"text": c.text, "score": finite(c.score) if scored else None, "tokens": c.tokens}
+                           for c in completions],
+            "steps": [self.beam_step(step) for step in beam_trace.steps] if scored else []})]
         self.finish(job, channel, events + [("done", self.done_event(best, time.perf_counter() - started))])
 
     def finish(self, job: Job, channel: EventChannel, events: list[tuple[str, dict]]) -> None:
@@ -176,11 +184,19 @@ class Generation:
             channel.put(name, payload, job)
 
     def token_event(self, index: int, token_id: int, step: StepTrace) -> dict:
-        stages = [{"name": stage.name, "kept": stage.kept,
+        stages = [{"name": stage.name, "explanation": stage.explanation, "kept": stage.kept,
                    "candidates": [{**self.token(t), "prob": p} for t, p in zip(stage.token_ids, stage.probs)]}
                   for stage in step.stages]
         return {"index": index, **self.token(token_id), "prob": step.chosen_probs[-1],
                 "model_prob": step.chosen_probs[0], "stages": stages}
+
+    def beam_step(self, step: BeamStep) -> dict:
+        """A beam search step for the page: each beam's text so far, and each candidate as beam + token."""
+        return {"step": step.step,
+                "beams": [{"text": self.tokenizer.decode(tokens), "score": score}
+                          for tokens, score in zip(step.beams, step.beam_scores)],
+                "candidates": [{"beam": c.beam, **self.token(c.token), "score": c.score, "status": c.status,
+                                "ends": c.ends, "new_beam": c.new_beam} for c in step.candidates]}
 
     def done_event(self, completion: Completion, seconds: float) -> dict:
         function = completion.function

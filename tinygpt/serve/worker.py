@@ -62,7 +62,7 @@ class Refused(Exception):
 class Job:
     """One admitted request. `check()` raises when it must stop; the work sets `tokens` and `outcome` as it goes."""
 
-    kind: str  # "generate", "attention" or "compare-cache"
+    kind: str  # "generate", "attention", "compare-cache" or "verify"
     client_id: str | None
     deadline: float  # time.monotonic()
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -121,8 +121,8 @@ class Worker:
         """A new job, or `Refused` (429: this client already has one; 503: the line is full)."""
         with self._changed:
             if client_id is not None and client_id in self._clients:
-                raise Refused(429, f"client_id {client_id!r} already has a request running; one at a time per "
-                                   "client: wait for it to finish or stop it")
+                raise Refused(429, "one request at a time: this page already has a generation, comparison or "
+                                   "verification running; wait for it to finish or press Stop")
             if len(self._jobs) > self.max_queue:
                 raise Refused(503, f"the server is busy: {self.max_queue} requests are already waiting; try again "
                                    "in a moment")

@@ -31,7 +31,7 @@ import numpy as np
 from .beam import beam_search
 from .config import STRATEGIES, GenerationConfig, GenerationConfigError
 from .decoder import Decoder, GenerationError, StepFunction
-from .explain import Candidates, DecodingTrace, StepTrace
+from .explain import BeamCandidate, BeamStep, BeamTrace, Candidates, DecodingTrace, StepTrace
 from .logits_process import (
     FirstTokenPrefix,
     LogitsProcessor,
@@ -51,7 +51,8 @@ from .stopping import EndOfText, StoppingCriteria, StopStrings, truncate_at_stop
 from .streaming import TextStreamer
 
 __all__ = [
-    "STRATEGIES", "Candidates", "Decoder", "DecodingTrace", "EndOfText", "FirstTokenPrefix", "GenerationConfig",
+    "STRATEGIES", "BeamCandidate", "BeamStep", "BeamTrace", "Candidates", "Decoder", "DecodingTrace", "EndOfText",
+    "FirstTokenPrefix", "GenerationConfig",
     "GenerationConfigError", "GenerationError", "GenerationOutput", "LogitsProcessor", "LogitsProcessorList",
     "MinPFilter", "NoRepeatNGram", "RepetitionPenalty", "StepFunction", "StepTrace", "StopStrings",
     "StoppingCriteria", "Streamer", "Temperature", "TextStreamer", "TopKFilter", "TopPFilter", "VocabularyLimit",
@@ -61,11 +62,13 @@ __all__ = [
 
 def generate(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
              stopping: Sequence[StoppingCriteria] = (), streamer: Streamer | None = None,
-             constraints: Sequence[LogitsProcessor] = (), trace: DecodingTrace | None = None) -> GenerationOutput:
+             constraints: Sequence[LogitsProcessor] = (),
+             trace: DecodingTrace | BeamTrace | None = None) -> GenerationOutput:
     """Continue each row of `prompts` (B, T) as `config` says. End-of-text (`config.eos_token_id`) always finishes
     a sequence; `stopping` adds more criteria. A `streamer` (greedy and sampling only) sees tokens as they come.
     `constraints` are processors applied before the ones `config` implies (e.g. `FirstTokenPrefix`).
-    A `trace` (greedy and sampling only) records the candidates after each processor at every step.
+    A `trace` records the candidates at every step: a DecodingTrace (greedy and sampling) after each processor, a
+    BeamTrace (beam search) the beams, their extensions, which were kept and which pruned.
     Settings whose working memory would exceed `decoder.memory_budget` are refused before anything is allocated."""
     config.validate()
     prompts = np.asarray(prompts, dtype=np.int64)
@@ -77,9 +80,12 @@ def generate(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
     if config.strategy == "beam":
         if streamer is not None:
             raise ValueError("streaming shows one sequence as it grows; beam search knows its result only at the end")
-        if trace is not None:
-            raise ValueError("a decoding trace follows one row step by step; beam search reorders its rows each step")
-        return beam_search(decoder, prompts, config, processors, criteria)
+        if trace is not None and not isinstance(trace, BeamTrace):
+            raise ValueError("a DecodingTrace follows one row step by step; beam search reorders its rows each step "
+                             "(use a BeamTrace)")
+        return beam_search(decoder, prompts, config, processors, criteria, trace)
+    if isinstance(trace, BeamTrace):
+        raise ValueError("a BeamTrace follows beam search; greedy search and sampling take a DecodingTrace")
     if trace is None:
         return sample_or_greedy(decoder, prompts, config, processors, criteria, streamer)
     output = sample_or_greedy(decoder, prompts, config, trace.wrap(processors), criteria, streamer)

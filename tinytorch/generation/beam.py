@@ -39,6 +39,7 @@ import numpy as np
 
 from .config import GenerationConfig
 from .decoder import Decoder, GenerationError
+from .explain import BeamTrace
 from .logits_process import LogitsProcessorList, log_softmax
 from .search import GenerationOutput
 from .stopping import StoppingCriteria, any_done
@@ -73,8 +74,9 @@ def take(array: np.ndarray, indices: np.ndarray) -> np.ndarray:
 
 
 def beam_search(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig, processors: LogitsProcessorList,
-                criteria: Sequence[StoppingCriteria]) -> GenerationOutput:
-    """Beam search over `prompts` (B, T); returns `num_return_sequences` hypotheses per prompt, best first."""
+                criteria: Sequence[StoppingCriteria], trace: BeamTrace | None = None) -> GenerationOutput:
+    """Beam search over `prompts` (B, T); returns `num_return_sequences` hypotheses per prompt, best first.
+    A `trace` records every step's candidates for one prompt (reading the arrays, never changing them)."""
     batch, prompt_len = prompts.shape
     num_beams, max_new = config.num_beams, config.max_new_tokens
     candidates_kept = 2 * num_beams
@@ -117,6 +119,7 @@ def beam_search(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
         finishes = finishes.reshape(batch, candidates_kept) | (generated >= max_new)
 
         # 2. The best num_beams candidates that go on become the running beams.
+        previous_tokens, previous_scores = running_tokens, running_scores
         continuing_scores = candidate_scores + penalty_where(finishes)
         survivors = top_indices(continuing_scores, num_beams)
         running_tokens = take(candidate_tokens, survivors)
@@ -141,6 +144,12 @@ def beam_search(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
         lengths = np.concatenate([finished_lengths, np.full((batch, candidates_kept), generated)], axis=1)
         finished_lengths = np.take_along_axis(lengths, keep, axis=1)
         is_finished = np.take_along_axis(np.concatenate([is_finished, newly_finished], axis=1), keep, axis=1)
+        if trace is not None:
+            row = trace.row
+            entered = np.isin(num_beams + np.arange(candidates_kept), keep[row]) & newly_finished[row] & (
+                hypothesis_scores[row] > IMPOSSIBLE / 2)
+            trace.record(step, previous_tokens[row], previous_scores[row], parent_beams[row], new_tokens[row],
+                         candidate_scores[row], survivors[row], finishes[row], entered)
 
         # 4. Can the best running beam still beat the worst finished hypothesis?
         can_improve &= best_running_could_improve(running_scores, finished_scores, is_finished, generated,

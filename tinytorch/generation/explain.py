@@ -21,7 +21,22 @@ wraps the very processor list the loop calls:
         print(step.chosen, [stage.name for stage in step.stages])
 
 Greedy search and sampling only: beam search reorders its rows after every step, so "row 0" is a different
-hypothesis each time and the chosen token of a row is not defined until the search ends.
+hypothesis each time and the chosen token of a row is not defined until the search ends. Beam search has its own
+`BeamTrace`: at every step, the running beams (their tokens and cumulative log-probabilities), and the best
+2 x num_beams candidates that extend them, each marked with what became of it:
+
+    continues   it is one of the num_beams best that did not finish: a running beam of the next step (`new_beam`)
+    finished    it ended (end-of-text, a stop string, the length limit) and entered the list of finished hypotheses
+    pruned      neither: a better candidate took its place (every candidate below the best 2 x num_beams is pruned
+                too, and not listed)
+
+    trace = BeamTrace()
+    output = generate(decoder, prompt_ids, GenerationConfig(strategy="beam", num_beams=4), trace=trace)
+    for step in trace.steps:
+        print(step.step, [(c.beam, c.token, c.score, c.status) for c in step.candidates])
+
+The trace reads the search's arrays after each step and changes none of them: the search returns exactly what it
+returns without one.
 """
 
 from __future__ import annotations
@@ -32,7 +47,9 @@ import numpy as np
 
 from .logits_process import LogitsProcessor, LogitsProcessorList, softmax
 
-__all__ = ["Candidates", "DecodingTrace", "StepTrace"]
+__all__ = ["BeamCandidate", "BeamStep", "BeamTrace", "Candidates", "DecodingTrace", "StepTrace"]
+
+LIVE = -1e8  # a beam or candidate scored below this holds the search's "impossible" placeholder score
 
 
 @dataclass
@@ -43,6 +60,7 @@ class Candidates:
     token_ids: list[int]
     probs: list[float]
     kept: int  # how many tokens still have a probability above zero at this stage
+    explanation: str = ""  # what the processor did and why, in plain words ("" for the model's own stage)
 
 
 @dataclass
@@ -93,15 +111,16 @@ class DecodingTrace:
         if self.steps and len(generated) >= len(self.steps):
             self.settle(generated[len(self.steps) - 1])
 
-    def _record(self, input_ids: np.ndarray, stage_scores: list[tuple[str, np.ndarray]], prompt_length: int) -> None:
+    def _record(self, input_ids: np.ndarray, stage_scores: list[tuple[str, str, np.ndarray]],
+                prompt_length: int) -> None:
         if self.steps and self.steps[-1].chosen is None:
             self.settle(int(input_ids[self.row, -1]))  # the token the previous step chose is the last input
         stages, pending = [], []
-        for name, scores in stage_scores:
+        for name, explanation, scores in stage_scores:
             probs = softmax(scores[self.row: self.row + 1])[0]
             top = np.argsort(-probs, kind="stable")[: self.top]
             stages.append(Candidates(name, top.tolist(), probs[top].astype(float).tolist(),
-                                     int(np.count_nonzero(probs))))
+                                     int(np.count_nonzero(probs)), explanation))
             pending.append(probs)
         self.steps.append(StepTrace(input_ids.shape[1] - prompt_length, stages))
         self._pending = pending
@@ -121,11 +140,63 @@ class _TracedProcessors(LogitsProcessorList):
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         if self.prompt_length is None:
             self.prompt_length = input_ids.shape[1]  # the first call sees the prompt alone
-        stages = [("model", scores)]
+        stages = [("model", "", scores)]
         for processor in self:
             processed = processor(input_ids, scores)
             if processed is not scores:  # a processor with nothing to do at this step hands back its input
-                stages.append((repr(processor), processed))
+                explanation = processor.explain() if hasattr(processor, "explain") else repr(processor)
+                stages.append((repr(processor), explanation, processed))
             scores = processed
         self.trace._record(input_ids, stages, self.prompt_length)
         return scores
+
+
+@dataclass
+class BeamCandidate:
+    """One of the best 2 x num_beams extensions at a beam search step."""
+
+    beam: int  # the running beam it extends (its index at this step)
+    token: int  # the token it adds
+    score: float  # cumulative log-probability: the beam's score + log p(token) (after the logits processors)
+    status: str  # "continues", "finished" or "pruned" (see the module docstring)
+    ends: bool  # the sequence ended with this token (end-of-text, a stop string, the length limit)
+    new_beam: int | None = None  # for "continues": its index among the next step's running beams
+
+
+@dataclass
+class BeamStep:
+    """One beam search step for the traced prompt: the running beams before it, and their best extensions."""
+
+    step: int  # 0 for the first generated token
+    beams: list[list[int]]  # each running beam's generated tokens so far (live beams only)
+    beam_scores: list[float]  # their cumulative log-probabilities
+    candidates: list[BeamCandidate]
+
+
+class BeamTrace:
+    """Records every step of a beam search for prompt `row` of the batch (see the module docstring)."""
+
+    def __init__(self, row: int = 0):
+        self.row = row
+        self.steps: list[BeamStep] = []
+
+    def record(self, step: int, beam_tokens: np.ndarray, beam_scores: np.ndarray, parents: np.ndarray,
+               tokens: np.ndarray, scores: np.ndarray, survivors: np.ndarray, ends: np.ndarray,
+               entered: np.ndarray) -> None:
+        """Called by `beam_search` after each step with the traced prompt's arrays: the running beams (nb, t) and
+        their scores (nb,); the candidates' parent beams, tokens and scores (2 nb,); the indices of the candidates
+        that became running beams, best first (nb,); which candidates ended, and which entered the finished list."""
+        live = [beam for beam in range(len(beam_scores)) if beam_scores[beam] > LIVE]
+        new_beam = {int(index): rank for rank, index in enumerate(survivors) if not ends[index]}
+        candidates = []
+        for index in range(len(tokens)):
+            if scores[index] <= LIVE:
+                continue
+            status = "continues" if index in new_beam else "finished" if entered[index] else "pruned"
+            candidates.append(BeamCandidate(int(parents[index]), int(tokens[index]), float(scores[index]), status,
+                                            bool(ends[index]), new_beam.get(index)))
+        self.steps.append(BeamStep(step, [beam_tokens[beam].tolist() for beam in live],
+                                   [float(beam_scores[beam]) for beam in live], candidates))
+
+    def __repr__(self) -> str:
+        return f"BeamTrace(row={self.row}, steps={len(self.steps)})"

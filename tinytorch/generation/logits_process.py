@@ -42,10 +42,14 @@ def log_softmax(scores: np.ndarray) -> np.ndarray:
 
 
 class LogitsProcessor:
-    """Base class: `__call__(input_ids (B, L), scores (B, V)) -> new scores (B, V)`."""
+    """Base class: `__call__(input_ids (B, L), scores (B, V)) -> new scores (B, V)`; `explain()` says in plain words
+    what it does and why (the decoding explainer shows it beside the candidates)."""
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def explain(self) -> str:
+        return repr(self)
 
 
 class RepetitionPenalty(LogitsProcessor):
@@ -65,6 +69,10 @@ class RepetitionPenalty(LogitsProcessor):
 
     def __repr__(self) -> str:
         return f"RepetitionPenalty({self.penalty})"
+
+    def explain(self) -> str:
+        return (f"repetition penalty: every token already in the text (prompt included) had its score divided by "
+                f"{self.penalty:g} (multiplied, if negative), so the model repeats itself less")
 
 
 class NoRepeatNGram(LogitsProcessor):
@@ -94,6 +102,10 @@ class NoRepeatNGram(LogitsProcessor):
     def __repr__(self) -> str:
         return f"NoRepeatNGram({self.ngram_size})"
 
+    def explain(self) -> str:
+        return (f"no-repeat n-gram: a token that would repeat a run of {self.ngram_size} tokens already in the text "
+                "is ruled out")
+
 
 class Temperature(LogitsProcessor):
     """Divide the logits by `temperature`: below 1 sharpens the distribution, above 1 flattens it."""
@@ -108,6 +120,11 @@ class Temperature(LogitsProcessor):
 
     def __repr__(self) -> str:
         return f"Temperature({self.temperature})"
+
+    def explain(self) -> str:
+        effect = "sharper: likely tokens get likelier" if self.temperature < 1 else (
+            "flatter: unlikely tokens get likelier" if self.temperature > 1 else "unchanged")
+        return f"temperature: every score was divided by {self.temperature:g}, so the distribution is {effect}"
 
 
 class TopKFilter(LogitsProcessor):
@@ -126,6 +143,9 @@ class TopKFilter(LogitsProcessor):
 
     def __repr__(self) -> str:
         return f"TopKFilter({self.top_k})"
+
+    def explain(self) -> str:
+        return f"top-k: only the {self.top_k} most likely tokens are kept; the others are ruled out"
 
 
 class TopPFilter(LogitsProcessor):
@@ -155,6 +175,10 @@ class TopPFilter(LogitsProcessor):
     def __repr__(self) -> str:
         return f"TopPFilter({self.top_p})"
 
+    def explain(self) -> str:
+        return (f"top-p (nucleus): the most likely tokens are kept until their probabilities add up to "
+                f"{self.top_p:g}; the long tail after them is ruled out")
+
 
 class MinPFilter(LogitsProcessor):
     """Keep tokens whose probability is at least `min_p` times that of the most likely token (Nguyen et al. 2024):
@@ -176,6 +200,9 @@ class MinPFilter(LogitsProcessor):
     def __repr__(self) -> str:
         return f"MinPFilter({self.min_p})"
 
+    def explain(self) -> str:
+        return (f"min-p: tokens less likely than {self.min_p:g} x the top token's probability are ruled out")
+
 
 class FirstTokenPrefix(LogitsProcessor):
     """At the first generated position (rows exactly `prompt_length` tokens long) allow only `allowed_ids`."""
@@ -194,7 +221,15 @@ class FirstTokenPrefix(LogitsProcessor):
         return constrained
 
     def __repr__(self) -> str:
-        return f"FirstTokenPrefix({self.allowed_ids.size} tokens allowed)"
+        count = self.allowed_ids.size
+        return f"FirstTokenPrefix({count} token{'' if count == 1 else 's'} allowed)"
+
+    def explain(self) -> str:
+        count = self.allowed_ids.size
+        return ("token healing: the prompt's last token was handed back to the model, so that it can choose how to "
+                "spell the end of the prompt; this first token must start with that text, which "
+                f"{count} token{'' if count == 1 else 's'} of the vocabulary do{'es' if count == 1 else ''}: "
+                "every other token is ruled out")
 
 
 class VocabularyLimit(LogitsProcessor):
@@ -213,6 +248,9 @@ class VocabularyLimit(LogitsProcessor):
 
     def __repr__(self) -> str:
         return f"VocabularyLimit({self.vocab_size})"
+
+    def explain(self) -> str:
+        return f"vocabulary limit: ids from {self.vocab_size} up have no text in the tokenizer and are ruled out"
 
 
 class LogitsProcessorList(list):

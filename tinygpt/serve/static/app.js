@@ -32,9 +32,10 @@ function option(value) {
   return node;
 }
 
-/* A token as a label: quoted, with newlines and tabs escaped, so whitespace tokens are visible. */
+/* A token as a readable label: the text itself, with its whitespace made visible (· space, ↵ newline, ⇥ tab). */
 function tokenLabel(text) {
-  return JSON.stringify(text);
+  if (text === "") return "(empty)";
+  return text.replace(/ /g, "·").replace(/\n/g, "↵").replace(/\t/g, "⇥");
 }
 
 function percent(prob) {
@@ -163,7 +164,7 @@ async function showHttpError(response) {
   } catch {
     detail = response.statusText;
   }
-  const heading = { 422: "Invalid settings", 429: "Too many requests", 503: "Server busy", 504: "Timed out" }[
+  const heading = { 422: "Invalid settings", 429: "One request at a time", 503: "Server busy", 504: "Timed out" }[
     response.status] ||
     `Error ${response.status}`;
   const items = Array.isArray(detail) ? detail : [detail];
@@ -234,6 +235,8 @@ function resetOutput() {
   $("explainer").replaceChildren();
   $("step-summary").textContent = "Click a token to see how it was chosen.";
   $("beams").replaceChildren();
+  $("beams-note").textContent = "";
+  $("beam-steps").replaceChildren();
   $("heatmaps").replaceChildren();
   $("attention-tokens").replaceChildren();
   $("attention-status").textContent = "Open this tab after a generation to see the attention of every head.";
@@ -267,15 +270,20 @@ const handlers = {
       const row = element("tr");
       const text = element("td");
       text.appendChild(element("pre", "beam-text", hypothesis.text));
-      const score = hypothesis.score == null ? "-inf" : hypothesis.score.toFixed(4);
-      row.append(element("td", "num", rank + 1), element("td", "num", score),
-        element("td", "num", hypothesis.tokens.length), text);
+      row.append(element("td", "num", rank + 1));
+      const score = hypothesis.score == null ? "none" : hypothesis.score.toFixed(4);
+      if (event.scored) row.append(element("td", "num", score));
+      row.append(element("td", "num", hypothesis.tokens.length), text);
       return row;
     });
     const head = element("tr");
-    head.append(element("th", "", "#"), element("th", "", "score"), element("th", "", "tokens"),
-      element("th", "", "text"));
+    head.append(element("th", "", "#"));
+    if (event.scored) head.append(element("th", "", "score"));
+    head.append(element("th", "", "tokens"), element("th", "", "text"));
     $("beams").replaceChildren(head, ...rows);
+    $("beams-note").textContent = event.scored ? "" :
+      "Sampled sequences are independent draws, one after another: they have no beam score.";
+    showBeamSteps(event.steps);
     openTab("beams-panel");
   },
   done(event) {
@@ -302,12 +310,26 @@ const handlers = {
   },
 };
 
-async function generate() {
+/* Starts a request unless one is running (one at a time: the server would refuse a second with 429). A refused
+   request leaves what is on the page as it was; only an accepted one clears the output. */
+function beginRequest() {
+  if (state.controller) return null;
   clearError();
-  resetOutput();
   const controller = new AbortController();
   state.controller = controller;
   setBusy(true);
+  return controller;
+}
+
+function endRequest(controller) {
+  if (state.controller !== controller) return;
+  state.controller = null;
+  setBusy(false);
+}
+
+async function generate() {
+  const controller = beginRequest();
+  if (!controller) return;
   setStatus("waiting for the model…", "waiting");
   try {
     const response = await fetch("/api/generate", {
@@ -315,10 +337,10 @@ async function generate() {
       body: JSON.stringify(readSettings()), signal: controller.signal,
     });
     if (!response.ok) {
-      $("output").dataset.state = "idle";
       await showHttpError(response);
       return;
     }
+    resetOutput();
     await readEvents(response, (name, data) => handlers[name]?.(data));
   } catch (err) {
     if (err.name === "AbortError") {
@@ -328,8 +350,7 @@ async function generate() {
       showError(`Generation failed: ${err.message}`);
     }
   } finally {
-    state.controller = null;
-    setBusy(false);
+    endRequest(controller);
   }
 }
 
@@ -373,14 +394,9 @@ function showVerified(result) {
 }
 
 async function verifyRun() {
-  clearError();
-  resetOutput();
-  $("verify-summary").textContent = "";
-  $("verify-runs").replaceChildren();
+  const controller = beginRequest();
+  if (!controller) return;
   openTab("verify-panel");
-  const controller = new AbortController();
-  state.controller = controller;
-  setBusy(true);
   setStatus("generating and checking candidates…", "waiting");
   try {
     const response = await fetch("/api/verify", {
@@ -388,17 +404,18 @@ async function verifyRun() {
       body: JSON.stringify(verifyBody()), signal: controller.signal,
     });
     if (!response.ok) {
-      $("output").dataset.state = "idle";
       await showHttpError(response);
       return;
     }
+    resetOutput();
+    $("verify-summary").textContent = "";
+    $("verify-runs").replaceChildren();
     showVerified(await response.json());
   } catch (err) {
     if (err.name === "AbortError") setStatus("stopped", "stopped");
     else showError(`Verify failed: ${err.message}`);
   } finally {
-    state.controller = null;
-    setBusy(false);
+    endRequest(controller);
   }
 }
 
@@ -411,7 +428,7 @@ function init() {
   $("compare-cache").addEventListener("click", compareCache);
   $("verify").addEventListener("click", verifyRun);
   $("prompt").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !state.controller) generate();
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) generate();
   });
   const output = $("output");
   const tokenOf = (event) => event.target.closest?.("#output .token");

@@ -1,8 +1,9 @@
 /* The playground's "look inside" views, drawn from what app.js received: the tooltip of a token (its top
    alternatives before and after the logits processors), the decoding explainer (the candidates after each processor
-   at one step), the tabs, the attention view (POST /api/attention: a heat map per layer and head, a large view of one
-   head or the mean of a layer's heads, and a token picker that shades what a token attended to), and the KV cache
-   comparison (POST /api/compare-cache).
+   at one step, each with what it did in plain words), the beam search step by step, the tabs, the attention view
+   (POST /api/attention: a heat map per layer and head, a large view of one head or the mean of a layer's heads, and
+   a token picker that shades what a token attended to), and the KV cache comparison (POST /api/compare-cache,
+   streamed: the time of every token plotted as it comes, with the cache and without).
 
    Like app.js, it writes model and user text with textContent only. */
 "use strict";
@@ -31,6 +32,7 @@ function stageBlock(title, stage, chosenId, className) {
   const block = element("div", "stage");
   const kept = stage.candidates.filter((candidate) => candidate.prob > 0);
   block.appendChild(element("h3", "", title));
+  if (stage.explanation) block.appendChild(element("p", "explanation", stage.explanation));
   const plural = stage.kept === 1 ? "" : "s";
   block.appendChild(element("p", "kept", `${stage.kept.toLocaleString("en")} token${plural} kept`));
   block.appendChild(candidateTable(kept, chosenId, className));
@@ -252,44 +254,156 @@ function showQuery(query) {
   }
 }
 
+/* ---------- beam search, step by step ---------- */
+
+const BEAM_STATUS = { continues: "kept", finished: "finished", pruned: "pruned" };
+
+/* One block per step: the running beams with their cumulative log-probabilities, then their best extensions, each
+   marked kept (a beam of the next step), finished (entered the finished list) or pruned. */
+function showBeamSteps(steps) {
+  const blocks = steps.map((step) => {
+    const block = element("details", "beam-step");
+    block.open = step.step < 3;
+    const kept = step.candidates.filter((candidate) => candidate.status === "continues").length;
+    block.appendChild(element("summary", "", `step ${step.step}: ${step.beams.length} beam(s), ` +
+      `${step.candidates.length} best extensions, ${kept} kept`));
+    const table = element("table", "table beam-table");
+    const head = element("tr");
+    head.append(element("th", "", "beam"), element("th", "", "text so far"), element("th", "", "+ token"),
+      element("th", "", "log-prob"), element("th", "", "what became of it"));
+    table.appendChild(head);
+    for (const candidate of step.candidates) {
+      const beam = step.beams[candidate.beam];
+      const row = element("tr", `beam-${candidate.status}`);
+      const text = element("td");
+      text.appendChild(element("pre", "beam-text", beam.text.slice(-60)));
+      const fate = candidate.status === "continues" ? `kept as beam ${candidate.new_beam}` :
+        candidate.status === "finished" ? "finished: a hypothesis" :
+          candidate.ends ? "pruned (it ended, but the finished list holds better)" : "pruned: others scored higher";
+      row.append(element("td", "num", `${candidate.beam} (${beam.score.toFixed(2)})`), text,
+        element("td", "cand", tokenLabel(candidate.text)), element("td", "num", candidate.score.toFixed(3)),
+        element("td", "", fate));
+      row.dataset.status = BEAM_STATUS[candidate.status];
+      table.appendChild(row);
+    }
+    block.appendChild(table);
+    return block;
+  });
+  $("beam-steps").replaceChildren(...blocks);
+}
+
 /* ---------- KV cache on/off ---------- */
 
-/* POST /api/compare-cache with the current settings: both timings, and whether the tokens matched. */
+const CACHE_RUNS = { with_cache: { label: "with KV cache", colour: "#16a34a" },
+  without_cache: { label: "without KV cache", colour: "#dc2626" } };
+
+/* Time per token against the token's index, one line per run, on the `cache-plot` canvas (no library). */
+function drawCachePlot(series, maxTokens) {
+  const canvas = $("cache-plot");
+  const context = canvas.getContext("2d");
+  const width = canvas.width;
+  const height = canvas.height;
+  const left = 56;
+  const bottom = height - 28;
+  context.clearRect(0, 0, width, height);
+  const all = Object.values(series).flat();
+  const top = Math.max(1e-6, ...all) * 1.1;
+  context.strokeStyle = "#9ca3af";
+  context.fillStyle = "#374151";
+  context.font = "12px sans-serif";
+  context.beginPath();
+  context.moveTo(left, 8);
+  context.lineTo(left, bottom);
+  context.lineTo(width - 8, bottom);
+  context.stroke();
+  context.fillText(`${(top * 1000).toFixed(1)} ms`, 4, 16);
+  context.fillText("0", left - 14, bottom);
+  context.fillText(`token ${Math.max(1, maxTokens)} →`, width - 90, height - 8);
+  context.fillText("time per token", left + 6, 16);
+  const x = (index) => left + ((width - left - 12) * index) / Math.max(1, maxTokens - 1);
+  const y = (seconds) => bottom - ((bottom - 12) * seconds) / top;
+  for (const [run, values] of Object.entries(series)) {
+    context.strokeStyle = CACHE_RUNS[run].colour;
+    context.lineWidth = 2;
+    context.beginPath();
+    values.forEach((seconds, index) => (index ? context.lineTo(x(index), y(seconds)) :
+      context.moveTo(x(index), y(seconds))));
+    context.stroke();
+  }
+}
+
+function cacheTable(result) {
+  const table = element("table", "table");
+  const rows = [["", "seconds", "tokens", "text"]];
+  for (const [run, { label }] of Object.entries(CACHE_RUNS)) {
+    const outcome = result[run];
+    if (!outcome) rows.push([label, "—", "—", "not run: the request's time ran out"]);
+    else rows.push([`${label}${outcome.finished ? "" : " (ran out of time)"}`, outcome.seconds.toFixed(3),
+      outcome.tokens.length, outcome.text]);
+  }
+  rows.forEach((cells, i) => {
+    const row = element("tr");
+    cells.forEach((cell, j) => {
+      const cellNode = element(i === 0 ? "th" : "td", j === 1 || j === 2 ? "num" : "");
+      cellNode.appendChild(j === 3 && i > 0 ? element("pre", "beam-text", cell) : document.createTextNode(cell));
+      row.appendChild(cellNode);
+    });
+    table.appendChild(row);
+  });
+  return table;
+}
+
+function cacheVerdict(result) {
+  const withCache = result.with_cache;
+  const withoutCache = result.without_cache;
+  const threads = `both runs used ${result.threads} BLAS thread${result.threads === 1 ? "" : "s"}`;
+  if (result.outcome !== "done" || !withCache || !withoutCache) {
+    const kept = withCache?.finished ? "the run with the cache finished and is kept; " : "";
+    return element("p", "different", `The request ran out of time: ${kept}compare fewer tokens (${threads}).`);
+  }
+  const perToken = (run) => run.seconds / Math.max(1, run.tokens.length);
+  const speedup = perToken(withoutCache) / Math.max(perToken(withCache), 1e-9);
+  return element("p", result.same_tokens ? "same" : "different",
+    `${result.same_tokens ? "Same tokens" : "Different tokens"} with and without the cache; the cache made each ` +
+    `token ${speedup.toFixed(1)}× faster (${threads}). With the cache the time per token stays flat; without it, ` +
+    "every token re-runs the whole window, so it grows with the text.");
+}
+
+/* POST /api/compare-cache with the current settings, streamed: each token's time is plotted as it arrives; Stop
+   cancels it like a generation. */
 async function compareCache() {
-  clearError();
-  setBusy(true);
+  const controller = beginRequest();
+  if (!controller) return;
   setStatus("generating twice, with and without the KV cache…", "waiting");
+  const series = { with_cache: [], without_cache: [] };
+  let maxTokens = 1;
   try {
     const response = await fetch("/api/compare-cache", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(readSettings()),
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(readSettings()), signal: controller.signal,
     });
     if (!response.ok) return await showHttpError(response);
-    const result = await response.json();
-    const table = element("table", "table");
-    const rows = [["", "seconds", "tokens", "text"]];
-    for (const [label, run] of [["with KV cache", result.with_cache], ["without KV cache", result.without_cache]]) {
-      rows.push([label, run.seconds.toFixed(3), run.tokens.length, run.text]);
-    }
-    rows.forEach((cells, i) => {
-      const row = element("tr");
-      cells.forEach((cell, j) => {
-        const cellNode = element(i === 0 ? "th" : "td", j === 1 || j === 2 ? "num" : "");
-        cellNode.appendChild(j === 3 && i > 0 ? element("pre", "beam-text", cell) : document.createTextNode(cell));
-        row.appendChild(cellNode);
-      });
-      table.appendChild(row);
-    });
-    const speedup = result.without_cache.seconds / Math.max(result.with_cache.seconds, 1e-9);
-    const verdict = element("p", result.same_tokens ? "same" : "different",
-      `${result.same_tokens ? "Same tokens" : "Different tokens"} with and without the cache; ` +
-      `the cache made it ${speedup.toFixed(1)}× faster.`);
-    verdict.id = "cache-verdict";
-    $("cache-result").replaceChildren(verdict, table);
     openTab("cache-panel");
-    setStatus("compared", "done");
+    $("cache-result").replaceChildren();
+    await readEvents(response, (name, event) => {
+      if (name === "start") maxTokens = event.max_new_tokens;
+      if (name === "tick") {
+        series[event.run].push(event.seconds);
+        drawCachePlot(series, maxTokens);
+        setStatus(`${CACHE_RUNS[event.run].label}: token ${event.index + 1}`, "streaming");
+      }
+      if (name === "error") showError(`Comparison failed: ${event.message}`);
+      if (name === "done") {
+        const verdict = cacheVerdict(event);
+        verdict.id = "cache-verdict";
+        $("cache-result").replaceChildren(verdict, cacheTable(event));
+        setStatus(event.outcome === "done" ? "compared" : "compared (out of time)", "done");
+      }
+    });
   } catch (err) {
-    showError(`Comparison failed: ${err.message}`);
+    if (err.name === "AbortError") setStatus("comparison stopped", "stopped");
+    else showError(`Comparison failed: ${err.message}`);
   } finally {
-    setBusy(false);
+    endRequest(controller);
   }
 }
