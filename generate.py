@@ -27,8 +27,9 @@ from tinygpt.tasks import load_tasks
 from tinygpt.verify import completed_code, verify
 from tinytorch.generation import GenerationConfig
 
-CHECKPOINT = DEFAULT_CHECKPOINT  # models/tinygpt-mixture/model.safetensors
-TRAIN_HINT = "train one with `python train.py configs/mixture.json --release_dir=models/tinygpt-mixture`"
+CHECKPOINT = DEFAULT_CHECKPOINT  # models/tinygpt-finish/model.safetensors
+TRAIN_HINT = ("train one with `python train.py configs/mixture.json --release_dir=models/tinygpt-mixture`, then "
+              "`python train.py configs/finish.json --release_dir=models/tinygpt-finish`")
 FALLBACK_SETTINGS = dict(strategy="sample", temperature=0.8, top_p=0.95, seed=0)
 
 # (prompt, what to show, settings): `def` and `class` stop where their body ends, the loop at the first blank line,

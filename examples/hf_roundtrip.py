@@ -1,6 +1,6 @@
 """Train here, finish in transformers, come back: the TinyGPT <-> Hugging Face round trip end to end.
 
-    python examples/hf_roundtrip.py [--workdir DIR] [--checkpoint models/tinygpt-mixture/model.safetensors]
+    python examples/hf_roundtrip.py [--workdir DIR] [--checkpoint models/tinygpt-finish/model.safetensors]
 
 1. Start from the shipped checkpoint when there is one; otherwise train a tiny TinyGPT here for a few dozen steps
    on a little of the standard library (a fresh BPE tokenizer included).
@@ -30,7 +30,7 @@ from tinytorch.optim import AdamW
 from tinytorch.text import BPETokenizer
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
-SHIPPED = Path("models/tinygpt-mixture/model.safetensors")
+SHIPPED = Path("models/tinygpt-finish/model.safetensors")
 
 
 def train_tiny(workdir: Path, steps: int = 40) -> Path:

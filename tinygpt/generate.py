@@ -1,6 +1,6 @@
 """Generate Python with a trained TinyGPT: the `generate(model, tokenizer, prompt, ...)` API.
 
-    model, tokenizer = load_generator("models/tinygpt-mixture/model.safetensors")
+    model, tokenizer = load_generator("models/tinygpt-finish/model.safetensors")
     completion = generate(model, tokenizer, "def fibonacci(n):", GenerationConfig(strategy="greedy"))[0]
     print(completion.prompt + completion.text)
 
@@ -57,7 +57,7 @@ __all__ = ["DEFAULT_CHECKPOINT", "Completion", "GenerateError", "encode_prompt",
            "gpt_decoder", "load_generator", "make_completion"]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-DEFAULT_CHECKPOINT = REPOSITORY / "models" / "tinygpt-mixture" / "model.safetensors"  # the shipped model, any cwd
+DEFAULT_CHECKPOINT = REPOSITORY / "models" / "tinygpt-finish" / "model.safetensors"  # the shipped model, any cwd
 
 
 class GenerateError(ValueError):
