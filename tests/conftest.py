@@ -1,6 +1,6 @@
 """Test-wide settings and fixtures: hypothesis has no per-example deadline (no timed assertions; CI machines can be
 busy); `release` is a tiny random TinyGPT checkpoint with its tokenizer, shared by the generation and evaluation
-command tests."""
+command tests; `hf_dir` a Hugging Face directory exported from a tiny model."""
 
 import sysconfig
 from pathlib import Path
@@ -28,3 +28,18 @@ def release(tmp_path_factory) -> Path:
     config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=48, n_layer=2, n_head=2, n_embd=32)
     save_checkpoint(directory / "model.safetensors", GPT(config, seed=0), {"tokenizer": "tokenizer.json"})
     return directory / "model.safetensors"
+
+
+@pytest.fixture
+def hf_dir(tmp_path) -> Path:
+    """A GPT-2 directory (config.json, model.safetensors, tokenizer files) written by our own export of a tiny
+    random TinyGPT."""
+    from tinygpt.export import export_hf
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    tokenizer = BPETokenizer.train([(stdlib / "textwrap.py").read_text(encoding="utf-8")], vocab_size=300)
+    tokenizer.save(tmp_path / "tokenizer.json")
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=16)
+    save_checkpoint(tmp_path / "model.safetensors", GPT(config, seed=0), {"tokenizer": "tokenizer.json"})
+    export_hf(tmp_path / "model.safetensors", tmp_path / "hf")
+    return tmp_path / "hf"

@@ -2,11 +2,17 @@
 and gradient by gradient) and `check_grad` (float64 central differences along random directions, no PyTorch).
 
 PyTorch is imported inside `check_op` only, so the finite-difference tests run where it is not installed.
+
+For the tests of training runs: `stdlib_source` (a folder of copied standard-library modules), `TINY_RUN_FLAGS`
+and `run_flags` (a one-layer model that checkpoints every 5 steps), `trained` (a Trainer after a few steps, saved)
+and `error_line` (the one line a failed command printed).
 """
 
 from __future__ import annotations
 
+import sysconfig
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -114,3 +120,41 @@ def check_grad(fn: Callable, *arrays: np.ndarray, n_directions: int = 2, eps: fl
             assert abs(analytic - numeric) <= atol + rtol * abs(numeric), (
                 f"input {index}: analytic directional derivative {analytic!r} != numerical {numeric!r}"
             )
+
+
+# ---- training runs on tiny data ------------------------------------------------------------------------------------
+
+TINY_RUN_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=16", "--block_size=16", "--batch_size=2", "--warmup_steps=2",
+                  "--eval_interval=5", "--eval_batches=1", "--checkpoint_interval=5", "--progress=false"]
+
+
+def stdlib_source(directory: Path, names: Sequence[str]) -> Path:
+    """`directory` holding copies of these standard-library modules: a small source of real code."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (directory / name).write_text((stdlib / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return directory
+
+
+def run_flags(data_dir: Path, out_dir: Path, *extra: str) -> list[str]:
+    return [f"--data_dir={data_dir}", f"--out_dir={out_dir}", *TINY_RUN_FLAGS, *extra]
+
+
+def trained(data_dir: Path, out_dir: Path, *extra: str, steps: int = 5):
+    """A Trainer of the tiny run after `steps` steps, its checkpoint saved."""
+    from tinygpt.config import parse_args
+    from tinygpt.train import Trainer
+
+    trainer = Trainer(parse_args(run_flags(data_dir, out_dir, *extra))[0])
+    for _ in range(steps):
+        trainer.train_step()
+    trainer.save()
+    return trainer
+
+
+def error_line(capsys) -> str:
+    """The one line a failed command printed on stderr (asserting it is one line without a traceback)."""
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err, err
+    return err

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from tinygpt import data
-from tinygpt.checkpoint import CheckpointError, load_model, read_document, save_checkpoint
-from tinygpt.export import export_hf, main_import
+from tinygpt.checkpoint import CheckpointError, load_model, read_document
+from tinygpt.export import main_import
 from tinygpt.hf_mapping import gpt2_weight_shapes, to_hf_state_dict
 from tinygpt.model import GPT, GPTConfig
 from tinygpt.outputs import atomic_directory, file_sha256
@@ -224,17 +224,6 @@ def test_token_ids_beyond_the_vocabulary_are_refused(old_dataset, capsys):
 
 
 # ---- import-hf ------------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def hf_dir(tmp_path) -> Path:
-    """A GPT-2 directory (config.json, model.safetensors, tokenizer files) written by our own export."""
-    tokenizer = BPETokenizer.train([(STDLIB / "textwrap.py").read_text(encoding="utf-8")], vocab_size=300)
-    tokenizer.save(tmp_path / "tokenizer.json")
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=16)
-    save_checkpoint(tmp_path / "model.safetensors", GPT(config, seed=0), {"tokenizer": "tokenizer.json"})
-    export_hf(tmp_path / "model.safetensors", tmp_path / "hf")
-    return tmp_path / "hf"
-
 
 def test_expected_shapes_match_the_model(hf_dir):
     config = GPTConfig(vocab_size=50, block_size=8, n_layer=3, n_head=2, n_embd=8)

@@ -26,10 +26,9 @@ from safetensors import SafetensorError
 from tinygpt import evaluate, generate_command
 from tinygpt.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 from tinygpt.corpus import read_sources
-from tinygpt.export import export_hf, main_import
 from tinygpt.export import main as export_main
+from tinygpt.export import main_import
 from tinygpt.generate import load_generator
-from tinygpt.model import GPT, GPTConfig
 from tinygpt.outputs import file_sha256
 from tinygpt.prepare import main as prepare_main
 from tinygpt.serve import Limits, create_app
@@ -191,17 +190,6 @@ def source(tmp_path_factory) -> Path:
     for name in ["bisect.py", "keyword.py", "glob.py", "fnmatch.py", "colorsys.py", "textwrap.py"]:
         shutil.copyfile(STDLIB / name, directory / name)
     return directory
-
-
-@pytest.fixture
-def hf_dir(tmp_path) -> Path:
-    """A GPT-2 directory written by our own export of a tiny model."""
-    tokenizer = BPETokenizer.train([(STDLIB / "textwrap.py").read_text(encoding="utf-8")], vocab_size=300)
-    tokenizer.save(tmp_path / "tokenizer.json")
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=16)
-    save_checkpoint(tmp_path / "model.safetensors", GPT(config, seed=0), {"tokenizer": "tokenizer.json"})
-    export_hf(tmp_path / "model.safetensors", tmp_path / "hf")
-    return tmp_path / "hf"
 
 
 def set_split_pattern(hf_dir: Path, pattern: str) -> None:

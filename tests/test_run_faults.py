@@ -10,34 +10,25 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import sysconfig
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import error_line, run_flags, stdlib_source, trained
 
 from tinygpt import health
 from tinygpt import train as train_module
 from tinygpt.checkpoint import read_checkpoint, read_document, save_checkpoint
-from tinygpt.config import parse_args
 from tinygpt.outputs import OutputError, atomic_directory
 from tinygpt.prepare import main as prepare_main
-from tinygpt.train import Trainer
 from tinygpt.train_command import main
 
 STDLIB_FILES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py", "keyword.py"]
-TINY_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=16", "--block_size=16", "--batch_size=2", "--warmup_steps=2",
-              "--eval_interval=5", "--eval_batches=1", "--checkpoint_interval=5", "--progress=false",
-              "--blas_threads=1"]
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("source")
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    for name in STDLIB_FILES:
-        (directory / name).write_text((stdlib / name).read_text(encoding="utf-8"), encoding="utf-8")
-    return directory
+    return stdlib_source(tmp_path_factory.mktemp("source"), STDLIB_FILES)
 
 
 def prepare(source: Path, out: Path) -> int:
@@ -57,22 +48,7 @@ def data_dir(source, tmp_path_factory) -> Path:
 
 
 def flags(data_dir: Path, out_dir: Path, *extra: str) -> list[str]:
-    return [f"--data_dir={data_dir}", f"--out_dir={out_dir}", *TINY_FLAGS, *extra]
-
-
-def error_line(capsys) -> str:
-    """The one line a failed command printed on stderr (asserting it is one line without a traceback)."""
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "Traceback" not in err, err
-    return err
-
-
-def trained(data_dir: Path, out_dir: Path, steps: int = 5) -> Trainer:
-    trainer = Trainer(parse_args(flags(data_dir, out_dir))[0])
-    for _ in range(steps):
-        trainer.train_step()
-    trainer.save()
-    return trainer
+    return run_flags(data_dir, out_dir, "--blas_threads=1", *extra)
 
 
 # ---- replacing a folder keeps the user's hidden files ---------------------------------------------------------------
@@ -158,7 +134,7 @@ def test_a_diverging_run_never_overwrites_its_last_healthy_checkpoint(data_dir, 
 
 
 def test_a_checkpoint_from_before_health_and_threads_were_recorded_still_resumes(data_dir, tmp_path):
-    trainer = trained(data_dir, tmp_path / "run")
+    trainer = trained(data_dir, tmp_path / "run", "--blas_threads=1")
     metadata = trainer._metadata()
     for key in ("healthy", "blas_threads"):
         metadata.pop(key)
@@ -172,7 +148,7 @@ def test_a_checkpoint_from_before_health_and_threads_were_recorded_still_resumes
 # ---- a resumed checkpoint is checked before its first step ----------------------------------------------------------
 
 def test_an_optimizer_state_of_the_wrong_shape_is_one_line_naming_it(data_dir, tmp_path, capsys):
-    trainer = trained(data_dir, tmp_path / "run")
+    trainer = trained(data_dir, tmp_path / "run", "--blas_threads=1")
     state = trainer.optimizer.state_dict()
     state["state"][0]["exp_avg"] = state["state"][0]["exp_avg"][:1]
     save_checkpoint(trainer.checkpoint_path, trainer.model, trainer._metadata(), state)
@@ -183,7 +159,7 @@ def test_an_optimizer_state_of_the_wrong_shape_is_one_line_naming_it(data_dir, t
 
 @pytest.mark.parametrize("where", ["step", "optimizer"])
 def test_a_corrupt_step_counter_is_refused(data_dir, tmp_path, capsys, where):
-    trainer = trained(data_dir, tmp_path / "run")
+    trainer = trained(data_dir, tmp_path / "run", "--blas_threads=1")
     metadata, state = trainer._metadata(), trainer.optimizer.state_dict()
     if where == "step":
         metadata["step"] = 10 ** 30

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import error_line, run_flags, stdlib_source, trained
 
 from tinygpt.checkpoint import CheckpointError, load_model, read_checkpoint, read_document, save_checkpoint
 from tinygpt.config import parse_args
@@ -23,18 +24,11 @@ from tinygpt.train_command import main
 
 STDLIB_FILES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py", "keyword.py",
                 "glob.py", "fnmatch.py", "copy.py", "numbers.py"]
-TINY_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=16", "--block_size=16", "--batch_size=2", "--warmup_steps=2",
-              "--eval_interval=5", "--eval_batches=1", "--checkpoint_interval=5", "--progress=false"]
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
-    import sysconfig
-
-    source = tmp_path_factory.mktemp("source")
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    for name in STDLIB_FILES:
-        (source / name).write_text((stdlib / name).read_text(encoding="utf-8"), encoding="utf-8")
+    source = stdlib_source(tmp_path_factory.mktemp("source"), STDLIB_FILES)
     out = tmp_path_factory.mktemp("data") / "set"
     assert prepare_main(["--source", str(source), "--out", str(out), "--vocab-size", "300", "--val-fraction",
                          "0.3", "--no-benchmark-check"]) == 0
@@ -42,22 +36,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 def flags(data_dir: Path, out_dir: Path, *extra: str) -> list[str]:
-    return [f"--data_dir={data_dir}", f"--out_dir={out_dir}", *TINY_FLAGS, *extra]
-
-
-def error_line(capsys) -> str:
-    """The one line a failed command printed on stderr (asserting it is one line without a traceback)."""
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "Traceback" not in err, err
-    return err
-
-
-def trained(data_dir: Path, out_dir: Path, steps: int = 5) -> Trainer:
-    trainer = Trainer(parse_args(flags(data_dir, out_dir))[0])
-    for _ in range(steps):
-        trainer.train_step()
-    trainer.save()
-    return trainer
+    return run_flags(data_dir, out_dir, *extra)
 
 
 # ---- inputs that stop the run before its first step -----------------------------------------------------------------
