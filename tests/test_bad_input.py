@@ -173,6 +173,14 @@ def parameters():
     (lambda: optim.SGD(parameters(), weight_decay=-5), "weight_decay must be >= 0"),
     (lambda: optim.AdamW(parameters(), weight_decay=math.nan), "weight_decay must be >= 0 and finite"),
     (lambda: optim.AdamW([{"params": parameters(), "lr": math.nan}]), "AdamW: lr must be >= 0 and finite"),
+    (lambda: optim.Muon(parameters(), lr=math.nan), "Muon: lr must be >= 0 and finite, got nan"),
+    (lambda: optim.Muon(parameters(), momentum=1.0), "Muon: momentum must be in [0, 1)"),
+    (lambda: optim.Muon(parameters(), ns_steps=0), "Muon: ns_steps must be a whole number in [1, 99], got 0"),
+    (lambda: optim.Muon(parameters(), ns_steps=2.5), "Muon: ns_steps must be a whole number"),
+    (lambda: optim.Muon(parameters(), ns_coefficients=(1, math.inf, 1)), "ns_coefficients[1] must be a number"),
+    (lambda: optim.Muon(parameters(), ns_coefficients=(1, 2)), "ns_coefficients must be three numbers"),
+    (lambda: optim.Muon(parameters(), adjust_lr_fn="rms"), "Muon: adjust_lr_fn must be one of"),
+    (lambda: optim.Muon([tt.randn(3, requires_grad=True)]), "Muon: only 2-D weight matrices, got a parameter of shape"),
 ])
 def test_optimizer_hyper_parameters_are_checked(make, message):
     with pytest.raises(ValueError) as error:

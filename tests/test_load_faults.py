@@ -249,6 +249,22 @@ def test_a_file_name_that_is_not_utf8_is_prepared(source, tmp_path, capsys):
     assert meta["splits"]["train"]["files"] + meta["splits"]["val"]["files"] == 7  # the oddly named file too
 
 
+def test_a_single_line_of_megabytes_is_prepared_showing_progress_inside_it(source, tmp_path, capsys):
+    # was: the bars counted files, so one 200 MB line sat at 0 % for minutes, and merge learning rescanned a minified
+    # word once per merge (a 2 MB word: hours); now a 200 MB line takes 101 s (benchmarks/README.md)
+    copy = shutil.copytree(source, tmp_path / "source")
+    (copy / "minified.py").write_text("total = total + 1; value = value * 2; " * 80_000)  # 3 MB, one line
+    (copy / "blob.py").write_text("BLOB = b" + "a1b2c3d4" * 125_000)  # one 1 MB word
+    raised = ["--max-file-bytes", "10000000", "--max-line-chars", "10000000", "--max-mean-line-chars", "10000000"]
+    code = prepare_main(["--source", str(copy), "--out", str(tmp_path / "data"), "--vocab-size", "300",
+                         "--val-fraction", "0.5", "--no-benchmark-check", *raised])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "left 1 words longer than 1,000 characters out of merge learning" in err
+    encoding = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("encoding")]
+    assert any("char" in line and "M/" in line for line in encoding)  # counted in characters, in millions
+
+
 def test_an_unreadable_directory_under_the_source_is_counted(source, tmp_path, monkeypatch):
     copy = shutil.copytree(source, tmp_path / "source")
     shutil.copytree(source, copy / "locked")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import tinytorch.text.bpe as bpe_module
 from tinytorch.text import END_OF_TEXT, BPETokenizer, CharTokenizer, TokenizerFileError, load_tokenizer
-from tinytorch.text.pretokenize import split_on_special_tokens
+from tinytorch.text.pretokenize import CHUNK_CHARS, PreTokenizer, split_on_special_tokens
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 SHIPPED_TOKENIZER = Path(__file__).resolve().parents[1] / "models" / "tinygpt-stdlib" / "tokenizer.json"
@@ -163,6 +163,32 @@ def test_long_word_costs_linear_lookups(trained: BPETokenizer, text: str) -> Non
         trained.merge_rank = dict(counting)
     assert len(ids) < len(text)  # merges did happen: the count is not vacuous
     assert 0 < counting.lookups <= 5 * len(text)
+
+
+# ---- text of hundreds of megabytes: progress inside it, and no merge learning from minified words ----------------
+
+
+@settings(max_examples=50, deadline=None)
+@given(text=st.text(alphabet="ab _1\n=(", max_size=300), chars=st.integers(1, 40))
+def test_chunks_are_the_words_in_order(text: str, chars: int) -> None:
+    pretokenize = PreTokenizer()
+    chunks = list(pretokenize.chunks(text, chars))
+    assert [word for chunk in chunks for word in chunk] == pretokenize(text)
+    assert all(sum(map(len, chunk)) >= chars for chunk in chunks[:-1])  # each but the last is a full chunk
+
+
+def test_encode_reports_progress_inside_a_long_text(trained: BPETokenizer) -> None:
+    text = "total = total + 1; value = value * 2;<|endoftext|> " * 60_000  # 3 MB on one line
+    steps: list[int] = []
+    ids = trained.encode(text, progress=steps.append)
+    assert ids == trained.encode(text)
+    assert sum(steps) == len(text) and len(steps) > 2 and max(steps) <= 2 * CHUNK_CHARS
+
+
+def test_minified_words_are_left_out_of_merge_learning() -> None:
+    code = (STDLIB / "textwrap.py").read_text()
+    blob = "BLOB = " + "a1b2c3d4" * 250_000  # one 2 MB word: each merge inside it would rescan it (hours)
+    assert BPETokenizer.train([code, blob], 400).merges == BPETokenizer.train([code, "BLOB = "], 400).merges
 
 
 def test_word_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, trained: BPETokenizer) -> None:

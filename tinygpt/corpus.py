@@ -174,7 +174,7 @@ def quality_problem(text: str, thresholds: QualityThresholds) -> str | None:
         return "long_line"
     if sum(line_lengths) / len(line_lengths) > thresholds.max_mean_line_chars:
         return "long_mean_line"
-    if sum(character.isalnum() for character in text) < thresholds.min_alphanumeric * len(text):
+    if sum(map(str.isalnum, text)) < thresholds.min_alphanumeric * len(text):
         return "low_alphanumeric"
     return None
 

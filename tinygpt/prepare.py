@@ -99,15 +99,19 @@ def encode_split(tokenizer: BPETokenizer | CharTokenizer, files: list[SourceFile
     eot_id = tokenizer.special_tokens[END_OF_TEXT]
     ids: list[int] = []
     mask: list[int] = []
-    for index, source_file in enumerate(tqdm(files, desc=f"encoding {split}", unit="file", mininterval=1.0)):
+    bar = tqdm(total=sum(len(source_file.text) for source_file in files), desc=f"encoding {split}", unit="char",
+               unit_scale=True, mininterval=1.0)  # characters, not files: one file may be most of the split
+    for index, source_file in enumerate(files):
         if index > 0:
             ids.append(eot_id)
             mask.append(1)
         prompt = source_file.text[:source_file.prompt_chars]
-        prompt_ids = tokenizer.encode(prompt, allow_special=False) if prompt else []
-        body_ids = tokenizer.encode(source_file.text[source_file.prompt_chars:], allow_special=False)
+        prompt_ids = tokenizer.encode(prompt, allow_special=False, progress=bar.update) if prompt else []
+        body_ids = tokenizer.encode(source_file.text[source_file.prompt_chars:], allow_special=False,
+                                    progress=bar.update)
         ids += prompt_ids + body_ids
         mask += [0] * len(prompt_ids) + [1] * len(body_ids)
+    bar.close()
     return np.array(ids, dtype=token_dtype(tokenizer.vocab_size)), np.array(mask, dtype=np.uint8)
 
 

@@ -1,5 +1,6 @@
-"""Optimizers and learning-rate schedules, ordered from simple to complex: SGD, Adam, AdamW, then
-`clip_grad_norm_` and the schedules. Updates are in place on the parameters' NumPy arrays, with the same
+"""Optimizers and learning-rate schedules, ordered from simple to complex: SGD, Adam, AdamW, Muon (with
+`muon_split`, which hands a model's hidden weight matrices to Muon and the rest to AdamW), then `clip_grad_norm_`
+and the schedules. Updates are in place on the parameters' NumPy arrays, with the same
 formulas (and the same parameter-group API) as torch.optim, so results track PyTorch step for step.
 
 Gradient accumulation: divide each micro-batch loss by the number of micro-batches before `backward()`,
@@ -16,6 +17,7 @@ import math
 
 import numpy as np
 
+from .nn import Embedding, Linear
 from .tensor import Tensor
 
 
@@ -173,6 +175,94 @@ class AdamW(Adam):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
+
+
+MUON_COEFFICIENTS = (3.4445, -4.7750, 2.0315)  # the quintic's a, b, c from Keller Jordan's Muon, as torch.optim.Muon
+
+
+def newton_schulz(matrix: np.ndarray, coefficients=MUON_COEFFICIENTS, steps: int = 5,
+                  eps: float = 1e-7) -> np.ndarray:
+    """Approximately the nearest orthogonal matrix to `matrix` (U V^T of its SVD U S V^T), by `steps` iterations of
+    X <- a X + (b X X^T + c (X X^T)^2) X after scaling X to Frobenius norm 1 (so every singular value is <= 1).
+    Each iteration maps a singular value s to a s + b s^3 + c s^5, which these coefficients push towards 1 fast
+    (to somewhere in about [0.7, 1.2], not exactly 1, which trains as well). The wide orientation keeps X X^T small."""
+    a, b, c = coefficients
+    wide = matrix.T if matrix.shape[0] > matrix.shape[1] else matrix
+    x = wide / max(float(np.linalg.norm(wide)), eps)
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * (gram @ gram)) @ x
+    return x.T if matrix.shape[0] > matrix.shape[1] else x
+
+
+class Muon(Optimizer):
+    """Muon, as torch.optim.Muon: SGD momentum whose update is orthogonalised before it is applied, for the 2-D weight
+    matrices of hidden layers (give embeddings, the output head, biases and norms to AdamW: `muon_split`).
+
+        buffer <- momentum * buffer + (1 - momentum) * grad
+        update <- (1 - momentum) * grad + momentum * buffer     (nesterov; else the buffer itself)
+        param  <- param * (1 - lr * weight_decay) - lr * scale * newton_schulz(update)
+
+    Orthogonalising gives every direction of the update the same size, so directions that gradients rarely push
+    still learn. `scale` evens out rectangular shapes: sqrt(max(1, rows / cols)) ("original", the default) or
+    0.2 * sqrt(max(rows, cols)) ("match_rms_adamw", which lets Muon reuse AdamW's learning rate). PyTorch runs the
+    iteration in bfloat16; this runs it in float32.
+    """
+
+    ADJUSTMENTS = (None, "original", "match_rms_adamw")
+
+    def __init__(self, params, lr: float = 1e-3, weight_decay: float = 0.1, momentum: float = 0.95,
+                 nesterov: bool = True, ns_coefficients: tuple[float, float, float] = MUON_COEFFICIENTS,
+                 eps: float = 1e-7, ns_steps: int = 5, adjust_lr_fn: str | None = None):
+        super().__init__(params, {"lr": lr, "weight_decay": weight_decay, "momentum": momentum, "nesterov": nesterov,
+                                  "ns_coefficients": tuple(ns_coefficients), "eps": eps, "ns_steps": ns_steps,
+                                  "adjust_lr_fn": adjust_lr_fn})
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.ndim != 2:
+                    raise ValueError(f"Muon: only 2-D weight matrices, got a parameter of shape {param.shape} "
+                                     "(give embeddings, biases and norms to AdamW: tinytorch.optim.muon_split)")
+
+    def check_group(self, group: dict) -> None:
+        super().check_group(group)
+        check_number(self, "momentum", group["momentum"], 0, 1, "must be in [0, 1)")
+        check_number(self, "eps", group["eps"], 0, None, "must be >= 0")
+        steps = group["ns_steps"]
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 < steps < 100:
+            raise ValueError(f"Muon: ns_steps must be a whole number in [1, 99], got {steps!r}")
+        coefficients = group["ns_coefficients"]
+        if not isinstance(coefficients, (tuple, list)) or len(coefficients) != 3:
+            raise ValueError(f"Muon: ns_coefficients must be three numbers (a, b, c), got {coefficients!r}")
+        for index, value in enumerate(coefficients):
+            check_number(self, f"ns_coefficients[{index}]", value, -math.inf, None, "must be a number")
+        if group["adjust_lr_fn"] not in self.ADJUSTMENTS:
+            raise ValueError(f"Muon: adjust_lr_fn must be one of {self.ADJUSTMENTS}, got {group['adjust_lr_fn']!r}")
+
+    def _update(self, param, grad, state, group):
+        momentum = group["momentum"]
+        if "momentum_buffer" not in state:
+            state["momentum_buffer"] = np.zeros_like(param)
+        buffer = state["momentum_buffer"]
+        buffer += (1 - momentum) * (grad - buffer)
+        update = grad + momentum * (buffer - grad) if group["nesterov"] else buffer
+        update = newton_schulz(update, group["ns_coefficients"], group["ns_steps"], group["eps"])
+        rows, cols = param.shape
+        scale = 0.2 * math.sqrt(max(rows, cols)) if group["adjust_lr_fn"] == "match_rms_adamw" \
+            else math.sqrt(max(1.0, rows / cols))
+        param *= 1 - group["lr"] * group["weight_decay"]
+        param -= (group["lr"] * scale) * update
+
+
+def muon_split(model, head_names: tuple[str, ...] = ("lm_head",)) -> tuple[list, list]:
+    """(for Muon, for AdamW): Muon takes the weight matrix of every Linear layer inside the model; AdamW takes the
+    rest, i.e. embeddings, biases, norm gains, and the output head (a Linear named in `head_names`, or one whose
+    weight is tied to an embedding), which map between tokens and features rather than features to features."""
+    embedded = {id(module.weight) for _, module in model.named_modules() if isinstance(module, Embedding)}
+    hidden = {id(module.weight) for name, module in model.named_modules()
+              if isinstance(module, Linear) and name.rsplit(".", 1)[-1] not in head_names
+              and id(module.weight) not in embedded}
+    params = list(model.parameters())
+    return [p for p in params if id(p) in hidden], [p for p in params if id(p) not in hidden]
 
 
 def clip_grad_norm_(parameters, max_norm: float) -> float:

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import heapq
 import json
+import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,6 +46,10 @@ FORMAT_VERSION = 1
 # library (~180k distinct words, 99.9% of occurrences no longer than 32 characters) still finds 97% of words cached.
 WORD_CACHE_SIZE = 2**16
 MAX_CACHED_WORD_LENGTH = 32
+# Words longer than this are left out when merges are learned, as SentencePiece leaves out over-long sentences: each
+# merge inside a word rescans it, so one 2 MB word (a minified line) would take hours, and such text is not what the
+# tokens should be made of. The longest word in the standard library and the six corpora is 201 characters.
+MAX_TRAINING_WORD_CHARS = 1000
 
 
 def replay_merges(merges: Sequence[Merge]) -> list[bytes]:
@@ -124,10 +129,22 @@ class BPETokenizer:
         pretokenize = PreTokenizer(pattern)
         splitter = special_token_splitter(special_tokens)
         word_counts: Counter[str] = Counter()
-        for text in tqdm(texts, desc="pre-tokenizing", unit="text", disable=not progress):
-            for piece, is_special in split_on_special_tokens(text, splitter):
-                if not is_special:
-                    word_counts.update(pretokenize(piece))
+        total = sum(map(len, texts)) if isinstance(texts, Sequence) else None
+        with tqdm(total=total, desc="pre-tokenizing", unit="char", unit_scale=True, disable=not progress) as bar:
+            for text in texts:
+                for piece, is_special in split_on_special_tokens(text, splitter):
+                    if is_special:
+                        bar.update(len(piece))
+                        continue
+                    for words in pretokenize.chunks(piece):
+                        word_counts.update(words)
+                        bar.update(sum(map(len, words)))
+        too_long = [word for word in word_counts if len(word) > MAX_TRAINING_WORD_CHARS]
+        for word in too_long:
+            del word_counts[word]
+        if too_long and progress:
+            tqdm.write(f"left {len(too_long):,} words longer than {MAX_TRAINING_WORD_CHARS:,} characters out of "
+                       "merge learning (minified or generated text)", file=sys.stderr)
         merges, _ = learn_merges(word_counts, vocab_size - len(special_tokens), min_pair_count, progress)
         return cls(merges, special_tokens, pattern)
 
@@ -142,21 +159,28 @@ class BPETokenizer:
         """Id of `<|endoftext|>`, the separator between documents."""
         return self.special_tokens[END_OF_TEXT]
 
-    def encode(self, text: str, allow_special: bool = True) -> list[int]:
+    def encode(self, text: str, allow_special: bool = True,
+               progress: Callable[[int], object] | None = None) -> list[int]:
         """Token ids of `text`. With `allow_special=False`, special-token strings in the text are encoded as plain
-        text, which is what you want for untrusted input. Raises UnicodeEncodeError for lone surrogates, the only
-        strings that have no UTF-8 bytes."""
+        text, which is what you want for untrusted input. `progress(n)` is called as each further `n` characters are
+        encoded (a long text in steps of about a million), e.g. with a progress bar's `update`. Raises
+        UnicodeEncodeError for lone surrogates, the only strings that have no UTF-8 bytes."""
         ids: list[int] = []
         splitter = self._special_splitter if allow_special else None
         for piece, is_special in split_on_special_tokens(text, splitter):
             if is_special:
                 ids.append(self.special_tokens[piece])
+                if progress is not None:
+                    progress(len(piece))
                 continue
-            for word in self.pretokenize(piece):
-                if len(word) <= MAX_CACHED_WORD_LENGTH:
-                    ids.extend(self._merge_word_cached(word))
-                else:
-                    ids.extend(self.merge_word(word))
+            for words in self.pretokenize.chunks(piece):
+                for word in words:
+                    if len(word) <= MAX_CACHED_WORD_LENGTH:
+                        ids.extend(self._merge_word_cached(word))
+                    else:
+                        ids.extend(self.merge_word(word))
+                if progress is not None:
+                    progress(sum(map(len, words)))
         return ids
 
     def encode_batch(self, texts: Iterable[str], allow_special: bool = True) -> list[list[int]]:

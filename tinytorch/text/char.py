@@ -13,7 +13,7 @@ Unknown characters are the one lossy case, and it is explicit: `encode` maps the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from .files import TokenizerFileError, check_format, read_document, require_fields
@@ -57,9 +57,10 @@ class CharTokenizer:
     def vocab_size(self) -> int:
         return len(self.text_of_id)
 
-    def encode(self, text: str, allow_special: bool = True) -> list[int]:
+    def encode(self, text: str, allow_special: bool = True,
+               progress: Callable[[int], object] | None = None) -> list[int]:
         """One id per character (unknown ones become `unk_id`); special-token strings become their single id unless
-        `allow_special=False`."""
+        `allow_special=False`. `progress(len(text))` is called once done, as `BPETokenizer.encode` reports it."""
         ids: list[int] = []
         splitter = self._special_splitter if allow_special else None
         for piece, is_special in split_on_special_tokens(text, splitter):
@@ -67,6 +68,8 @@ class CharTokenizer:
                 ids.append(self.special_tokens[piece])
             else:
                 ids.extend(self.id_of_char.get(char, self.unk_id) for char in piece)
+        if progress is not None:
+            progress(len(text))
         return ids
 
     def encode_batch(self, texts: Iterable[str], allow_special: bool = True) -> list[list[int]]:

@@ -44,6 +44,7 @@ PROBE_TEXT = (
               [("a", "!"), ("a", " "), (" ", "x"), ("1", "a"), ("_", "-"), ("\n", "."), (".", "a"), ("\t", "1")])
 )
 PROBE_SECONDS = 1.0  # the probe takes microseconds with any sensible pattern
+CHUNK_CHARS = 1 << 20  # `PreTokenizer.chunks` hands out the words of a long text about this many characters at a time
 
 
 def compile_pattern(pattern: str, lossless: bool = True) -> regex.Pattern:
@@ -76,6 +77,22 @@ class PreTokenizer:
 
     def __call__(self, text: str) -> list[str]:
         return self._compiled.findall(text)
+
+    def chunks(self, text: str, chars: int = CHUNK_CHARS) -> Iterator[list[str]]:
+        """The words of `text` (exactly those of `self(text)`, in order) in consecutive lists of about `chars`
+        characters each, so that work on a text of hundreds of megabytes can report its progress as it goes."""
+        if len(text) <= chars:
+            yield self._compiled.findall(text)
+            return
+        words, size = [], 0
+        for match in self._compiled.finditer(text):
+            words.append(match.group())
+            size += len(words[-1])
+            if size >= chars:
+                yield words
+                words, size = [], 0
+        if words:
+            yield words
 
     def __repr__(self) -> str:
         return f"PreTokenizer({self.pattern!r})"
