@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from tinygpt.cli import EXIT_BAD_ARGUMENT, print_stderr
-from tinygpt.generate import DEFAULT_CHECKPOINT, GenerateError, generate, load_generator
+from tinygpt.generate import DEFAULT_CHECKPOINT, STRATEGY_DEFAULTS, GenerateError, generate, load_generator
 from tinygpt.generate_command import main as generate_main
 from tinygpt.generate_command import run_generating_command
 from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
@@ -30,7 +30,7 @@ from tinytorch.generation import GenerationConfig
 CHECKPOINT = DEFAULT_CHECKPOINT  # models/tinygpt-finish/model.safetensors
 TRAIN_HINT = ("train one with `python train.py configs/mixture.json --release_dir=models/tinygpt-mixture`, then "
               "`python train.py configs/finish.json --release_dir=models/tinygpt-finish`")
-FALLBACK_SETTINGS = dict(strategy="sample", temperature=0.8, top_p=0.95, seed=0)
+FALLBACK_SETTINGS = dict(strategy="sample", **STRATEGY_DEFAULTS["sample"], seed=0)  # `tinygpt generate`'s, seeded
 
 # (prompt, what to show, settings): `def` and `class` stop where their body ends, the loop at the first blank line,
 # each unless the token limit comes first
@@ -67,11 +67,11 @@ def demo_settings(checkpoint: Path) -> tuple[dict, str]:
         settings = {key: value for key, value in document["settings"].items()
                     if key not in ("max_new_tokens", "eos_token_id")}
         suite = document["suite"]
-        GenerationConfig(**settings).validate()
+        checked = GenerationConfig(**settings)
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise GenerateError(f"cannot read the demo settings {path}: {err}") from None
     total = suite["attempts"]
-    return settings, (f"decoding: {describe(GenerationConfig(**settings)).rsplit(', max_new_tokens', 1)[0]}; "
+    return settings, (f"decoding: {describe(checked).rsplit(', max_new_tokens', 1)[0]}; "
                       f"chosen on the project's {total}-task suite, where it parses {suite['parses']}/{total} "
                       f"and passes {suite['passed']}/{total} (benchmarks/decoding_sweep.py)")
 

@@ -26,7 +26,7 @@ from tinygpt.serve.app import STATIC, is_loopback_host
 from tinygpt.serve.session import EVENTS_AHEAD
 from tinygpt.serve.worker import TimedOut
 from tinytorch import threads
-from tinytorch.generation import DecodingTrace, GenerationConfig
+from tinytorch.generation import DecodingTrace, GenerationConfig, GenerationConfigError
 
 PROMPT = "def add(a, b):"
 NOT_OPTIONS = ("prompt", "stop", "complete_function", "use_cache", "client_id")
@@ -158,6 +158,40 @@ def test_the_command_line_prints_what_the_api_streams(client, release, capsys):
     capsys.readouterr()
     assert generate_command.main(argv) == 0
     assert capsys.readouterr().out == events["start"][0]["prompt"] + events["done"][0]["text"] + "\n"
+
+
+@pytest.fixture
+def checks(monkeypatch) -> list[GenerationConfig]:
+    """Every full check of a GenerationConfig's settings, in order."""
+    seen, check = [], GenerationConfig._check_all
+
+    def counted(config: GenerationConfig) -> None:
+        seen.append(config)
+        check(config)
+
+    monkeypatch.setattr(GenerationConfig, "_check_all", counted)
+    return seen
+
+
+@pytest.mark.parametrize("options", [{"strategy": "sample", "seed": 3, "top_p": 0.9}, {"num_beams": 2},
+                                     {"strategy": "greedy"}])
+def test_a_request_is_checked_once_from_the_command_line_and_the_playground(client, release, capsys, checks, options):
+    argv = ["--checkpoint", str(release), "--prompt", PROMPT, "--max-new-tokens", "4", "--no-stream"]
+    for name, value in options.items():
+        argv += ["--" + name.replace("_", "-"), str(value)]
+    assert generate_command.main(argv) == 0
+    assert len(checks) == 1  # built from the options (decoding_config), then trusted by every layer below
+    checks.clear()
+    run_events(client, {"prompt": PROMPT, "max_new_tokens": 4, **options})
+    assert len(checks) == 1
+
+
+def test_a_config_changed_after_it_was_built_is_checked_again(loaded, checks):
+    config = GenerationConfig(strategy="sample", seed=0)
+    config.top_p = 2.0
+    with pytest.raises(GenerationConfigError, match="top_p must be in"):
+        generate(*loaded, PROMPT, config)
+    assert len(checks) == 2
 
 
 def test_beam_search_is_shown_step_by_step_with_what_was_kept_and_pruned(client, loaded):

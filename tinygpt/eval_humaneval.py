@@ -31,22 +31,10 @@ import numpy as np
 from tinytorch.generation import GenerationConfig, GenerationConfigError
 
 from .cli import ArgumentParser, write_text_file
+from .eval_options import SAMPLING_OPTIONS, add_beam_arguments, add_common_arguments, decoding_config, sandbox_limits
 from .generate import GenerateError, gpt_decoder, load_generator
 from .generate_command import run_generating_command
-from .task_eval import (
-    SAMPLING_OPTIONS,
-    Attempt,
-    add_beam_arguments,
-    add_common_arguments,
-    decoding_config,
-    describe,
-    report_verified,
-    run_tasks,
-    sandbox_limits,
-    share,
-    summarize,
-    summary_lines,
-)
+from .task_eval import Attempt, describe, report_verified, run_tasks, share, summarize, summary_lines
 from .tasks import load_tasks
 
 __all__ = ["humaneval_problems_file", "main", "mean_pass_at_k", "pass_at_k"]

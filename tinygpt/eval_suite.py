@@ -24,18 +24,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .cli import ArgumentParser, print_stderr, write_text_file
+from .eval_options import add_common_arguments, decoding_config, sandbox_limits
 from .generate import load_generator
 from .generate_command import run_generating_command
-from .task_eval import (
-    add_common_arguments,
-    decoding_config,
-    describe,
-    report_verified,
-    run_tasks,
-    sandbox_limits,
-    summarize,
-    summary_lines,
-)
+from .task_eval import describe, report_verified, run_tasks, summarize, summary_lines
 from .tasks import SUITE_PATH, contamination, load_tasks, python_sources
 
 __all__ = ["main"]

@@ -26,7 +26,6 @@ module connects it to a GPT and a tokenizer and adds code-aware stopping (`compl
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from tinytorch.generation import (
     DecodingTrace,
     FirstTokenPrefix,
     GenerationConfig,
+    GenerationConfigError,
     GenerationError,
     StopStrings,
     TextStreamer,
@@ -53,8 +53,9 @@ from .checkpoint import CheckpointError, load_model
 from .code_completion import FunctionBlock, FunctionEnd, extract_function, prepare_prompt
 from .model import GPT
 
-__all__ = ["DEFAULT_CHECKPOINT", "Completion", "GenerateError", "encode_prompt", "end_of_text_id", "generate",
-           "gpt_decoder", "load_generator", "make_completion"]
+__all__ = ["DEFAULT_CHECKPOINT", "MAX_NEW_TOKENS", "STRATEGY_DEFAULTS", "Completion", "GenerateError",
+           "decoding_config", "encode_prompt", "end_of_text_id", "generate", "gpt_decoder", "load_generator",
+           "make_completion"]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPOSITORY / "models" / "tinygpt-finish" / "model.safetensors"  # the shipped model, any cwd
@@ -62,6 +63,27 @@ DEFAULT_CHECKPOINT = REPOSITORY / "models" / "tinygpt-finish" / "model.safetenso
 
 class GenerateError(ValueError):
     """Bad input to generation (checkpoint, tokenizer, prompt, settings); the message is one line for a person."""
+
+
+# What a setting left out means, wherever a request comes from (`tinygpt generate`, the playground, the evaluations):
+# the strategy is beam search when num_beams is given, else sampling; sampling is top-p 0.95 at temperature 0.8,
+# beam search keeps 4 beams.
+MAX_NEW_TOKENS = 128
+STRATEGY_DEFAULTS = {"greedy": {}, "sample": {"temperature": 0.8, "top_p": 0.95}, "beam": {"num_beams": 4}}
+
+
+def decoding_config(strategy: str | None = None, max_new_tokens: int = MAX_NEW_TOKENS,
+                    **settings) -> GenerationConfig:
+    """The GenerationConfig a request asks for: `settings` are GenerationConfig fields, None meaning left out (its
+    default above). Checked here, once: GenerationConfigError names the setting that is out of range."""
+    if strategy is None:
+        strategy = "beam" if settings.get("num_beams") is not None else "sample"
+    if isinstance(max_new_tokens, int) and not isinstance(max_new_tokens, bool) and max_new_tokens < 1:
+        # 0 would give back the prompt without the last token, which token healing took to regenerate it
+        raise GenerationConfigError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    given = {name: value for name, value in settings.items() if value is not None}
+    return GenerationConfig(**{"strategy": strategy, "max_new_tokens": max_new_tokens,
+                               **STRATEGY_DEFAULTS.get(strategy, {}), **given})
 
 
 @dataclass
@@ -197,8 +219,7 @@ def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: Genera
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     encoded = [encode_prompt(tokenizer, prepare_prompt(prompt)) for prompt in prompts]
     eot = end_of_text_id(tokenizer)
-    config = dataclasses.replace(config or GenerationConfig(), eos_token_id=eot)
-    config.validate()
+    config = (config or GenerationConfig()).with_eos(eot)  # checked when it was built
     if stream is not None and (len(encoded) != 1 or config.num_return_sequences != 1 or complete_function):
         raise ValueError("streaming shows a single sequence: one prompt, one return sequence, no complete_function")
     if trace is not None and len(encoded) != 1:

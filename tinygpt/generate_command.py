@@ -32,7 +32,16 @@ from tinytorch.generation import (
 from .cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, print_stderr, run_command
 from .code_completion import prepare_prompt
 from .explain import format_trace
-from .generate import DEFAULT_CHECKPOINT, Completion, GenerateError, encode_prompt, generate, load_generator
+from .generate import (
+    DEFAULT_CHECKPOINT,
+    MAX_NEW_TOKENS,
+    Completion,
+    GenerateError,
+    decoding_config,
+    encode_prompt,
+    generate,
+    load_generator,
+)
 from .sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from .verify import verify
 
@@ -64,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     prompt.add_argument("--unconditional", action="store_true", help="no prompt: start a new file from end-of-text")
     decoding = parser.add_argument_group("decoding")
     decoding.add_argument("--strategy", help=f"{', '.join(STRATEGIES)} (default: beam with --num-beams, else sample)")
-    decoding.add_argument("--max-new-tokens", type=int, default=128, help="tokens to generate at most")
+    decoding.add_argument("--max-new-tokens", type=int, default=MAX_NEW_TOKENS, help="tokens to generate at most")
     add_sampling_arguments(decoding)
     decoding.add_argument("--num-beams", type=int, help="beam: beams kept per prompt (default 4)")
     decoding.add_argument("--length-penalty", type=float, help="beam: exponent of the length normalisation (1)")
@@ -89,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
+DECODING_OPTIONS = ("strategy", "max_new_tokens", "temperature", "top_k", "top_p", "min_p", "seed",
+                    "repetition_penalty", "no_repeat_ngram_size", "num_beams", "length_penalty", "num_return_sequences")
 
 
 def unescape(text: str) -> str:
@@ -97,27 +108,14 @@ def unescape(text: str) -> str:
 
 
 def config_from_args(args: argparse.Namespace) -> GenerationConfig:
-    """The GenerationConfig the options ask for (options left out keep their defaults); validated."""
-    if args.max_new_tokens < 1:  # 0 would print the prompt without the last token that healing took back
-        raise GenerateError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
-    strategy = args.strategy or ("beam" if args.num_beams is not None else "sample")
-    settings = {"strategy": strategy, "max_new_tokens": args.max_new_tokens}
-    if strategy == "sample":
-        settings |= {"temperature": 0.8, "top_p": 0.95}
-    if strategy == "beam":
-        settings["num_beams"] = 4
-    for name in ("temperature", "top_k", "top_p", "min_p", "seed", "repetition_penalty", "no_repeat_ngram_size",
-                 "num_beams", "length_penalty", "num_return_sequences"):
-        if getattr(args, name) is not None:
-            settings[name] = getattr(args, name)
-    if args.early_stopping is not None:
-        settings["early_stopping"] = {"true": True, "false": False, "never": "never"}[args.early_stopping]
-    config = GenerationConfig(**settings)
+    """The GenerationConfig the options ask for (`tinygpt.generate.decoding_config`: options left out keep its
+    defaults); checked there, an error naming the option (GenerateError)."""
+    settings = {name: getattr(args, name) for name in DECODING_OPTIONS}
+    settings["early_stopping"] = {"true": True, "false": False, "never": "never", None: None}[args.early_stopping]
     try:
-        config.validate()
+        return decoding_config(**settings)
     except GenerationConfigError as err:
         raise GenerateError(option_message(err)) from None
-    return config
 
 
 def option_message(error: GenerationConfigError) -> str:

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 from tinytorch.generation import GenerationConfig
 
-from .generate import Completion, generate
+from .generate import STRATEGY_DEFAULTS, Completion, generate
 from .sandbox import SandboxLimits, SandboxResult, run_tests
 
 __all__ = ["VerifiedCompletion", "checks_from_prompt", "completed_code", "verify"]
 
 DOCSTRING = re.compile(r'("""|\'\'\')(.*?)\1', re.DOTALL)
-SAMPLING = dict(temperature=0.8, top_p=0.95)
+SAMPLING = STRATEGY_DEFAULTS["sample"]  # the samples after the greedy candidate: `tinygpt generate`'s sampling
 
 
 @dataclass

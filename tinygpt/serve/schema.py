@@ -5,34 +5,30 @@ Three layers of checking, each answering HTTP 422 with `detail[i].loc` naming th
 
     types        pydantic, strict: a number is a JSON number, a flag is true or false, unknown fields are refused
     caps         the server's `Limits` (prompt length, max_new_tokens, beams, return sequences, stop strings)
-    ranges       `GenerationConfig.validate`, reached through `tinygpt.generate_command.config_from_args`, so a
-                 setting means in the playground exactly what the option means on the command line; its message names
-                 the option ("--top-p must be in (0, 1], got 2.0") and is turned back into the field ("top_p ...")
+    ranges       `GenerationConfig`'s own checks, reached through `tinygpt.generate.decoding_config` as `tinygpt
+                 generate` reaches them, so a setting means in the playground exactly what the option means on the
+                 command line; the message names the field ("top_p must be in (0, 1], got 2.0")
 
-A null field is an option left out: `config_from_args` fills in the same defaults (sample: temperature 0.8, top_p
-0.95; beam: num_beams 4).
+A null field is a setting left out: `decoding_config` fills in the same defaults as for the command line (sample:
+temperature 0.8, top_p 0.95; beam: num_beams 4).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import re
 from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from tinytorch.generation import GenerationConfig
+from tinytorch.generation import GenerationConfig, GenerationConfigError
 
-from ..generate import GenerateError
-from ..generate_command import config_from_args
+from ..generate import decoding_config
 
 __all__ = ["AttentionRequest", "GenerateRequest", "Limits", "VerifyRequest", "check_caps", "check_verify_caps",
            "field_error", "generation_config", "request_defaults", "strategy_defaults"]
 
-EARLY_STOPPING_OPTION = {True: "true", False: "false", "never": "never", None: None}  # as `--early-stopping` reads
 
 
 @dataclass(frozen=True)
@@ -188,20 +184,15 @@ def check_verify_caps(request: VerifyRequest, limits: Limits) -> None:
 
 
 def generation_config(request: GenerateRequest) -> GenerationConfig:
-    """The GenerationConfig of `tinygpt generate` with the same options, built by its own `config_from_args`.
+    """The GenerationConfig of `tinygpt generate` with the same options (`tinygpt.generate.decoding_config`).
     Raises RequestValidationError naming the field when a setting is out of range."""
     names = ("max_new_tokens", "strategy", "temperature", "top_k", "top_p", "min_p", "seed", "repetition_penalty",
-             "no_repeat_ngram_size", "num_beams", "length_penalty", "num_return_sequences")
-    options = argparse.Namespace(**{name: getattr(request, name) for name in names},
-                                 early_stopping=EARLY_STOPPING_OPTION[request.early_stopping])
+             "no_repeat_ngram_size", "num_beams", "length_penalty", "num_return_sequences", "early_stopping")
     try:
-        return config_from_args(options)
-    except GenerateError as err:
-        option = re.match(r"--([a-z-]+)", str(err))
-        if option is None:  # not about one option: blame the body as a whole
-            raise field_error(str(err)) from None
-        name = option.group(1).replace("-", "_")
-        raise field_error(name + str(err)[option.end():], name) from None
+        return decoding_config(**{name: getattr(request, name) for name in names})
+    except GenerationConfigError as err:  # its message starts with the setting's name, which is the field's
+        name = str(err).split(maxsplit=1)[0].split("=")[0]
+        raise field_error(str(err), *([name] if name in names else [])) from None
 
 
 def request_defaults() -> dict:
@@ -211,7 +202,7 @@ def request_defaults() -> dict:
 
 
 def strategy_defaults() -> dict:
-    """For each strategy, the settings a request that leaves everything out decodes with (from config_from_args)."""
+    """For each strategy, the settings a request that leaves everything out decodes with (from decoding_config)."""
     result = {}
     for strategy in ("greedy", "sample", "beam"):
         config = generation_config(GenerateRequest(prompt="", strategy=strategy))

@@ -17,6 +17,7 @@ all but name (a logit gap of 0.01 becomes odds of e^100), above 1e4 every token 
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, fields
 from numbers import Integral, Real
@@ -70,7 +71,30 @@ class GenerationConfig:
     early_stopping: bool | str = False  # True, False or "never": see beam.py
     num_return_sequences: int = 1
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def __setattr__(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+        object.__setattr__(self, "_checked", False)  # a changed setting is checked again before it is used
+
     def validate(self) -> None:
+        """Raise GenerationConfigError naming the first setting out of range. A config is checked when it is built,
+        and again only after a setting changed: a config handed through several layers (the command line, tinygpt's
+        `generate`, the decoding loop) is checked once."""
+        if not self.__dict__.get("_checked"):
+            self._check_all()
+            object.__setattr__(self, "_checked", True)
+
+    def with_eos(self, eos_token_id: int) -> GenerationConfig:
+        """A copy that finishes each sequence at `eos_token_id`; the other settings stay as they were checked."""
+        if isinstance(eos_token_id, bool) or not isinstance(eos_token_id, Integral) or eos_token_id < 0:
+            raise GenerationConfigError(f"eos_token_id must be an integer >= 0, got {eos_token_id!r}")
+        twin = copy.copy(self)
+        object.__setattr__(twin, "eos_token_id", eos_token_id)
+        return twin
+
+    def _check_all(self) -> None:
         if self.strategy not in STRATEGIES:
             raise GenerationConfigError(f"unknown strategy {self.strategy!r}; expected one of {', '.join(STRATEGIES)}")
         self._check_types()
