@@ -14,6 +14,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .model import GPTConfig
+
 
 class ConfigError(ValueError):
     pass
@@ -150,8 +152,9 @@ def build_config(values: dict) -> TrainConfig:
     return config
 
 
-# What a checkpoint fixes: the shape of its model (vocab_size comes with the dataset, whose tokenizer is checked).
-MODEL_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias", "pos_encoding")
+# What a checkpoint fixes: its model, i.e. the GPTConfig settings a run chooses (vocab_size comes with the dataset,
+# whose tokenizer is checked; `causal` is not a training setting).
+MODEL_KEYS = tuple(f.name for f in fields(GPTConfig) if f.name in {f.name for f in fields(TrainConfig)})
 
 
 # Never taken from a checkpoint: a release is written only where this command asks for one (a resumed copy of a run

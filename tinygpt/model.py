@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
 import tinytorch as tt
 import tinytorch.functional as F
 from tinytorch import fused, nn
+
+SHAPES_NO_WEIGHT = {"shapes_weights": False}  # a setting two models may differ in and still share their weights
 
 
 @dataclass
@@ -28,10 +30,10 @@ class GPTConfig:
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 256
-    dropout: float = 0.0
+    dropout: float = field(default=0.0, metadata=SHAPES_NO_WEIGHT)
     bias: bool = True
     pos_encoding: str = "learned"  # "learned" (GPT-2) or "sinusoidal"
-    causal: bool = True  # False gives bidirectional attention (not a language model any more)
+    causal: bool = field(default=True, metadata=SHAPES_NO_WEIGHT)  # False: bidirectional (no language model)
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -60,6 +62,10 @@ class GPTConfig:
         if unknown:
             raise ValueError(f"GPTConfig: unknown keys {unknown}")
         return cls(**values)
+
+
+# The settings that decide every weight's shape: a checkpoint fits a model that agrees with it on these.
+WEIGHT_SHAPE_KEYS = tuple(f.name for f in fields(GPTConfig) if f.metadata.get("shapes_weights", True))
 
 
 def check_fits_in_memory(config: GPTConfig) -> None:

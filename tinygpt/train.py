@@ -39,9 +39,9 @@ from .checkpoint import (
     read_document,
     save_checkpoint,
 )
-from .config import ConfigError, TrainConfig
+from .config import MODEL_KEYS, ConfigError, TrainConfig
 from .loss import bits_per_byte, estimate_loss, evaluate_split
-from .model import GPT, GPTConfig
+from .model import GPT, WEIGHT_SHAPE_KEYS, GPTConfig
 from .outputs import (
     Interrupted,
     atomic_copy,
@@ -54,7 +54,6 @@ CHECKPOINT_NAME = "ckpt.safetensors"  # the latest checkpoint
 HEALTHY_NAME = "healthy.safetensors"  # the last checkpoint judged healthy (tinygpt.health)
 TOKENIZER_NAME = "tokenizer.json"  # the copy of the dataset's tokenizer beside each checkpoint
 RELEASE_FILES = ("model.safetensors", TOKENIZER_NAME, "metrics.json", "timeline.jsonl", "timeline.png", *LOG_FILES)
-WEIGHT_SHAPE_KEYS = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias", "pos_encoding")
 RESUME_KEYS = ("step", "history", "evals", "data_rng", "tt_rng")
 
 
@@ -142,11 +141,8 @@ class Trainer:
             if source.tokens <= config.block_size:
                 print(f"train: note: source {source.name!r} holds {source.tokens} held-out tokens, not more than "
                       f"block_size={config.block_size}; its bits per byte are not logged", file=sys.stderr)
-        model_config = GPTConfig(
-            vocab_size=self.meta["vocab_size"], block_size=config.block_size, n_layer=config.n_layer,
-            n_head=config.n_head, n_embd=config.n_embd, dropout=config.dropout, bias=config.bias,
-            pos_encoding=config.pos_encoding,
-        )
+        chosen = {key: getattr(config, key) for key in MODEL_KEYS}
+        model_config = GPTConfig(vocab_size=self.meta["vocab_size"], **chosen)
         self.model = GPT(model_config, seed=config.seed)
         self.optimizer = AdamW(self.model.optimizer_groups(config.weight_decay), lr=config.lr,
                                betas=(config.beta1, config.beta2))
