@@ -193,27 +193,12 @@ def usage() -> str:
     return "\n".join(lines)
 
 
-def check_train_flags(argv: list[str]) -> None:
-    """`train` reads `--key=value` flags with its own parser (tinygpt/config.py); parse them here first so that a
-    bad one reads like every other command's bad argument. Raises ConfigError."""
-    from .config import parse_args
-
-    if not any(arg in ("-h", "--help") for arg in argv):
-        parse_args(argv)
-
-
 def dispatch(command: str, argv: list[str]) -> int:
     prog = f"tinygpt {command}"
-    if command == "train":
-        from .config import ConfigError
-
-        try:
-            check_train_flags(argv)
-        except ConfigError as err:
-            print_stderr(f"{prog}: error: {err}")
-            return EXIT_BAD_ARGUMENT
     module = importlib.import_module(COMMANDS[command][0])
     entry = getattr(module, "main_import" if command == "import-hf" else "main")
+    if command == "train":  # the same path as `python train.py`, naming itself as called
+        return run_command(prog, lambda: entry(argv, prog))
     return run_command(prog, lambda: entry(argv))
 
 

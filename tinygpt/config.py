@@ -202,8 +202,11 @@ def read_command_line(argv: list[str]) -> tuple[dict, str]:
                 raise ConfigError(f"config file not found: {arg}")
             try:
                 from_file = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_keys(arg))
-            except (OSError, UnicodeDecodeError) as err:
-                raise ConfigError(f"cannot read config file {arg}: {err}") from None
+            except OSError as err:
+                raise ConfigError(f"cannot read config file {arg}: {err.strerror or err}") from None
+            except UnicodeDecodeError as err:
+                raise ConfigError(f"cannot read config file {arg}: not UTF-8 text (byte {err.start}: "
+                                  f"{err.reason})") from None
             except (json.JSONDecodeError, RecursionError) as err:  # RecursionError: nested too deeply
                 raise ConfigError(f"config file {arg} is not valid JSON: {err}") from None
             if not isinstance(from_file, dict):

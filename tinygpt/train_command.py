@@ -74,20 +74,6 @@ def check_release_dir(config: TrainConfig) -> None:
                               "directory")
 
 
-def config_file_problem(argv: list[str]) -> str | None:
-    """Why a config file given on the command line cannot be read as UTF-8 text, if one cannot."""
-    for arg in argv:
-        if arg.startswith("--") or not Path(arg).is_file():
-            continue
-        try:
-            Path(arg).read_bytes().decode("utf-8")
-        except OSError as err:
-            return f"config file {arg} cannot be read: {err.strerror or err}"
-        except UnicodeDecodeError as err:
-            return f"config file {arg} is not UTF-8 text (byte {err.start}: {err.reason})"
-    return None
-
-
 def config_from_command_line(argv: list[str]) -> tuple[TrainConfig, Path | None, list[str]]:
     """(config, checkpoint to resume or None, changes): the command line's values over the defaults or, with
     --resume, over the config stored in the checkpoint of --out_dir; then `changes` says which stored values the
@@ -105,7 +91,9 @@ def config_from_command_line(argv: list[str]) -> tuple[TrainConfig, Path | None,
     return config, checkpoint, changes
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "train") -> int:
+    """`python train.py` and `tinygpt train` both come here (`prog` names the command in its messages): the command
+    line is read, converted and checked once, in `config_from_command_line`."""
     argv = sys.argv[1:] if argv is None else argv
     if any(arg in ("-h", "--help") for arg in argv):
         print(__doc__.strip() + "\n\nkeys: " + ", ".join(f"--{k}={v!r}" for k, v in TrainConfig().to_dict().items()))
@@ -113,19 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     stop = StopRequest()
     with signal_handlers(stop):
         try:
-            return train(argv, stop)
+            return train(argv, stop, prog)
         except Interrupted as err:
-            print(f"train: stopped at once by a second {signal.Signals(err.signum).name}; what was saved before "
+            print(f"{prog}: stopped at once by a second {signal.Signals(err.signum).name}; what was saved before "
                   "stays (continue with --resume)", file=sys.stderr)
             return err.exit_code
 
 
-def train(argv: list[str], stop: StopRequest) -> int:
+def train(argv: list[str], stop: StopRequest, prog: str = "train") -> int:
     """Check everything, lock --out_dir, resume if asked, train; every failure is one line on stderr."""
-    problem = config_file_problem(argv)
-    if problem:
-        print(f"train: error: {problem}", file=sys.stderr)
-        return 2
     try:
         config, resume, changes = config_from_command_line(argv)
         trainer = Trainer(config)
@@ -143,16 +127,16 @@ def train(argv: list[str], stop: StopRequest) -> int:
             else:
                 trainer.stop_on_signal(stop.signum, trainer.step)
     except (ConfigError, CheckpointError, data.DatasetError, OutputError) as err:
-        print(f"train: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     except TrainingDiverged as err:
-        print(f"train: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     except TrainingStopped as err:
-        print(f"train: {err}", file=sys.stderr)
+        print(f"{prog}: {err}", file=sys.stderr)
         return err.exit_code
     except OSError as err:  # a full disk, a file system gone read-only: what was written before stays
-        print(f"train: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     return 0
 
