@@ -1,11 +1,14 @@
 """Test-wide settings and fixtures: hypothesis has no per-example deadline (no timed assertions; CI machines can be
 busy); `release` is a tiny random TinyGPT checkpoint with its tokenizer, shared by the generation and evaluation
-command tests; `hf_dir` a Hugging Face directory exported from a tiny model."""
+command tests; `hf_dir` a Hugging Face directory exported from a tiny model; `stdlib_modules` a folder of twelve
+standard-library modules, the small source of real code that the prepare and training tests read (copy it before
+changing it)."""
 
 import sysconfig
 from pathlib import Path
 
 import pytest
+from helpers import stdlib_source
 from hypothesis import settings
 
 from tinygpt.checkpoint import save_checkpoint
@@ -28,6 +31,11 @@ def release(tmp_path_factory) -> Path:
     config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=48, n_layer=2, n_head=2, n_embd=32)
     save_checkpoint(directory / "model.safetensors", GPT(config, seed=0), {"tokenizer": "tokenizer.json"})
     return directory / "model.safetensors"
+
+
+@pytest.fixture(scope="session")
+def stdlib_modules(tmp_path_factory) -> Path:
+    return stdlib_source(tmp_path_factory.mktemp("stdlib_modules"))
 
 
 @pytest.fixture

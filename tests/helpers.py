@@ -128,7 +128,11 @@ TINY_RUN_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=16", "--block_size=16",
                   "--eval_interval=5", "--eval_batches=1", "--checkpoint_interval=5", "--progress=false"]
 
 
-def stdlib_source(directory: Path, names: Sequence[str]) -> Path:
+STDLIB_MODULES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py",
+                  "keyword.py", "glob.py", "fnmatch.py", "copy.py", "numbers.py"]  # conftest: `stdlib_modules`
+
+
+def stdlib_source(directory: Path, names: Sequence[str] = STDLIB_MODULES) -> Path:
     """`directory` holding copies of these standard-library modules: a small source of real code."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     directory.mkdir(parents=True, exist_ok=True)

@@ -31,12 +31,8 @@ DATASET = ["meta.json", "tokenizer.json", "train.bin", "val.bin"]
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("source")
-    for name in ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py",
-                 "keyword.py", "glob.py", "fnmatch.py"]:
-        shutil.copyfile(STDLIB / name, directory / name)
-    return directory
+def source(stdlib_modules) -> Path:
+    return stdlib_modules
 
 
 def prepare(source: Path, out: Path, *extra: str) -> int:

@@ -185,11 +185,8 @@ def test_json_nested_too_deeply_is_one_line_naming_the_file(release, hf_dir, tmp
 # ---- import-hf and export-hf ----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("source")
-    for name in ["bisect.py", "keyword.py", "glob.py", "fnmatch.py", "colorsys.py", "textwrap.py"]:
-        shutil.copyfile(STDLIB / name, directory / name)
-    return directory
+def source(stdlib_modules) -> Path:
+    return stdlib_modules
 
 
 def set_split_pattern(hf_dir: Path, pattern: str) -> None:
@@ -246,7 +243,7 @@ def test_a_file_name_that_is_not_utf8_is_prepared(source, tmp_path, capsys):
                          "--val-fraction", "0.5", "--no-benchmark-check"])
     assert code == 0, capsys.readouterr().err
     meta = json.loads((tmp_path / "data" / "meta.json").read_text())
-    assert meta["splits"]["train"]["files"] + meta["splits"]["val"]["files"] == 7  # the oddly named file too
+    assert meta["splits"]["train"]["files"] + meta["splits"]["val"]["files"] == 13  # the oddly named file too
 
 
 def test_a_single_line_of_megabytes_is_prepared_showing_progress_inside_it(source, tmp_path, capsys):
@@ -277,7 +274,7 @@ def test_an_unreadable_directory_under_the_source_is_counted(source, tmp_path, m
 
     monkeypatch.setattr(os, "scandir", scandir)
     files, skipped = read_sources(copy, 1_000_000)
-    assert len(files) == 6 and skipped["unreadable"] == 1
+    assert len(files) == 12 and skipped["unreadable"] == 1
 
 
 # ---- the playground --------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import error_line, run_flags, stdlib_source, trained
+from helpers import error_line, run_flags, trained
 
 from tinygpt import health
 from tinygpt import train as train_module
@@ -23,12 +23,10 @@ from tinygpt.outputs import OutputError, atomic_directory
 from tinygpt.prepare import main as prepare_main
 from tinygpt.train_command import main
 
-STDLIB_FILES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py", "keyword.py"]
-
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory) -> Path:
-    return stdlib_source(tmp_path_factory.mktemp("source"), STDLIB_FILES)
+def source(stdlib_modules) -> Path:
+    return stdlib_modules
 
 
 def prepare(source: Path, out: Path) -> int:

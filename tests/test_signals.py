@@ -17,16 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import TINY_RUN_FLAGS
 
 from tinygpt.checkpoint import read_document
 from tinygpt.prepare import main as prepare_main
 from tinygpt.train_command import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
-STDLIB_FILES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py", "keyword.py",
-                "glob.py", "fnmatch.py", "copy.py", "numbers.py"]
-TINY_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=16", "--block_size=16", "--batch_size=2", "--warmup_steps=2",
-              "--eval_interval=5", "--eval_batches=1", "--checkpoint_interval=5", "--progress=false"]
 SIGNAL_AT_STEP = """
 import os, signal, sys
 from tinygpt import train, train_command
@@ -61,14 +58,8 @@ sys.exit(prepare.main(sys.argv[2:]))
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory) -> Path:
-    import sysconfig
-
-    directory = tmp_path_factory.mktemp("source")
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    for name in STDLIB_FILES:
-        (directory / name).write_text((stdlib / name).read_text(encoding="utf-8"), encoding="utf-8")
-    return directory
+def source(stdlib_modules) -> Path:
+    return stdlib_modules
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +75,7 @@ def prepare_args(source: Path, out: Path) -> list[str]:
 
 
 def flags(data_dir: Path, out_dir: Path, *extra: str) -> list[str]:
-    return [f"--data_dir={data_dir}", f"--out_dir={out_dir}", *TINY_FLAGS, *extra]
+    return [f"--data_dir={data_dir}", f"--out_dir={out_dir}", *TINY_RUN_FLAGS, *extra]
 
 
 def run_python(script: str, *args: str) -> subprocess.CompletedProcess:

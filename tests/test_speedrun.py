@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import stdlib_source
 
 from tinygpt.prepare import main as prepare_main
 
@@ -24,10 +23,9 @@ def speedrun_module():
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
+def dataset(stdlib_modules, tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("speedrun")
-    source = stdlib_source(directory / "source", ["textwrap.py", "shlex.py", "bisect.py", "heapq.py", "string.py",
-                                                  "keyword.py"])
+    source = stdlib_modules
     assert prepare_main(["--source", str(source), "--out", str(directory / "data"), "--vocab-size", "300",
                          "--val-fraction", "0.5", "--no-benchmark-check"]) == 0
     return directory / "data"

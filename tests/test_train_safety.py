@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import error_line, run_flags, stdlib_source, trained
+from helpers import error_line, run_flags, trained
 
 from tinygpt.checkpoint import CheckpointError, load_model, read_checkpoint, read_document, save_checkpoint
 from tinygpt.config import parse_args
@@ -22,13 +22,10 @@ from tinygpt.prepare import main as prepare_main
 from tinygpt.train import Trainer, TrainingDiverged
 from tinygpt.train_command import main
 
-STDLIB_FILES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py", "keyword.py",
-                "glob.py", "fnmatch.py", "copy.py", "numbers.py"]
-
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    source = stdlib_source(tmp_path_factory.mktemp("source"), STDLIB_FILES)
+def data_dir(stdlib_modules, tmp_path_factory) -> Path:
+    source = stdlib_modules
     out = tmp_path_factory.mktemp("data") / "set"
     assert prepare_main(["--source", str(source), "--out", str(out), "--vocab-size", "300", "--val-fraction",
                          "0.3", "--no-benchmark-check"]) == 0
