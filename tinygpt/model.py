@@ -142,15 +142,19 @@ class GPT(nn.Module):
             return None, F.linear_cross_entropy(x, self.lm_head.weight, targets)
         return self.lm_head(x), None  # (B, T, V)
 
-    def _decode(self, idx: np.ndarray, positions: np.ndarray, kv_caches: list[nn.KVCache], last_only: bool):
-        """The decoding hot path: forward's math on raw arrays, block by block through the KV caches (no graph)."""
+    def _decode(self, idx: np.ndarray, positions: np.ndarray, kv_caches: list[nn.KVCache], last_only: bool,
+                attentions: list | None = None) -> tt.Tensor:
+        """forward's computation for inference, on raw arrays and without a graph, through the KV caches: the same
+        embeddings, blocks (`TransformerBlock.step`, which is `TransformerBlock.forward` writing to and reading from
+        the cache), final norm and tied head. It is the decoding hot path and, with `attentions` (each block appends
+        its attention probabilities), `forward_with_attentions`; tests hold its logits equal to forward's."""
         if tt.is_grad_enabled():
             raise RuntimeError("GPT: the KV cache is for inference; run it under tinytorch.no_grad()")
         if idx.size and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
             raise ValueError(f"GPT: token ids must be in [0, {self.config.vocab_size}), got {idx.min()}..{idx.max()}")
         x = self.wte.weight.data[idx] + self.wpe(positions).data  # (B, T, C)
         for block, cache in zip(self.h, kv_caches, strict=True):
-            x = block.step(x, cache)
+            x = block.step(x, cache, attentions)
         if last_only:
             x = x[:, -1:, :]
         ln_f = self.ln_f
@@ -161,23 +165,16 @@ class GPT(nn.Module):
         """Inspection, as transformers' `output_attentions=True`: idx (B, T) -> (logits (B, T, V), attentions), where
         attentions[layer] (B, n_head, T, T) holds the attention probabilities of that layer's forward pass: row i of
         a head is how much position i drew on each earlier position (causal: zero above the diagonal; rows sum to 1).
-        Raw arrays, no graph; the logits equal forward's."""
+        Raw arrays, no graph: `_decode` over fresh caches; the logits equal forward's."""
         idx = idx.data if isinstance(idx, tt.Tensor) else np.asarray(idx)
         if idx.ndim != 2 or idx.shape[1] > self.config.block_size:
             raise ValueError(f"GPT: forward_with_attentions takes (batch, time <= {self.config.block_size}) token "
                              f"ids, got shape {idx.shape}")
-        if idx.size and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
-            raise ValueError(f"GPT: token ids must be in [0, {self.config.vocab_size}), got {idx.min()}..{idx.max()}")
         attentions: list[np.ndarray] = []
         with tt.no_grad():
             caches = self.new_kv_caches(idx.shape[0], max_len=max(idx.shape[1], 1))
-            x = self.wte.weight.data[idx] + self.wpe(np.arange(idx.shape[1])).data
-            for block, cache in zip(self.h, caches, strict=True):
-                x = block.step(x, cache, attentions)
-            ln_f = self.ln_f
-            x = fused.layer_norm_inference(x, ln_f.weight.data, None if ln_f.bias is None else ln_f.bias.data,
-                                           ln_f.eps)
-        return fused.linear_inference(x, self.lm_head.weight.data, None), attentions
+            logits = self._decode(idx, np.arange(idx.shape[1]), caches, False, attentions)
+        return logits.data, attentions
 
     def new_kv_caches(self, batch_size: int, max_len: int | None = None) -> list[nn.KVCache]:
         head_size = self.config.n_embd // self.config.n_head
