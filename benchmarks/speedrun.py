@@ -4,6 +4,7 @@ held-out bits-per-byte target, for tinytorch and for PyTorch eager, each with Ad
     python benchmarks/speedrun.py                        # the shipped architecture on data/mixture, target 1.8
     python benchmarks/speedrun.py --target 1.6 --time-limit 40
     python benchmarks/speedrun.py --tiny --data DIR --out DIR --max-steps 10   # a tiny model: checks it runs
+    python benchmarks/speedrun.py --step-times 10        # no race: median step time of each contender
 
 Every contender starts from the same weights (TinyGPT's initialisation, copied into the PyTorch model), draws the
 same batches in the same order (the trainer's sampler, by source weight, from one seed) and uses the shipped recipe
@@ -211,6 +212,25 @@ def race(args: argparse.Namespace, config: GPTConfig, recipe: Recipe) -> list[Pr
     return racers
 
 
+def step_times(args: argparse.Namespace, config: GPTConfig, recipe: Recipe, turns: int = 3) -> dict[str, float]:
+    """Median seconds per training step of each contender, without a race: `turns` turns of `args.step_times` steps
+    each, the contenders interleaved (the first turn is a warm-up and not counted)."""
+    meta = data.read_meta(args.data)
+    sample = data.batch_sampler(meta, data.load_split(args.data, "train"))
+    runs = {name: make_run(name, config, recipe) for name in args.contenders}
+    rngs = {name: np.random.default_rng(SEED) for name in args.contenders}
+    seconds: dict[str, list[float]] = {name: [] for name in args.contenders}
+    for turn in range(turns + 1):
+        for name, run in runs.items():
+            for step in range(args.step_times):
+                x, y = sample(args.batch_size, config.block_size, rngs[name])
+                start = time.perf_counter()
+                run.step(x, y, turn * args.step_times + step)
+                if turn:
+                    seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in seconds.items()}
+
+
 # ---- peak memory, one child process per contender ---------------------------------------------------------------
 def memory_child(name: str, config_json: str, batch_size: int) -> None:
     config = GPTConfig.from_dict(json.loads(config_json))
@@ -311,6 +331,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--muon-momentum", type=float, default=Recipe.muon_momentum)
     parser.add_argument("--tiny", action="store_true", help="a 1-layer, width-32, context-32 model (checks it runs)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    parser.add_argument("--step-times", type=int, default=0, metavar="N",
+                        help="no race: time turns of N training steps per contender and print the medians")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--config-json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -326,6 +348,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for option in ("eval_every", "eval_batches", "batch_size"):
         if getattr(args, option) < 1:
             parser.error(f"--{option.replace('_', '-')} must be at least 1, got {getattr(args, option)}")
+    if args.step_times < 0:
+        parser.error(f"--step-times must be >= 0, got {args.step_times}")
     if args.max_steps < 0:
         parser.error(f"--max-steps must be >= 0, got {args.max_steps}")
     return args
@@ -347,6 +371,18 @@ def main(argv: list[str] | None = None) -> int:
     threads = thread_count()
     from threadpoolctl import threadpool_limits
 
+    if args.step_times:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            medians = step_times(args, config, recipe)
+        baseline = medians.get(BASELINE)
+        for name, seconds in medians.items():
+            ratio = f"  {baseline / seconds:.2f}x {BASELINE}'s speed" if baseline else ""
+            print(f"{name:16} {seconds:.3f} s per step{ratio}")
+        args.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.out / "step_times.json", json.dumps(
+            {"date": time.strftime("%Y-%m-%d %H:%M"), "threads": threads, "steps_per_turn": args.step_times,
+             "median_step_s": medians}, indent=1) + "\n")
+        return 0
     with threadpool_limits(limits=threads, user_api="blas"):
         peaks = {} if args.no_memory else {name: peak_memory(name, config, args.batch_size)
                                            for name in args.contenders}

@@ -59,3 +59,12 @@ def test_bad_arguments_exit_2_naming_the_option(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         speedrun_module().main(argv)
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_step_times_mode_times_every_contender(dataset, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert speedrun_module().main(["--tiny", "--data", str(dataset), "--out", str(out), "--step-times", "2",
+                                   "--batch-size", "2", "--contenders", "torch-adamw,tinytorch-muon"]) == 0
+    medians = json.loads((out / "step_times.json").read_text())["median_step_s"]
+    assert sorted(medians) == ["tinytorch-muon", "torch-adamw"] and all(value > 0 for value in medians.values())
+    assert "x torch-adamw's speed" in capsys.readouterr().out

@@ -189,9 +189,13 @@ def newton_schulz(matrix: np.ndarray, coefficients=MUON_COEFFICIENTS, steps: int
     a, b, c = coefficients
     wide = matrix.T if matrix.shape[0] > matrix.shape[1] else matrix
     x = wide / max(float(np.linalg.norm(wide)), eps)
+    diagonal = np.arange(x.shape[0])
     for _ in range(steps):
-        gram = x @ x.T
-        x = a * x + (b * gram + c * (gram @ gram)) @ x
+        gram = x @ x.T  # (m, m), m the smaller side
+        poly = c * (gram @ gram)
+        poly += b * gram
+        poly[diagonal, diagonal] += a  # a X + (b G + c G^2) X as one product (a I + b G + c G^2) X: no pass over X
+        x = poly @ x
     return x.T if matrix.shape[0] > matrix.shape[1] else x
 
 
