@@ -267,8 +267,30 @@ def test_scheduler_state_round_trip():
 
 
 # ---- optimizer state round trip --------------------------------------------------------------------------------
+def muon_with_adamw(params: list) -> optim.Combined:
+    return optim.Combined(optim.Muon([p for p in params if p.ndim == 2], lr=0.02),
+                          optim.AdamW([p for p in params if p.ndim < 2], lr=0.01))
+
+
+def test_combined_steps_as_its_parts_do():
+    together, apart = make_models()[0], make_models()[0]
+    combined = muon_with_adamw(list(together.parameters()))
+    parts = muon_with_adamw(list(apart.parameters())).optimizers
+    for _ in range(5):
+        for model, optimizers in ((together, [combined]), (apart, parts)):
+            for optimizer in optimizers:
+                optimizer.zero_grad()
+            our_loss(model).backward()
+            for optimizer in optimizers:
+                optimizer.step()
+    for p, q in zip(together.parameters(), apart.parameters(), strict=True):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    assert len(combined.param_groups) == 2 and sorted(combined.state_dict()["state"]) == [0, 1, 2, 3]
+
+
 @pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1, momentum=0.9), lambda p: optim.AdamW(p, lr=0.01),
-                                  lambda p: optim.Muon([q for q in p if q.ndim == 2], lr=0.02)])
+                                  lambda p: optim.Muon([q for q in p if q.ndim == 2], lr=0.02),
+                                  lambda p: muon_with_adamw(list(p))])
 def test_optimizer_state_round_trip_equals_uninterrupted_training(make):
     def train(model, opt, steps):
         for _ in range(steps):

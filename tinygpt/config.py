@@ -44,7 +44,10 @@ class TrainConfig:
     lr: float = 2e-3
     min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
     warmup_steps: int = 200
-    weight_decay: float = 0.1  # on matrices only
+    optimizer: str = "muon"  # "muon": Muon for the blocks' weight matrices, AdamW (lr) for the rest; "adamw": all
+    muon_lr: float = 0.02  # Muon's peak learning rate, on the same warmup and cosine as lr
+    muon_momentum: float = 0.95
+    weight_decay: float = 0.1  # AdamW's, on matrices only (Muon's matrices: none)
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0  # 0 disables clipping
@@ -78,6 +81,8 @@ class TrainConfig:
                 ok, expected = RANGES[field.name]
                 if not ok(value):
                     raise ConfigError(f"{field.name} must be {expected}, got {value}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.pos_encoding not in ("learned", "sinusoidal"):
             raise ConfigError(f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
         for name in ("data_dir", "out_dir"):
@@ -86,6 +91,9 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+OPTIMIZERS = ("muon", "adamw")
 
 
 def at_least(low: int) -> tuple:
@@ -100,6 +108,8 @@ RANGES = {
                                       "time_limit_minutes", "weight_decay", "blas_threads")},
     "dropout": ((lambda value: 0 <= value < 1), "in [0, 1)"),
     "lr": ((lambda value: value > 0), "> 0"),
+    "muon_lr": ((lambda value: value > 0), "> 0"),
+    "muon_momentum": ((lambda value: 0 <= value < 1), "in [0, 1)"),
     "min_lr_ratio": ((lambda value: 0 <= value <= 1), "in [0, 1] (the share of lr the cosine decays to)"),
     "beta1": ((lambda value: 0 <= value < 1), "in [0, 1)"),
     "beta2": ((lambda value: 0 <= value < 1), "in [0, 1)"),
@@ -167,6 +177,7 @@ def resume_config(values: dict, stored: dict, checkpoint: str) -> TrainConfig:
     it. A model key given with another value than the checkpoint's is a ConfigError; stored keys that this version
     does not know are dropped, keys it added since take their defaults."""
     given = convert_values(values)
+    stored = {"optimizer": "adamw", **stored}  # checkpoints from before Muon were all trained with AdamW
     known = {f.name for f in fields(TrainConfig)} - NOT_RESUMED
     kept = convert_values({key: value for key, value in stored.items() if key in known})
     for key in MODEL_KEYS:

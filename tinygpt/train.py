@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 import tinytorch as tt
-from tinytorch.optim import AdamW, clip_grad_norm_, warmup_cosine
+from tinytorch.optim import AdamW, Combined, Muon, clip_grad_norm_, muon_split, warmup_cosine
 from tinytorch.text import load_tokenizer
 from tinytorch.threads import blas_threads, usable_blas_threads
 
@@ -112,6 +112,19 @@ def check_optimizer_steps(state: dict, step: int) -> None:
                                   f"from 0 to the checkpoint's step {step}")
 
 
+def make_optimizer(model: GPT, config: TrainConfig) -> AdamW | Combined:
+    """AdamW over every parameter (decay on matrices only), or with optimizer "muon" Muon over the transformer
+    blocks' weight matrices (`muon_split`) and that AdamW over the rest: embeddings, biases, norms."""
+    betas = (config.beta1, config.beta2)
+    if config.optimizer == "adamw":
+        return AdamW(model.optimizer_groups(config.weight_decay), lr=config.lr, betas=betas)
+    hidden, rest = muon_split(model)
+    adamw_groups = [{"params": [p for p in rest if p.ndim >= 2], "weight_decay": config.weight_decay},
+                    {"params": [p for p in rest if p.ndim < 2], "weight_decay": 0.0}]
+    return Combined(Muon(hidden, lr=config.muon_lr, momentum=config.muon_momentum, weight_decay=0.0),
+                    AdamW(adamw_groups, lr=config.lr, betas=betas))
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, resume: bool = False):
         self.config = config
@@ -144,8 +157,8 @@ class Trainer:
         chosen = {key: getattr(config, key) for key in MODEL_KEYS}
         model_config = GPTConfig(vocab_size=self.meta["vocab_size"], **chosen)
         self.model = GPT(model_config, seed=config.seed)
-        self.optimizer = AdamW(self.model.optimizer_groups(config.weight_decay), lr=config.lr,
-                               betas=(config.beta1, config.beta2))
+        self.optimizer = make_optimizer(self.model, config)
+        self.base_lrs = [group["lr"] for group in self.optimizer.param_groups]  # the schedule scales each
         self.data_rng = np.random.default_rng(config.seed)
         self.step, self.history, self.evals, self.train_seconds = 0, [], [], 0.0
         self.timeline: list[dict] = []  # capability records (see tinygpt.timeline)
@@ -315,8 +328,8 @@ class Trainer:
     def train_step(self) -> float:
         c = self.config
         lr = self.learning_rate(self.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = base * (lr / c.lr)
         total = 0.0
         for _ in range(c.grad_accum):
             x, y = self.sample_batch(c.batch_size, c.block_size, self.data_rng)

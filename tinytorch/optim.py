@@ -1,7 +1,8 @@
 """Optimizers and learning-rate schedules, ordered from simple to complex: SGD, Adam, AdamW, Muon (with
-`muon_split`, which hands a model's hidden weight matrices to Muon and the rest to AdamW), then `clip_grad_norm_`
-and the schedules. Updates are in place on the parameters' NumPy arrays, with the same
-formulas (and the same parameter-group API) as torch.optim, so results track PyTorch step for step.
+`muon_split`, which hands a model's hidden weight matrices to Muon and the rest to AdamW, and `Combined`, which
+steps both as one optimizer), then `clip_grad_norm_` and the schedules. Updates are in place on the parameters'
+NumPy arrays, with the same formulas (and the same parameter-group API) as torch.optim, so results track PyTorch
+step for step.
 
 Gradient accumulation: divide each micro-batch loss by the number of micro-batches before `backward()`,
 so the accumulated gradient is the average, not the sum (tinygpt's trainer does this).
@@ -255,6 +256,54 @@ class Muon(Optimizer):
             else math.sqrt(max(1.0, rows / cols))
         param *= 1 - group["lr"] * group["weight_decay"]
         param -= (group["lr"] * scale) * update
+
+
+class Combined:
+    """Several optimizers stepping one model as one, e.g. Muon for the hidden matrices and AdamW for the rest:
+    `param_groups` are theirs in order (a schedule sets them all), `step` and `zero_grad` run each, and one
+    `state_dict` numbers the parameters across all of them, as a single optimizer over all the groups would."""
+
+    def __init__(self, *optimizers: Optimizer):
+        if not optimizers:
+            raise ValueError("Combined: give at least one optimizer")
+        self.optimizers = optimizers
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return [group for optimizer in self.optimizers for group in optimizer.param_groups]
+
+    def zero_grad(self) -> None:
+        for optimizer in self.optimizers:
+            optimizer.zero_grad()
+
+    def step(self) -> None:
+        for optimizer in self.optimizers:
+            optimizer.step()
+
+    def _sizes(self) -> list[tuple[int, int]]:
+        """(groups, parameters) of each optimizer."""
+        return [(len(o.param_groups), sum(len(g["params"]) for g in o.param_groups)) for o in self.optimizers]
+
+    def state_dict(self) -> dict:
+        state, groups, offset = {}, [], 0
+        for optimizer, (_, count) in zip(self.optimizers, self._sizes(), strict=True):
+            own = optimizer.state_dict()
+            state.update({offset + int(index): values for index, values in own["state"].items()})
+            groups += own["param_groups"]
+            offset += count
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        sizes = self._sizes()
+        if len(state_dict["param_groups"]) != sum(groups for groups, _ in sizes):
+            raise ValueError("optimizer state has a different number of parameter groups")
+        group_start = offset = 0
+        for optimizer, (groups, count) in zip(self.optimizers, sizes, strict=True):
+            optimizer.load_state_dict({
+                "state": {int(index) - offset: values for index, values in state_dict["state"].items()
+                          if offset <= int(index) < offset + count},
+                "param_groups": state_dict["param_groups"][group_start:group_start + groups]})
+            group_start, offset = group_start + groups, offset + count
 
 
 def muon_split(model, head_names: tuple[str, ...] = ("lm_head",)) -> tuple[list, list]:
