@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from tinytorch import threads
@@ -43,3 +44,25 @@ def test_fixed_blas_threads_answers_its_count_whatever_the_free_cores(monkeypatc
             assert threads.usable_blas_threads() == 1
             assert threads._blas().lib_controllers[0].num_threads == 1
         assert threads.usable_blas_threads() == 2
+
+
+def test_element_wise_kernels_give_the_same_bits_on_any_thread_count():
+    import tinytorch as tt
+    from tinytorch import functional as F
+
+    x = np.random.default_rng(0).standard_normal((512, 1024)).astype(np.float32)  # 8 blocks of rows
+    weight = np.random.default_rng(1).standard_normal(1024).astype(np.float32)
+
+    def run() -> list[np.ndarray]:
+        inputs, gain = tt.tensor(x, requires_grad=True), tt.tensor(weight, requires_grad=True)
+        out = F.layer_norm(F.gelu(inputs, "tanh"), (1024,), gain)
+        (out * out).sum().backward()
+        return [out.data.copy(), inputs.grad.data.copy(), gain.grad.data.copy()]
+
+    with threads.fixed_blas_threads(2):
+        assert threads.elementwise_threads() == 2
+        shared = run()
+    with threads.fixed_blas_threads(1):
+        alone = run()
+    for a, b in zip(shared, alone, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -2,7 +2,8 @@
 
 Composing these from primitives would allocate a fresh array for every intermediate and stream each of them through
 memory several times. Here the element-wise work runs over blocks of rows small enough to stay in the CPU cache
-(`row_blocks`), writing into buffers allocated once per call, and the output head is fused with the loss so that
+(`row_blocks`; GELU's and layer norm's blocks shared out over the BLAS thread count, `threads.for_each_block`),
+writing into buffers allocated once per call, and the output head is fused with the loss so that
 the (tokens x vocabulary) logits never exist at once. Each kernel states its backward's derivation in one comment
 and is checked against PyTorch and against its unfused composition in the tests.
 """
@@ -14,6 +15,7 @@ import math
 import numpy as np
 
 from .autograd import Function
+from .threads import for_each_block
 
 BLOCK_ELEMENTS = 1 << 16  # 256 KB of float32 per block: several such blocks fit in a core's L2 cache
 
@@ -57,7 +59,8 @@ class GeluTanh(Function):
         rows = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
         self.x, self.t = rows, np.empty_like(rows)
         out = np.empty_like(rows)
-        for r in row_blocks(*rows.shape):
+
+        def block(r: slice) -> None:
             xs, t, o = rows[r], self.t[r], out[r]
             np.multiply(xs, xs, out=t)  # u = x (c + c a x^2)
             t *= _SQRT_2_OVER_PI * _GELU_A
@@ -67,12 +70,15 @@ class GeluTanh(Function):
             np.add(t, 1, out=o)
             o *= xs
             o *= 0.5
+
+        for_each_block(block, row_blocks(*rows.shape))
         return out.reshape(x.shape)
 
     def backward(self, g):
         grads = g.reshape(self.x.shape)
         out = np.empty_like(self.x)
-        for r in row_blocks(*self.x.shape):
+
+        def block(r: slice) -> None:
             xs, t, o = self.x[r], self.t[r], out[r]
             slope = xs * xs  # du/dx = c (1 + 3 a x^2)
             slope *= 3 * _GELU_A * _SQRT_2_OVER_PI
@@ -85,6 +91,8 @@ class GeluTanh(Function):
             o += 1
             o *= 0.5
             o *= grads[r]
+
+        for_each_block(block, row_blocks(*self.x.shape))
         return (out.reshape(g.shape),)
 
 
@@ -97,7 +105,8 @@ class LayerNorm(Function):
         n = rows.shape[1]
         self.xhat, self.rstd, self.weight = np.empty_like(rows), np.empty((rows.shape[0], 1), x.dtype), weight
         out = np.empty_like(rows)
-        for r in row_blocks(*rows.shape):
+
+        def block(r: slice) -> None:
             xhat, o = self.xhat[r], out[r]
             np.subtract(rows[r], rows[r].mean(axis=1, keepdims=True), out=xhat)
             var = np.einsum("ij,ij->i", xhat, xhat)[:, None] / n
@@ -106,12 +115,15 @@ class LayerNorm(Function):
             np.multiply(xhat, weight, out=o)
             if bias is not None:
                 o += bias
+
+        for_each_block(block, row_blocks(*rows.shape))
         return out.reshape(x.shape)
 
     def backward(self, g):
         grads, xhat, n = g.reshape(-1, g.shape[-1]), self.xhat, self.xhat.shape[1]
         gx = np.empty_like(xhat)
-        for r in row_blocks(*xhat.shape):
+
+        def block(r: slice) -> None:
             gxhat = gx[r]
             np.multiply(grads[r], self.weight, out=gxhat)
             mean_g = gxhat.mean(axis=1, keepdims=True)
@@ -119,6 +131,8 @@ class LayerNorm(Function):
             gxhat -= mean_g
             gxhat -= xhat[r] * mean_gx
             gxhat *= self.rstd[r]
+
+        for_each_block(block, row_blocks(*xhat.shape))
         gw = np.einsum("ni,ni->i", grads, xhat) if self.needs_grad[1] else None
         gb = grads.sum(axis=0) if self.needs_grad[2] else None
         return gx.reshape(g.shape), gw, gb

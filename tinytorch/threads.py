@@ -87,3 +87,36 @@ def fixed_blas_threads(count: int) -> Iterator[None]:
             yield
     finally:
         _fixed = previous
+
+
+# ---- element-wise kernels ---------------------------------------------------------------------------------------
+_pool = None
+
+
+def elementwise_threads() -> int:
+    """Threads for the element-wise kernels of training (fused GELU and layer norm): as many as the BLAS library
+    may use right now, so that `blas_threads`, `fixed_blas_threads` and OPENBLAS_NUM_THREADS bound them too."""
+    if _fixed is not None:
+        return _fixed
+    return max((library.num_threads for library in _blas().lib_controllers), default=1)
+
+
+def for_each_block(work, blocks: list) -> None:
+    """`work(block)` for every block, spread over `elementwise_threads()` threads (NumPy releases the GIL inside
+    its loops, so the threads run at once). Each block is computed the same way on any thread: results are bit for
+    bit those of the plain loop."""
+    workers = min(elementwise_threads(), len(blocks) // 2)
+    if workers < 2:
+        for block in blocks:
+            work(block)
+        return
+    global _pool
+    if _pool is None or _pool._max_workers < workers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tinytorch-elementwise")
+    share = -(-len(blocks) // workers)  # contiguous runs of blocks, one per thread
+    futures = [_pool.submit(lambda run: [work(block) for block in run], blocks[i:i + share])
+               for i in range(0, len(blocks), share)]
+    for future in futures:
+        future.result()  # re-raises a worker's exception here
