@@ -97,7 +97,7 @@ def test_gradient_accumulation_averages(data_dir, tmp_path):
     from tinygpt import data
 
     accumulated = Trainer(parse_args(flags(data_dir, tmp_path / "a", "--batch_size=2", "--grad_accum=2",
-                                           "--grad_clip=0"))[0])
+                                           "--grad_clip=0", "--optimizer=adamw"))[0])  # Adam's moment shows the grad
     whole = Trainer(parse_args(flags(data_dir, tmp_path / "b", "--batch_size=4"))[0])
     rng = np.random.default_rng(accumulated.config.seed)  # the trainer's data generator starts from this seed
     (x1, y1), (x2, y2) = (data.get_batch(accumulated.train_tokens, 2, 16, rng) for _ in range(2))
