@@ -209,7 +209,8 @@ def test_autograd_imports_nothing_else_from_tinytorch_and_the_core_reads_one_way
     graph = import_graph()
     assert graph["tinytorch.autograd"] == set()
     assert graph["tinytorch.ops"] == {"tinytorch.autograd"}
-    assert graph["tinytorch.fused"] == {"tinytorch.autograd"}
+    assert graph["tinytorch.fused"] == {"tinytorch.autograd", "tinytorch.threads"}  # threads imports no tinytorch
+    assert graph["tinytorch.threads"] == set()
     assert graph["tinytorch.tensor"] <= {"tinytorch.autograd", "tinytorch.ops", "tinytorch.fused"}
 
 

@@ -173,8 +173,8 @@ def checks(monkeypatch) -> list[GenerationConfig]:
     return seen
 
 
-@pytest.mark.parametrize("options", [{"strategy": "sample", "seed": 3, "top_p": 0.9}, {"num_beams": 2},
-                                     {"strategy": "greedy"}])
+@pytest.mark.parametrize("options", [{"strategy": "sample", "seed": 3, "top_p": 0.9},
+                                     {"strategy": "beam", "num_beams": 2}, {"strategy": "greedy"}])
 def test_a_request_is_checked_once_from_the_command_line_and_the_playground(client, release, capsys, checks, options):
     argv = ["--checkpoint", str(release), "--prompt", PROMPT, "--max-new-tokens", "4", "--no-stream"]
     for name, value in options.items():
