@@ -77,7 +77,22 @@ TINY = dict(block_size=32, n_layer=1, n_head=2, n_embd=32)
 
 
 # ---- the contenders ---------------------------------------------------------------------------------------------
-class TinytorchRun:
+class Run:
+    """What the contenders of both frameworks share: the schedule, which scales each group's own peak lr."""
+
+    recipe: Recipe
+    optimizers: list
+
+    def remember_peaks(self) -> None:
+        self.base_lrs = [[group["lr"] for group in o.param_groups] for o in self.optimizers]
+
+    def schedule(self, step: int) -> None:
+        for optimizer, base in zip(self.optimizers, self.base_lrs, strict=True):
+            for group, lr in zip(optimizer.param_groups, base, strict=True):
+                group["lr"] = lr * self.recipe.factor(step)
+
+
+class TinytorchRun(Run):
     def __init__(self, config: GPTConfig, recipe: Recipe, muon: bool):
         self.model, self.recipe = GPT(config, seed=SEED), recipe
         if muon:
@@ -88,12 +103,10 @@ class TinytorchRun:
         else:
             self.optimizers = [AdamW(self.model.optimizer_groups(recipe.weight_decay), lr=recipe.lr,
                                      betas=recipe.betas)]
-        self.base_lrs = [[group["lr"] for group in o.param_groups] for o in self.optimizers]
+        self.remember_peaks()
 
     def step(self, x: np.ndarray, y: np.ndarray, step: int) -> float:
-        for optimizer, base in zip(self.optimizers, self.base_lrs, strict=True):
-            for group, lr in zip(optimizer.param_groups, base, strict=True):
-                group["lr"] = lr * self.recipe.factor(step)
+        self.schedule(step)
         _, loss = self.model(x, y)
         for optimizer in self.optimizers:
             optimizer.zero_grad()
@@ -114,7 +127,7 @@ def adamw_groups(params: list, recipe: Recipe) -> list[dict]:
             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
 
 
-class TorchRun:
+class TorchRun(Run):
     def __init__(self, config: GPTConfig, recipe: Recipe, muon: bool):
         reference = load_torch_reference()
         if reference is None:
@@ -132,12 +145,10 @@ class TorchRun:
         else:
             self.optimizers = [torch.optim.AdamW(self.model.optimizer_groups(recipe.weight_decay), lr=recipe.lr,
                                                  betas=recipe.betas)]
-        self.base_lrs = [[group["lr"] for group in o.param_groups] for o in self.optimizers]
+        self.remember_peaks()
 
     def step(self, x: np.ndarray, y: np.ndarray, step: int) -> float:
-        for optimizer, base in zip(self.optimizers, self.base_lrs, strict=True):
-            for group, lr in zip(optimizer.param_groups, base, strict=True):
-                group["lr"] = lr * self.recipe.factor(step)
+        self.schedule(step)
         _, loss = self.model(self.torch.from_numpy(x), self.torch.from_numpy(y))
         for optimizer in self.optimizers:
             optimizer.zero_grad(set_to_none=True)
