@@ -102,10 +102,15 @@ def main(argv: list[str] | None = None, prog: str = "train") -> int:
     with signal_handlers(stop):
         try:
             return train(argv, stop, prog)
-        except Interrupted as err:
-            print(f"{prog}: stopped at once by a second {signal.Signals(err.signum).name}; what was saved before "
-                  "stays (continue with --resume)", file=sys.stderr)
-            return err.exit_code
+        except (Interrupted, RuntimeError) as err:
+            # a second signal inside an import (matplotlib's, while the logs are drawn) reaches us wrapped: Python
+            # reports an exception raised in a class's __set_name__ as a RuntimeError caused by it
+            interrupted = err if isinstance(err, Interrupted) else err.__cause__
+            if not isinstance(interrupted, Interrupted):
+                raise
+            print(f"{prog}: stopped at once by a second {signal.Signals(interrupted.signum).name}; what was saved "
+                  "before stays (continue with --resume)", file=sys.stderr)
+            return interrupted.exit_code
 
 
 def train(argv: list[str], stop: StopRequest, prog: str = "train") -> int:
