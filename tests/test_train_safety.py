@@ -265,3 +265,18 @@ def test_a_release_replaces_the_previous_one_whole(data_dir, tmp_path):
     assert document["tokenizer"] == "tokenizer.json"
     assert document["tokenizer_sha256"] == file_sha256(release / "tokenizer.json")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["release", "run"]  # no temporary left beside it
+
+
+def test_a_second_signal_inside_an_import_is_the_clean_stopped_line(monkeypatch, capsys):
+    import signal as signals
+
+    import tinygpt.train_command as train_command
+    from tinygpt.outputs import Interrupted
+
+    def interrupted_in_a_class_body(argv, stop, prog):  # what Python raises when __set_name__ is interrupted
+        raise RuntimeError("Error calling __set_name__") from Interrupted(signals.SIGINT)
+
+    monkeypatch.setattr(train_command, "train", interrupted_in_a_class_body)
+    assert main(["--progress=false"]) == 130
+    assert capsys.readouterr().err == ("train: stopped at once by a second SIGINT; what was saved before stays "
+                                       "(continue with --resume)\n")
