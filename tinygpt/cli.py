@@ -29,6 +29,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from .console import print_stderr, progress_bar  # noqa: F401  (commands import them from here too)
+
 COMMANDS = {
     "exercises": ("tinygpt.exercises.build", "generate verified exercises: a request in words, then its body"),
     "mine-exercises": ("tinygpt.exercises.mine", "exercises from the corpora's functions whose doctests pass"),
@@ -42,22 +44,12 @@ COMMANDS = {
     "bench": ("tinygpt.bench", "throughput and memory against PyTorch eager"),
     "export-hf": ("tinygpt.export", "write a checkpoint as a Hugging Face GPT-2 model directory"),
     "import-hf": ("tinygpt.export", "read a Hugging Face GPT-2 model directory into a TinyGPT checkpoint"),
-    "serve": ("tinygpt.serve", "the playground: a local web page to generate and look inside the model"),
+    "serve": ("tinygpt.serve.command", "the playground: a local web page to generate and look inside the model"),
 }
 
 EXIT_BAD_ARGUMENT = 2
 EXIT_FAILED = 1
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a program killed by SIGPIPE
-
-
-def print_stderr(line: str) -> None:
-    """Write one line to stderr; if stderr is closed or full there is nowhere to say it, and that is no crash."""
-    if sys.stderr is None:  # started with stderr closed (`2>&-`)
-        return
-    try:
-        print(" ".join(line.split("\n")), file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
 
 
 def one_line_error(parser: argparse.ArgumentParser, message: str):
@@ -107,14 +99,6 @@ def write_text_file(path: Path, text: str) -> None:
     """Write `text` to `path`, creating its parent directories."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-def progress_bar(iterable, description: str, unit: str):
-    """A progress bar on stderr for anything that takes more than a few seconds; none when stderr is closed (tqdm
-    would fail writing to it), and gone from the terminal once done."""
-    from tqdm import tqdm
-
-    return tqdm(iterable, desc=description, unit=unit, dynamic_ncols=True, leave=False, disable=sys.stderr is None)
 
 
 def flushed_stdout() -> bool:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from tinytorch.generation import GenerationConfig
 
-from .cli import progress_bar
 from .code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated_line
+from .console import progress_bar
 from .generate import Completion, generate
 from .sandbox import SandboxLimits, run_tests
 from .tasks import Task

@@ -12,7 +12,6 @@ processor, the attention of every layer and head, the KV cache on and off).
 """
 
 from .app import create_app
-from .command import main
 from .schema import Limits
 
-__all__ = ["Limits", "create_app", "main"]
+__all__ = ["Limits", "create_app"]  # the command, `tinygpt serve`, is tinygpt.serve.command (the library needs none)
