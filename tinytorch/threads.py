@@ -105,7 +105,7 @@ def for_each_block(work, blocks: list) -> None:
     """`work(block)` for every block, spread over `elementwise_threads()` threads (NumPy releases the GIL inside
     its loops, so the threads run at once). Each block is computed the same way on any thread: results are bit for
     bit those of the plain loop."""
-    workers = min(elementwise_threads(), len(blocks) // 2)
+    workers = min(elementwise_threads(), len(blocks) // 2) if len(blocks) >= 4 else 1  # few blocks: not worth it
     if workers < 2:
         for block in blocks:
             work(block)
