@@ -45,7 +45,7 @@ from tinygpt import data  # noqa: E402
 from tinygpt.bench import load_torch_reference, thread_count  # noqa: E402
 from tinygpt.checkpoint import atomic_write_bytes, atomic_write_text  # noqa: E402
 from tinygpt.loss import bits_per_byte  # noqa: E402
-from tinygpt.model import GPT, GPTConfig  # noqa: E402
+from tinygpt.model import GPT, GPTConfig, decay_groups  # noqa: E402
 from tinytorch.optim import AdamW, Muon, clip_grad_norm_, muon_split, warmup_cosine  # noqa: E402
 
 CONTENDERS = ("torch-adamw", "tinytorch-adamw", "tinytorch-muon", "torch-muon")
@@ -98,8 +98,8 @@ class TinytorchRun(Run):
         if muon:
             hidden, rest = muon_split(self.model)
             self.optimizers = [Muon(hidden, lr=recipe.muon_lr, momentum=recipe.muon_momentum,
-                                    weight_decay=recipe.muon_weight_decay), AdamW(adamw_groups(rest, recipe),
-                                                                                  lr=recipe.lr, betas=recipe.betas)]
+                                    weight_decay=recipe.muon_weight_decay),
+                               AdamW(decay_groups(rest, recipe.weight_decay), lr=recipe.lr, betas=recipe.betas)]
         else:
             self.optimizers = [AdamW(self.model.optimizer_groups(recipe.weight_decay), lr=recipe.lr,
                                      betas=recipe.betas)]
@@ -121,12 +121,6 @@ class TinytorchRun(Run):
             return float(np.mean([self.model(x, y)[1].item() for x, y in batches]))
 
 
-def adamw_groups(params: list, recipe: Recipe) -> list[dict]:
-    """Weight decay on matrices only (the embeddings, among what Muon leaves to AdamW), as GPT.optimizer_groups."""
-    return [{"params": [p for p in params if p.ndim >= 2], "weight_decay": recipe.weight_decay},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-
-
 class TorchRun(Run):
     def __init__(self, config: GPTConfig, recipe: Recipe, muon: bool):
         reference = load_torch_reference()
@@ -141,7 +135,8 @@ class TorchRun(Run):
             rest = [p for p in self.model.parameters() if all(p is not q for q in hidden)]
             self.optimizers = [torch.optim.Muon(hidden, lr=recipe.muon_lr, momentum=recipe.muon_momentum,
                                                 weight_decay=recipe.muon_weight_decay),
-                               torch.optim.AdamW(adamw_groups(rest, recipe), lr=recipe.lr, betas=recipe.betas)]
+                               torch.optim.AdamW(decay_groups(rest, recipe.weight_decay), lr=recipe.lr,
+                                                 betas=recipe.betas)]
         else:
             self.optimizers = [torch.optim.AdamW(self.model.optimizer_groups(recipe.weight_decay), lr=recipe.lr,
                                                  betas=recipe.betas)]

@@ -192,6 +192,11 @@ class GPT(nn.Module):
 
     def optimizer_groups(self, weight_decay: float) -> list[dict]:
         """Weight decay on matrices (linear and embedding weights) only, never on biases and norm gains."""
-        decay = [p for _, p in self.named_parameters() if p.ndim >= 2]
-        no_decay = [p for _, p in self.named_parameters() if p.ndim < 2]
-        return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return decay_groups(self.parameters(), weight_decay)
+
+
+def decay_groups(params, weight_decay: float) -> list[dict]:
+    """Two optimizer groups of `params`: the matrices with `weight_decay`, the vectors (biases, gains) without."""
+    params = list(params)
+    return [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]

@@ -41,7 +41,7 @@ from .checkpoint import (
 )
 from .config import MODEL_KEYS, ConfigError, TrainConfig
 from .loss import bits_per_byte, estimate_loss, evaluate_split
-from .model import GPT, WEIGHT_SHAPE_KEYS, GPTConfig
+from .model import GPT, WEIGHT_SHAPE_KEYS, GPTConfig, decay_groups
 from .outputs import (
     Interrupted,
     atomic_copy,
@@ -119,10 +119,8 @@ def make_optimizer(model: GPT, config: TrainConfig) -> AdamW | Combined:
     if config.optimizer == "adamw":
         return AdamW(model.optimizer_groups(config.weight_decay), lr=config.lr, betas=betas)
     hidden, rest = muon_split(model)
-    adamw_groups = [{"params": [p for p in rest if p.ndim >= 2], "weight_decay": config.weight_decay},
-                    {"params": [p for p in rest if p.ndim < 2], "weight_decay": 0.0}]
     return Combined(Muon(hidden, lr=config.muon_lr, momentum=config.muon_momentum, weight_decay=0.0),
-                    AdamW(adamw_groups, lr=config.lr, betas=betas))
+                    AdamW(decay_groups(rest, config.weight_decay), lr=config.lr, betas=betas))
 
 
 class Trainer:
