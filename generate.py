@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 from tinygpt.cli import EXIT_BAD_ARGUMENT, print_stderr
+from tinygpt.cli.generate import main as generate_main
+from tinygpt.cli.generate import run_generating_command
+from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
+from tinygpt.eval.task_eval import describe, judge
+from tinygpt.eval.tasks import load_tasks
+from tinygpt.eval.verify import completed_code, verify
 from tinygpt.generate import DEFAULT_CHECKPOINT, STRATEGY_DEFAULTS, GenerateError, generate, load_generator
-from tinygpt.generate_command import main as generate_main
-from tinygpt.generate_command import run_generating_command
-from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
-from tinygpt.task_eval import describe, judge
-from tinygpt.tasks import load_tasks
-from tinygpt.verify import completed_code, verify
 from tinytorch.generation import GenerationConfig
 
 CHECKPOINT = DEFAULT_CHECKPOINT  # models/tinygpt-finish/model.safetensors

@@ -3,7 +3,7 @@
 import sys
 
 from tinygpt.cli import run_command
-from tinygpt.train_command import main
+from tinygpt.cli.train import main
 
 if __name__ == "__main__":
     sys.exit(run_command("train", main))  # closed or full output, Ctrl-C before training starts: one line

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tokenizers import ByteLevelBPETokenizer, Tokenizer
 
-from tinygpt.prepare import is_held_out, read_sources
+from tinygpt.data.prepare import is_held_out, read_sources
 from tinytorch.text import END_OF_TEXT, BPETokenizer
 
 

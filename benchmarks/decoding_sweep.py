@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tinygpt.eval_suite import main as eval_suite_main  # noqa: E402
+from tinygpt.cli.eval_suite import main as eval_suite_main  # noqa: E402
 from tinygpt.outputs import atomic_write_text  # noqa: E402
 
 # name -> `tinygpt eval-suite` options; greedy first (the baseline), then the usual ways to stop a small model

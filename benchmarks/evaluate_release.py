@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tinygpt.eval_humaneval import main as eval_humaneval_main  # noqa: E402
-from tinygpt.eval_suite import main as eval_suite_main  # noqa: E402
-from tinygpt.evaluate import main as evaluate_main  # noqa: E402
+from tinygpt.cli.eval_humaneval import main as eval_humaneval_main  # noqa: E402
+from tinygpt.cli.eval_suite import main as eval_suite_main  # noqa: E402
+from tinygpt.cli.evaluate import main as evaluate_main  # noqa: E402
 from tinygpt.outputs import atomic_write_text  # noqa: E402
 
 QUICK_TASKS = 3

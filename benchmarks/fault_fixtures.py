@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+REPO = Path(__file__).resolve().parents[1]
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
-SHIPPED = Path(__file__).resolve().parents[1] / "models" / "tinygpt-stdlib" / "model.safetensors"  # read only
+SHIPPED = REPO / "models" / "tinygpt-stdlib" / "model.safetensors"  # read only
 STDLIB_FILES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py",
                 "keyword.py", "glob.py", "fnmatch.py", "copy.py", "numbers.py"]
 TRAIN_FLAGS = ["--n_layer=1", "--n_head=2", "--n_embd=16", "--block_size=16", "--batch_size=2", "--warmup_steps=2",
@@ -79,9 +80,9 @@ def make_fixtures(root: Path) -> Fixtures:
     the release exported for Hugging Face, a NaN copy of it, task and problem files."""
     from safetensors.numpy import load_file
 
-    from tinygpt.export import export_hf
-    from tinygpt.prepare import main as prepare_main
-    from tinygpt.train_command import main as train_main
+    from tinygpt.cli.prepare import main as prepare_main
+    from tinygpt.cli.train import main as train_main
+    from tinygpt.hf.export import export_hf
 
     shared = root / "shared"
     src, data, run, release = shared / "src", shared / "data", shared / "run", shared / "release"
@@ -110,7 +111,7 @@ def make_fixtures(root: Path) -> Fixtures:
     tensors[first] = tensors[first].copy()
     tensors[first].flat[0] = np.nan
     write_checkpoint(nan / "model.safetensors", tensors, document)
-    suite = (Path(__file__).resolve().parents[1] / "tinygpt" / "tasks" / "suite.jsonl").read_text(encoding="utf-8")
+    suite = (REPO / "tinygpt" / "eval" / "tasks" / "suite.jsonl").read_text(encoding="utf-8")
     (shared / "tasks.jsonl").write_text("".join(suite.splitlines(keepends=True)[:2]), encoding="utf-8")
     (shared / "problems.jsonl").write_text(json.dumps(PROBLEM) + "\n", encoding="utf-8")
     values = {"src": src, "bigsrc": bigsrc, "data": data, "run": run, "rel": release,

@@ -40,12 +40,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+from bench import load_torch_reference, thread_count  # noqa: E402
+
 import tinytorch as tt  # noqa: E402
-from tinygpt import data  # noqa: E402
-from tinygpt.bench import load_torch_reference, thread_count  # noqa: E402
 from tinygpt.checkpoint import atomic_write_bytes, atomic_write_text  # noqa: E402
-from tinygpt.loss import bits_per_byte  # noqa: E402
+from tinygpt.data import dataset as data  # noqa: E402
 from tinygpt.model import GPT, GPTConfig, decay_groups  # noqa: E402
+from tinygpt.train.loss import bits_per_byte  # noqa: E402
 from tinytorch.optim import AdamW, Muon, clip_grad_norm_, muon_split, warmup_cosine  # noqa: E402
 
 CONTENDERS = ("torch-adamw", "tinytorch-adamw", "tinytorch-muon", "torch-muon")

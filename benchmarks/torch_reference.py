@@ -6,7 +6,8 @@
     greedy_decode     greedy decoding with a hand-written KV cache (preallocated, like TinyGPT's), or without one
     hf_model          transformers' GPT2LMHeadModel holding the same weights (for `generate`)
 
-Imported lazily by tinygpt.bench, only when torch is installed; nothing in tinytorch or tinygpt imports it.
+Imported lazily by benchmarks/bench.py (`tinygpt bench`), only when torch is installed; nothing in tinytorch or
+tinygpt imports it.
 """
 
 from __future__ import annotations
@@ -147,10 +148,10 @@ def greedy_decode(model: TorchGPT, prompt: np.ndarray, new_tokens: int, use_cach
 
 
 def hf_model(config, weights: dict[str, np.ndarray]):
-    """transformers' GPT2LMHeadModel with exactly TinyGPT's weights (via tinygpt.hf_mapping), in eval mode."""
+    """transformers' GPT2LMHeadModel with exactly TinyGPT's weights (via tinygpt.hf.mapping), in eval mode."""
     import transformers
 
-    from tinygpt.hf_mapping import to_hf_config, to_hf_state_dict
+    from tinygpt.hf.mapping import to_hf_config, to_hf_state_dict
 
     hf_config = transformers.GPT2Config(**{k: v for k, v in to_hf_config(config).items() if k != "architectures"})
     model = transformers.GPT2LMHeadModel(hf_config)

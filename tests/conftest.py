@@ -42,7 +42,7 @@ def stdlib_modules(tmp_path_factory) -> Path:
 def hf_dir(tmp_path) -> Path:
     """A GPT-2 directory (config.json, model.safetensors, tokenizer files) written by our own export of a tiny
     random TinyGPT."""
-    from tinygpt.export import export_hf
+    from tinygpt.hf.export import export_hf
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     tokenizer = BPETokenizer.train([(stdlib / "textwrap.py").read_text(encoding="utf-8")], vocab_size=300)

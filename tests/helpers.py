@@ -148,7 +148,7 @@ def run_flags(data_dir: Path, out_dir: Path, *extra: str) -> list[str]:
 def trained(data_dir: Path, out_dir: Path, *extra: str, steps: int = 5):
     """A Trainer of the tiny run after `steps` steps, its checkpoint saved."""
     from tinygpt.config import parse_args
-    from tinygpt.train import Trainer
+    from tinygpt.train.trainer import Trainer
 
     trainer = Trainer(parse_args(run_flags(data_dir, out_dir, *extra))[0])
     for _ in range(steps):

@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 import tinytorch as tt
-from tinygpt import cli, eval_suite, generate_command
+from tinygpt import cli
 from tinygpt import generate as generate_module
 from tinygpt.checkpoint import load_model, save_checkpoint
+from tinygpt.cli import eval_suite
+from tinygpt.cli import generate as generate_command
 from tinygpt.config import ConfigError, TrainConfig, build_config, parse_args
 from tinygpt.generate import generate, load_generator
 from tinytorch import optim

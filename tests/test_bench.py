@@ -6,10 +6,12 @@ import json
 
 import pytest
 
-from tinygpt import bench, cli
+from tinygpt import cli
+from tinygpt.cli.bench import load_bench
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_TRANSFORMERS = importlib.util.find_spec("transformers") is not None
+bench = load_bench()  # benchmarks/bench.py
 MEASURES = [key for key, _ in bench.ROWS]
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tinygpt.cli.generate import show
 from tinygpt.code_completion import FunctionEnd, block_end, extract_function, has_body, most_repeated_line
 from tinygpt.generate import Completion
-from tinygpt.generate_command import show
 
 PROMPT = 'def is_even(n):\n    """Return True if n is even."""\n'
 

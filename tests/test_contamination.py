@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tinygpt import contamination, data
-from tinygpt.contamination import (
+from tinygpt.cli import contamination as contamination_cli
+from tinygpt.cli.prepare import main as prepare_main
+from tinygpt.data import dataset as data
+from tinygpt.data.contamination import (
     BenchmarkNotFound,
     benchmark_snippets,
     find_contamination,
@@ -19,8 +21,7 @@ from tinygpt.contamination import (
     load_problems,
     prepared_documents,
 )
-from tinygpt.corpus import load_sources_file, read_sources
-from tinygpt.prepare import main as prepare_main
+from tinygpt.data.corpus import load_sources_file, read_sources
 from tinytorch.text import BPETokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,8 +72,8 @@ def test_prepare_drops_a_file_holding_a_benchmark_problem(tmp_path: Path, capsys
     assert "dropped for HumanEval: src/leaked.py" in capsys.readouterr().out
     tokenizer = BPETokenizer.load(out / "tokenizer.json")
     assert "running_maximum" not in tokenizer.decode(data.load_split(out, "train").tolist())
-    assert contamination.main(["--data-dir", str(out), "--benchmark", str(benchmark)]) == 0
-    assert contamination.main(["--source", str(source), "--benchmark", str(benchmark)]) == 1
+    assert contamination_cli.main(["--data-dir", str(out), "--benchmark", str(benchmark)]) == 0
+    assert contamination_cli.main(["--source", str(source), "--benchmark", str(benchmark)]) == 1
     assert "leaked.py: Fake/0 solution" in capsys.readouterr().out
 
 
@@ -80,7 +81,7 @@ def test_contamination_command_rejects_bad_arguments(tmp_path: Path, capsys) -> 
     for arguments, message in [([], "--data-dir"), (["--source", str(tmp_path / "no")], "not a directory"),
                                (["--source", str(tmp_path), "--benchmark", str(tmp_path / "no.jsonl")], "--benchmark")]:
         with pytest.raises(SystemExit) as exit_info:
-            contamination.main(arguments)
+            contamination_cli.main(arguments)
         assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 

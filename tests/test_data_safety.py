@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygpt import data
 from tinygpt.checkpoint import CheckpointError, load_model, read_document
-from tinygpt.export import main_import
-from tinygpt.hf_mapping import gpt2_weight_shapes, to_hf_state_dict
+from tinygpt.cli.export import main_import
+from tinygpt.cli.prepare import main as prepare_main
+from tinygpt.data import dataset as data
+from tinygpt.hf.mapping import gpt2_weight_shapes, to_hf_state_dict
 from tinygpt.model import GPT, GPTConfig
 from tinygpt.outputs import atomic_directory, file_sha256
-from tinygpt.prepare import main as prepare_main
 from tinytorch.text import BPETokenizer
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -195,7 +195,7 @@ def test_a_file_without_read_permission_is_skipped(source, tmp_path):
     (lambda meta: meta["sources"][0]["splits"]["train"].update(end=10**9), "sources[0]"),
 ])
 def test_a_meta_json_missing_what_readers_need_is_one_line(old_dataset, capsys, change, message):
-    from tinygpt.train_command import main as train_main
+    from tinygpt.cli.train import main as train_main
 
     meta = json.loads((old_dataset / "meta.json").read_text())
     change(meta)
@@ -207,7 +207,7 @@ def test_a_meta_json_missing_what_readers_need_is_one_line(old_dataset, capsys, 
 
 
 def test_token_ids_beyond_the_vocabulary_are_refused(old_dataset, capsys):
-    from tinygpt.train_command import main as train_main
+    from tinygpt.cli.train import main as train_main
 
     meta = data.read_meta(old_dataset)
     tokens = np.fromfile(old_dataset / "train.bin", dtype=meta["dtype"])
@@ -235,7 +235,7 @@ def test_import_checks_sizes_before_allocating_the_model(hf_dir, tmp_path, capsy
     def no_model(*args, **kwargs):
         raise AssertionError("a model was allocated before the shapes were checked")
 
-    monkeypatch.setattr("tinygpt.export.GPT", no_model)
+    monkeypatch.setattr("tinygpt.hf.export.GPT", no_model)
     assert main_import([str(hf_dir), "--out", str(tmp_path / "ours" / "model.safetensors")]) == 2
     assert "does not match config.json" in one_line(capsys)
     assert not (tmp_path / "ours").exists()
@@ -277,7 +277,7 @@ def test_import_writes_checkpoint_and_tokenizer_as_a_pair(hf_dir, tmp_path, monk
         Path(path).write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("tinygpt.export.save_checkpoint", fails)
+    monkeypatch.setattr("tinygpt.hf.export.save_checkpoint", fails)
     assert main_import([str(hf_dir), "--out", str(out)]) == 1
     assert "No space left on device" in one_line(capsys)
     assert snapshot(out.parent) == before  # the old checkpoint beside the old tokenizer, no temporary files
@@ -288,7 +288,7 @@ def test_import_writes_checkpoint_and_tokenizer_as_a_pair(hf_dir, tmp_path, monk
 
 
 def test_export_refuses_a_tokenizer_that_is_not_the_checkpoints(hf_dir, tmp_path, capsys):
-    from tinygpt.export import main as export_main
+    from tinygpt.cli.export import main as export_main
 
     out = tmp_path / "ours" / "model.safetensors"
     assert main_import([str(hf_dir), "--out", str(out)]) == 0

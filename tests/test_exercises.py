@@ -8,13 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygpt import data, sandbox
+from tinygpt.cli import exercises as exercises_cli
+from tinygpt.cli import mine_exercises as mine_cli
+from tinygpt.cli.prepare import main as prepare_main
 from tinygpt.config import parse_args as parse_train_args
-from tinygpt.exercises import build, mine
-from tinygpt.exercises.skills import Draft
-from tinygpt.prepare import main as prepare_main
-from tinygpt.tasks import load_tasks
-from tinygpt.train import Trainer
+from tinygpt.data import dataset as data
+from tinygpt.data.exercises import build
+from tinygpt.data.exercises.skills import Draft
+from tinygpt.eval import sandbox
+from tinygpt.eval.tasks import load_tasks
+from tinygpt.train.trainer import Trainer
 from tinytorch.text import load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +27,7 @@ TOKENIZER = ROOT / "models" / "tinygpt-mixture" / "tokenizer.json"
 @pytest.fixture(scope="module")
 def exercise_set(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("exercises") / "set"
-    assert build.main(["--out", str(out), "--train", "150", "--val", "20", "--seed", "7"]) == 0
+    assert exercises_cli.main(["--out", str(out), "--train", "150", "--val", "20", "--seed", "7"]) == 0
     return out
 
 
@@ -33,10 +36,10 @@ def records(path: Path) -> list[dict]:
 
 
 def test_the_same_seed_gives_the_same_files_byte_for_byte(exercise_set: Path, tmp_path: Path) -> None:
-    assert build.main(["--out", str(tmp_path / "again"), "--train", "150", "--val", "20", "--seed", "7"]) == 0
+    assert exercises_cli.main(["--out", str(tmp_path / "again"), "--train", "150", "--val", "20", "--seed", "7"]) == 0
     for name in build.OUTPUT_FILES:
         assert (tmp_path / "again" / name).read_bytes() == (exercise_set / name).read_bytes()
-    assert build.main(["--out", str(tmp_path / "other"), "--train", "150", "--val", "20", "--seed", "8"]) == 0
+    assert exercises_cli.main(["--out", str(tmp_path / "other"), "--train", "150", "--val", "20", "--seed", "8"]) == 0
     assert (tmp_path / "other" / "train.jsonl").read_bytes() != (exercise_set / "train.jsonl").read_bytes()
 
 
@@ -93,7 +96,7 @@ def test_a_request_named_like_an_evaluation_task_is_renamed_everywhere() -> None
 
 def test_bad_arguments_exit_2(capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        build.main(["--train", "0"])
+        exercises_cli.main(["--train", "0"])
     assert exit_info.value.code == 2 and "--train" in capsys.readouterr().err
 
 
@@ -112,7 +115,7 @@ def test_mining_keeps_only_functions_whose_doctests_pass_alone(tmp_path: Path) -
     for name, text in CORPUS.items():
         (corpus / name).parent.mkdir(parents=True, exist_ok=True)
         (corpus / name).write_text(text, encoding="utf-8")
-    assert mine.main(["--source", str(corpus), "--out", str(tmp_path / "mined"), "--val-fraction", "0.01"]) == 0
+    assert mine_cli.main(["--source", str(corpus), "--out", str(tmp_path / "mined"), "--val-fraction", "0.01"]) == 0
     report = json.loads((tmp_path / "mined" / "report.json").read_text())
     assert report["found"] == 3 and report["run"] == 3 and report["kept"] == {"train": 1, "val": 0}
     assert report["dropped"] == {"doctests failed": 2}
@@ -123,7 +126,7 @@ def test_mining_keeps_only_functions_whose_doctests_pass_alone(tmp_path: Path) -
 def test_mining_without_the_sandbox_refuses_in_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
     monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
     with pytest.raises(SystemExit) as exit_info:
-        mine.main(["--source", str(tmp_path), "--out", str(tmp_path / "mined")])
+        mine_cli.main(["--source", str(tmp_path), "--out", str(tmp_path / "mined")])
     error = capsys.readouterr().err
     assert exit_info.value.code == 2 and "bubblewrap" in error and "--allow-unconfined" in error
     assert not (tmp_path / "mined").exists()

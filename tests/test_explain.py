@@ -122,7 +122,7 @@ def test_on_token_sees_each_token_as_chosen_with_its_step_settled(model):
 
 
 def test_generate_explain_prints_each_step_after_the_text(release, capsys):
-    from tinygpt.generate_command import main
+    from tinygpt.cli.generate import main
 
     argv = ["--checkpoint", str(release), "--prompt", "def f(x):", "--strategy", "sample", "--seed", "1",
             "--temperature", "0.7", "--top-k", "5", "--max-new-tokens", "6", "--explain", "--explain-top", "3"]
@@ -142,7 +142,7 @@ def test_generate_explain_prints_each_step_after_the_text(release, capsys):
     (["--explain-top", "0"], "--explain-top must be in [1, 50]"),
 ])
 def test_generate_explain_refuses_what_it_cannot_follow(release, capsys, extra, message):
-    from tinygpt.generate_command import main
+    from tinygpt.cli.generate import main
 
     assert main(["--checkpoint", str(release), "--prompt", "x = 1", "--explain", *extra]) == 2
     err = capsys.readouterr().err

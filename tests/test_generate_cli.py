@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygpt import cli, eval_functions
+from tinygpt import cli
+from tinygpt.cli import eval_functions as eval_functions_cli
+from tinygpt.cli.generate import main
 from tinygpt.code_completion import prepare_prompt
+from tinygpt.data.prepare import is_held_out
+from tinygpt.eval import functions as eval_functions
 from tinygpt.generate import DEFAULT_CHECKPOINT, GenerateError, generate, load_generator
-from tinygpt.generate_command import main
-from tinygpt.prepare import is_held_out
 from tinytorch.generation import GenerationConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,7 +218,7 @@ def test_root_demo_completes_the_three_prompts(capsys, root_script, release):
 
 
 def test_root_demo_without_a_sandbox_shows_the_function_but_runs_no_test(capsys, root_script, release, monkeypatch):
-    from tinygpt import sandbox
+    from tinygpt.eval import sandbox
 
     monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
     assert root_script.demo(release) == 0
@@ -298,7 +300,7 @@ def test_eval_functions_reports_both_shares(capsys, release, tmp_path):
     data.mkdir()
     (data / "meta.json").write_text(json.dumps({"source": str(source), "val_fraction": 0.3}), encoding="utf-8")
     report = tmp_path / "results.json"
-    code = eval_functions.main(["--checkpoint", str(release), "--data-dir", str(data), "-n", "3",
+    code = eval_functions_cli.main(["--checkpoint", str(release), "--data-dir", str(data), "-n", "3",
                                 "--max-new-tokens", "6", "--json", str(report)])
     out = capsys.readouterr().out
     assert code == 0 and "parses without trimming:" in out and "not a verbatim copy:" in out
@@ -310,13 +312,13 @@ def test_eval_functions_reports_both_shares(capsys, release, tmp_path):
 
 def test_eval_functions_errors_are_one_line(capsys, release, tmp_path):
     (tmp_path / "meta.json").write_text(json.dumps({"source": str(tmp_path / "gone"), "val_fraction": 0.1}))
-    code = eval_functions.main(["--checkpoint", str(release), "--data-dir", str(tmp_path)])
+    code = eval_functions_cli.main(["--checkpoint", str(release), "--data-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "pass --source" in err
 
 
 def test_held_out_functions_are_split_at_the_docstring():
-    from tinygpt.prepare import SourceFile
+    from tinygpt.data.prepare import SourceFile
 
     samples = eval_functions.held_out_functions([SourceFile("m.py", SOURCE_FILE)])
     assert [(s.name, s.prompt, s.reference) for s in samples] == [

@@ -21,7 +21,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from tinygpt.generate import gpt_decoder  # noqa: E402
-from tinygpt.hf_mapping import to_hf_config, to_hf_state_dict  # noqa: E402
+from tinygpt.hf.mapping import to_hf_config, to_hf_state_dict  # noqa: E402
 from tinygpt.model import GPT, GPTConfig  # noqa: E402
 from tinytorch.generation import (  # noqa: E402
     GenerationConfig,

@@ -24,12 +24,12 @@ transformers = pytest.importorskip("transformers")
 import tinytorch as tt  # noqa: E402
 from tinygpt.checkpoint import load_model, save_checkpoint  # noqa: E402
 from tinygpt.cli import main as cli_main  # noqa: E402
-from tinygpt.export import main as export_main  # noqa: E402
-from tinygpt.export import main_import  # noqa: E402
+from tinygpt.cli.export import main as export_main  # noqa: E402
+from tinygpt.cli.export import main_import  # noqa: E402
+from tinygpt.data.prepare import is_held_out  # noqa: E402
 from tinygpt.generate import DEFAULT_CHECKPOINT  # noqa: E402
-from tinygpt.hf_mapping import bpe_from_tokenizer_json  # noqa: E402
+from tinygpt.hf.mapping import bpe_from_tokenizer_json  # noqa: E402
 from tinygpt.model import GPT, GPTConfig  # noqa: E402
-from tinygpt.prepare import is_held_out  # noqa: E402
 from tinytorch.text import BPETokenizer, load_tokenizer  # noqa: E402
 
 SHIPPED = DEFAULT_CHECKPOINT

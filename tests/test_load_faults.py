@@ -23,16 +23,17 @@ import uvicorn
 from fastapi.testclient import TestClient
 from safetensors import SafetensorError
 
-from tinygpt import evaluate, generate_command
 from tinygpt.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
-from tinygpt.corpus import read_sources
-from tinygpt.export import main as export_main
-from tinygpt.export import main_import
+from tinygpt.cli import evaluate
+from tinygpt.cli import generate as generate_command
+from tinygpt.cli.export import main as export_main
+from tinygpt.cli.export import main_import
+from tinygpt.cli.prepare import main as prepare_main
+from tinygpt.cli.serve import BoundedH11Protocol
+from tinygpt.data.corpus import read_sources
 from tinygpt.generate import load_generator
 from tinygpt.outputs import file_sha256
-from tinygpt.prepare import main as prepare_main
 from tinygpt.serve import Limits, create_app
-from tinygpt.serve.command import BoundedH11Protocol
 from tinytorch.text import BPETokenizer, TokenizerFileError, load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,11 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygpt import data
+from tinygpt.cli.prepare import main
 from tinygpt.config import parse_args as parse_train_args
-from tinygpt.corpus import SourceFile, SourceSpec, SourceSpecError, is_held_out, load_sources_file, parse_source_spec
-from tinygpt.prepare import CleanSource, main, tokenizer_sample
-from tinygpt.train import Trainer
+from tinygpt.data import dataset as data
+from tinygpt.data.corpus import (
+    SourceFile,
+    SourceSpec,
+    SourceSpecError,
+    is_held_out,
+    load_sources_file,
+    parse_source_spec,
+)
+from tinygpt.data.prepare import CleanSource, tokenizer_sample
+from tinygpt.train.trainer import Trainer
 from tinytorch.text import END_OF_TEXT, BPETokenizer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygpt import data
-from tinygpt.prepare import is_held_out, main
+from tinygpt.cli.prepare import main
+from tinygpt.data import dataset as data
+from tinygpt.data.prepare import is_held_out
 from tinytorch.text import END_OF_TEXT, BPETokenizer
 
 VAL_FRACTION = 0.3
@@ -188,7 +189,7 @@ def test_one_source_of_ones_own_goes_to_data_slash_its_name(source_tree, tmp_pat
 
 def test_module_entry_point_reports_bad_source(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tinygpt.prepare", "--source", str(tmp_path / "missing")],
+        [sys.executable, "-m", "tinygpt.cli.prepare", "--source", str(tmp_path / "missing")],
         capture_output=True,
         text=True,
         cwd=Path(__file__).parents[1],

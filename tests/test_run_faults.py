@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from helpers import error_line, run_flags, trained
 
-from tinygpt import health
-from tinygpt import train as train_module
 from tinygpt.checkpoint import read_checkpoint, read_document, save_checkpoint
+from tinygpt.cli.prepare import main as prepare_main
+from tinygpt.cli.train import main
 from tinygpt.outputs import OutputError, atomic_directory
-from tinygpt.prepare import main as prepare_main
-from tinygpt.train_command import main
+from tinygpt.train import health
+from tinygpt.train import trainer as train_module
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_eval_batches_beyond_the_split_are_refused_before_training(data_dir, tmp
 
 
 def test_a_timeline_suite_without_the_sandbox_is_refused_before_training(data_dir, tmp_path, capsys, monkeypatch):
-    from tinygpt import sandbox
+    from tinygpt.eval import sandbox
     monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
     run = flags(data_dir, tmp_path / "run", "--timeline_interval=5", "--timeline_suite=true")
     assert main(run) == 2

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tinygpt import cli, generate_command
-from tinygpt import sandbox as sandbox_module
-from tinygpt import verify as verify_module
+from tinygpt import cli
+from tinygpt.cli import generate as generate_command
+from tinygpt.cli.generate import build_parser, config_from_args
 from tinygpt.code_completion import extract_function
+from tinygpt.eval import sandbox as sandbox_module
+from tinygpt.eval import verify as verify_module
+from tinygpt.eval.sandbox import isolation_problem
 from tinygpt.generate import Completion, generate, load_generator
-from tinygpt.generate_command import build_parser, config_from_args
-from tinygpt.sandbox import isolation_problem
 from tinygpt.serve import Limits, create_app, inspection
 from tinygpt.serve.app import STATIC, is_loopback_host
 from tinygpt.serve.session import EVENTS_AHEAD

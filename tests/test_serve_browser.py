@@ -23,8 +23,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from tinygpt.eval.sandbox import isolation_problem
 from tinygpt.generate import load_generator
-from tinygpt.sandbox import isolation_problem
 from tinygpt.serve.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")

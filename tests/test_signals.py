@@ -20,13 +20,14 @@ import pytest
 from helpers import TINY_RUN_FLAGS
 
 from tinygpt.checkpoint import read_document
-from tinygpt.prepare import main as prepare_main
-from tinygpt.train_command import main as train_main
+from tinygpt.cli.prepare import main as prepare_main
+from tinygpt.cli.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNAL_AT_STEP = """
 import os, signal, sys
-from tinygpt import train, train_command
+from tinygpt.train import trainer as train
+from tinygpt.cli import train as train_command
 
 signals, at_step = [getattr(signal, name) for name in sys.argv[1].split(",")], int(sys.argv[2])
 original = train.Trainer.train_step
@@ -44,7 +45,7 @@ sys.exit(train_command.main(sys.argv[3:]))
 SIGNAL_WHILE_WRITING = """
 import os, signal, sys
 from tinytorch.text import BPETokenizer
-from tinygpt import prepare
+from tinygpt.cli import prepare
 
 signum, original = getattr(signal, sys.argv[1]), BPETokenizer.save
 

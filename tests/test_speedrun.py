@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygpt.prepare import main as prepare_main
+from tinygpt.cli.prepare import main as prepare_main
 
 pytest.importorskip("torch")
 ROOT = Path(__file__).resolve().parents[1]

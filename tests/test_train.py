@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygpt.cli.prepare import main as prepare_main
+from tinygpt.cli.train import main
 from tinygpt.config import ConfigError, parse_args
-from tinygpt.loss import bits_per_byte
-from tinygpt.prepare import main as prepare_main
-from tinygpt.train import Trainer, TrainingDiverged, TrainingStopped
-from tinygpt.train_command import main
+from tinygpt.train.loss import bits_per_byte
+from tinygpt.train.trainer import Trainer, TrainingDiverged, TrainingStopped
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FLAGS = ["--n_layer=2", "--n_head=2", "--n_embd=32", "--block_size=16", "--batch_size=4", "--warmup_steps=3",
@@ -94,7 +94,7 @@ def test_training_lowers_loss_and_writes_logs(data_dir, tmp_path):
 
 def test_gradient_accumulation_averages(data_dir, tmp_path):
     """One step on 2 micro-batches of 2 rows sees the same gradient as one batch of those 4 rows."""
-    from tinygpt import data
+    from tinygpt.data import dataset as data
 
     accumulated = Trainer(parse_args(flags(data_dir, tmp_path / "a", "--batch_size=2", "--grad_accum=2",
                                            "--grad_clip=0", "--optimizer=adamw"))[0])  # Adam's moment shows the grad
@@ -209,7 +209,7 @@ def test_evaluation_runs_in_eval_mode_without_touching_the_training_rng(data_dir
     """With dropout on, held-out loss is deterministic (eval mode, no graph), the model's mode is restored and
     the RNG that dropout draws from during training is left where it was."""
     import tinytorch as tt
-    from tinygpt.loss import estimate_loss
+    from tinygpt.train.loss import estimate_loss
 
     trainer = Trainer(parse_args(flags(data_dir, tmp_path / "run", "--dropout=0.5"))[0])
     model = trainer.model
@@ -224,7 +224,7 @@ def test_evaluation_runs_in_eval_mode_without_touching_the_training_rng(data_dir
 def test_capability_timeline_is_recorded_and_survives_resume(data_dir, tmp_path):
     """Every timeline_interval steps the run records greedy completions of the fixed prompts (and whether they
     parse) into timeline.jsonl; a resumed run keeps the earlier records."""
-    from tinygpt.timeline import PROMPTS
+    from tinygpt.train.timeline import PROMPTS
 
     out = tmp_path / "run"
     assert main(flags(data_dir, out, "--max_steps=6", "--timeline_interval=3")) == 0

@@ -16,11 +16,11 @@ import pytest
 from helpers import error_line, run_flags, trained
 
 from tinygpt.checkpoint import CheckpointError, load_model, read_checkpoint, read_document, save_checkpoint
+from tinygpt.cli.prepare import main as prepare_main
+from tinygpt.cli.train import main
 from tinygpt.config import parse_args
 from tinygpt.outputs import DirectoryLock, file_sha256
-from tinygpt.prepare import main as prepare_main
-from tinygpt.train import Trainer, TrainingDiverged
-from tinygpt.train_command import main
+from tinygpt.train.trainer import Trainer, TrainingDiverged
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +270,7 @@ def test_a_release_replaces_the_previous_one_whole(data_dir, tmp_path):
 def test_a_second_signal_inside_an_import_is_the_clean_stopped_line(monkeypatch, capsys):
     import signal as signals
 
-    import tinygpt.train_command as train_command
+    import tinygpt.cli.train as train_command
     from tinygpt.outputs import Interrupted
 
     def interrupted_in_a_class_body(argv, stop, prog):  # what Python raises when __set_name__ is interrupted

@@ -1,5 +1,5 @@
-"""Code that checks itself (`tinygpt.verify`, `tinygpt generate --verify`, `eval-suite --verify`): the checks come from
-the prompt's examples or the user's tests, the first passing candidate is returned, else the greedy one."""
+"""Code that checks itself (`tinygpt.eval.verify`, `tinygpt generate --verify`, `eval-suite --verify`): the checks come
+from the prompt's examples or the user's tests, the first passing candidate is returned, else the greedy one."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tinygpt import verify as verify_module
+from tinygpt.cli.eval_suite import main as eval_suite_main
+from tinygpt.cli.generate import main as generate_main
 from tinygpt.code_completion import extract_function
-from tinygpt.eval_suite import main as eval_suite_main
+from tinygpt.eval import verify as verify_module
+from tinygpt.eval.sandbox import isolation_problem
 from tinygpt.generate import Completion, load_generator
-from tinygpt.generate_command import main as generate_main
-from tinygpt.sandbox import isolation_problem
 
 needs_sandbox = pytest.mark.skipif(isolation_problem() is not None, reason="bubblewrap is not available here")
 

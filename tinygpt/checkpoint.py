@@ -26,8 +26,8 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from .model import GPT, GPTConfig
-from .outputs import atomic_write_bytes, atomic_write_text, directory_sha256, file_sha256, temporary_name
+from tinygpt.model import GPT, GPTConfig
+from tinygpt.outputs import atomic_write_bytes, atomic_write_text, directory_sha256, file_sha256, temporary_name
 
 __all__ = ["FORMAT", "CheckpointError", "atomic_write_bytes", "atomic_write_text", "check_tokenizer",
            "describe_checkpoint", "load_model", "optimizer_state_from", "read_checkpoint", "read_document",

@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .model import GPTConfig
+from tinygpt.model import GPTConfig
 
 
 class ConfigError(ValueError):

@@ -1,6 +1,6 @@
 """Talking to the person at the terminal, for library code as for the commands: one line on stderr that a closed
 stderr cannot turn into a crash, and progress bars that vanish when done. (The commands' own machinery, argument
-parsing and exit statuses, is `cli.py`; nothing outside the commands imports it.)"""
+parsing and exit statuses, is `tinygpt/cli/`; nothing outside the commands imports it.)"""
 
 from __future__ import annotations
 

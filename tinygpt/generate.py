@@ -4,7 +4,7 @@
     completion = generate(model, tokenizer, "def fibonacci(n):", GenerationConfig(strategy="greedy"))[0]
     print(completion.prompt + completion.text)
 
-The command line around it, `tinygpt generate`, is `generate_command.py`.
+The command line around it, `tinygpt generate`, is `tinygpt/cli/generate.py`.
 
 How a prompt is read:
 - It starts after an end-of-text token, which is what the model saw at the start of each training file, so the
@@ -33,6 +33,9 @@ from pathlib import Path
 import numpy as np
 
 import tinytorch as tt
+from tinygpt.checkpoint import CheckpointError, load_model
+from tinygpt.code_completion import FunctionBlock, FunctionEnd, extract_function, prepare_prompt
+from tinygpt.model import GPT
 from tinytorch.generation import (
     BeamTrace,
     Decoder,
@@ -48,10 +51,6 @@ from tinytorch.generation import (
 )
 from tinytorch.generation import generate as generate_ids
 from tinytorch.text import END_OF_TEXT, load_tokenizer
-
-from .checkpoint import CheckpointError, load_model
-from .code_completion import FunctionBlock, FunctionEnd, extract_function, prepare_prompt
-from .model import GPT
 
 __all__ = ["DEFAULT_CHECKPOINT", "MAX_NEW_TOKENS", "STRATEGY_DEFAULTS", "Completion", "GenerateError",
            "decoding_config", "encode_prompt", "end_of_text_id", "generate", "gpt_decoder", "load_generator",

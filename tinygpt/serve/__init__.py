@@ -11,7 +11,7 @@ processor, the attention of every layer and head, the KV cache on and off).
     static/        the page, its script and style (no build step, nothing fetched from the network)
 """
 
-from .app import create_app
-from .schema import Limits
+from tinygpt.serve.app import create_app
+from tinygpt.serve.schema import Limits
 
-__all__ = ["Limits", "create_app"]  # the command, `tinygpt serve`, is tinygpt.serve.command (the library needs none)
+__all__ = ["Limits", "create_app"]  # the command, `tinygpt serve`, is tinygpt.cli.serve (the library needs none)

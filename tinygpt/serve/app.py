@@ -39,12 +39,10 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tinytorch.generation import GenerationConfig, GenerationConfigError, GenerationError
-
-from ..sandbox import SandboxLimits, SandboxUnavailable
-from ..verify import verify
-from .inspection import CacheComparison, attention_maps
-from .schema import (
+from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable
+from tinygpt.eval.verify import verify
+from tinygpt.serve.inspection import CacheComparison, attention_maps
+from tinygpt.serve.schema import (
     AttentionRequest,
     GenerateRequest,
     Limits,
@@ -56,8 +54,9 @@ from .schema import (
     request_defaults,
     strategy_defaults,
 )
-from .session import EventChannel, EventStream, Generation
-from .worker import Job, Refused, StoppableModel, TimedOut, Worker
+from tinygpt.serve.session import EventChannel, EventStream, Generation
+from tinygpt.serve.worker import Job, Refused, StoppableModel, TimedOut, Worker
+from tinytorch.generation import GenerationConfig, GenerationConfigError, GenerationError
 
 __all__ = ["STATIC", "LoopbackHostsOnly", "create_app", "is_loopback_host"]
 
@@ -144,7 +143,7 @@ def model_info(model, name: str) -> dict:
 
 
 def verification(model, tokenizer, request: VerifyRequest, sandbox: SandboxLimits, job: Job) -> dict:
-    """The work of POST /api/verify, in the worker: `tinygpt.verify.verify`, its result as JSON."""
+    """The work of POST /api/verify, in the worker: `tinygpt.eval.verify.verify`, its result as JSON."""
     config = GenerationConfig(max_new_tokens=request.max_new_tokens)
     result = verify(StoppableModel(model, job), tokenizer, request.prompt, request.candidates, config,
                     tests=request.tests, limits=sandbox, seed=request.seed)

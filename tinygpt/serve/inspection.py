@@ -35,14 +35,13 @@ import time
 
 import numpy as np
 
+from tinygpt.code_completion import prepare_prompt
+from tinygpt.generate import encode_prompt, end_of_text_id, generate
+from tinygpt.serve.schema import GenerateRequest
+from tinygpt.serve.session import EventChannel
+from tinygpt.serve.worker import Job, StoppableModel, Stopped, TimedOut
 from tinytorch.generation import GenerationConfig
 from tinytorch.threads import fixed_blas_threads, usable_blas_threads
-
-from ..code_completion import prepare_prompt
-from ..generate import encode_prompt, end_of_text_id, generate
-from .schema import GenerateRequest
-from .session import EventChannel
-from .worker import Job, StoppableModel, Stopped, TimedOut
 
 __all__ = ["RUNS", "CacheComparison", "attention_maps", "encode_map"]
 

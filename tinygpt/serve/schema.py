@@ -22,9 +22,8 @@ from typing import Literal
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
+from tinygpt.generate import decoding_config
 from tinytorch.generation import GenerationConfig, GenerationConfigError
-
-from ..generate import decoding_config
 
 __all__ = ["AttentionRequest", "GenerateRequest", "Limits", "VerifyRequest", "check_caps", "check_verify_caps",
            "field_error", "generation_config", "request_defaults", "strategy_defaults"]

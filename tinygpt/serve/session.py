@@ -33,12 +33,11 @@ from dataclasses import asdict
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from tinygpt.code_completion import prepare_prompt
+from tinygpt.generate import Completion, encode_prompt, end_of_text_id, generate, make_completion
+from tinygpt.serve.schema import GenerateRequest
+from tinygpt.serve.worker import ClientGone, Job, StoppableModel, Stopped, TimedOut
 from tinytorch.generation import BeamStep, BeamTrace, DecodingTrace, GenerationConfig, StepTrace
-
-from ..code_completion import prepare_prompt
-from ..generate import Completion, encode_prompt, end_of_text_id, generate, make_completion
-from .schema import GenerateRequest
-from .worker import ClientGone, Job, StoppableModel, Stopped, TimedOut
 
 __all__ = ["EVENTS_AHEAD", "EventChannel", "EventStream", "Generation", "sse"]
 

@@ -1,0 +1,310 @@
+"""`tinygpt generate`: the command line around the `generate` API of generate.py.
+
+    tinygpt generate --prompt "def fibonacci(n):" --strategy sample --top-p 0.95 --seed 0
+    tinygpt generate --prompt-file head.py --strategy beam --num-beams 4 --complete-function
+    echo "for i in" | tinygpt generate --strategy greedy
+    tinygpt generate --interactive
+    tinygpt generate --prompt "def add(a, b):" --strategy sample --temperature 0.7 --top-k 20 --explain
+
+Options left out keep `tinygpt generate`'s defaults (`config_from_args`, which the evaluation commands and the
+playground share, so a setting means the same everywhere). Bad command-line input is one line on stderr and exit
+status 2; a checkpoint that cannot produce finite logits, or output that cannot be written, one line and exit
+status 1; output piped into a reader that stops early (`| head`) ends quietly (status 141, as for SIGPIPE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, print_stderr, run_command
+from tinygpt.code_completion import prepare_prompt
+from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
+from tinygpt.eval.verify import verify
+from tinygpt.explain import format_trace
+from tinygpt.generate import (
+    DEFAULT_CHECKPOINT,
+    MAX_NEW_TOKENS,
+    Completion,
+    GenerateError,
+    decoding_config,
+    encode_prompt,
+    generate,
+    load_generator,
+)
+from tinytorch.generation import (
+    STRATEGIES,
+    DecodingTrace,
+    GenerationConfig,
+    GenerationConfigError,
+    GenerationError,
+)
+
+__all__ = ["add_sampling_arguments", "build_parser", "config_from_args", "main", "option_message",
+           "run_generating_command", "show"]
+
+
+def add_sampling_arguments(decoding) -> None:
+    """The sampling and penalty options, shared by `tinygpt generate` and the evaluation commands."""
+    decoding.add_argument("--temperature", type=float, help="sample: > 0 (default 0.8)")
+    decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off (default 0)")
+    decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] (default 0.95)")
+    decoding.add_argument("--min-p", type=float, help="sample: in [0, 1], relative to the top token (default 0)")
+    decoding.add_argument("--seed", type=int, help="sample: makes the draws reproducible")
+    decoding.add_argument("--repetition-penalty", type=float, help="> 0, 1 = off (default 1)")
+    decoding.add_argument("--no-repeat-ngram-size", type=int, help="ban repeating n-grams of this size, 0 = off")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog="tinygpt generate", description="Complete Python with a trained TinyGPT.")
+    source = parser.add_argument_group("model")
+    source.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained TinyGPT (.safetensors)")
+    source.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
+    prompt = parser.add_argument_group("prompt (one of these, else stdin; \\n and \\t in --prompt and --stop are "
+                                       "a newline and a tab)")
+    prompt.add_argument("--prompt", action="append", help="prompt text; repeat for a batch of prompts")
+    prompt.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
+    prompt.add_argument("--interactive", action="store_true", help="read prompts line by line, model kept loaded")
+    prompt.add_argument("--unconditional", action="store_true", help="no prompt: start a new file from end-of-text")
+    decoding = parser.add_argument_group("decoding")
+    decoding.add_argument("--strategy", help=f"{', '.join(STRATEGIES)} (default: beam with --num-beams, else sample)")
+    decoding.add_argument("--max-new-tokens", type=int, default=MAX_NEW_TOKENS, help="tokens to generate at most")
+    add_sampling_arguments(decoding)
+    decoding.add_argument("--num-beams", type=int, help="beam: beams kept per prompt (default 4)")
+    decoding.add_argument("--length-penalty", type=float, help="beam: exponent of the length normalisation (1)")
+    decoding.add_argument("--early-stopping", choices=["true", "false", "never"], help="beam: when to stop (false)")
+    decoding.add_argument("--num-return-sequences", type=int, help="sequences per prompt (beam: <= num_beams)")
+    stopping = parser.add_argument_group("stopping and output")
+    stopping.add_argument("--stop", action="append", default=[], help="stop before this string; repeatable")
+    stopping.add_argument("--complete-function", action="store_true",
+                          help="stop when the function or class body ends; print exactly that block")
+    stopping.add_argument("--no-stream", action="store_true", help="print at the end instead of token by token")
+    stopping.add_argument("--no-cache", action="store_true", help="recompute the whole context every token (slow)")
+    stopping.add_argument("--explain", action="store_true",
+                          help="after the text, print each step's candidates after each logits processor")
+    stopping.add_argument("--explain-top", type=int, default=5, help="--explain: candidates shown per stage (1-50)")
+    checking = parser.add_argument_group("code that checks itself (tinygpt.eval.verify)")
+    checking.add_argument("--verify", type=int, metavar="K", help="try K completions (greedy, then samples) and print "
+                          "the first that passes the prompt's >>> examples (or --tests); implies --complete-function")
+    checking.add_argument("--tests", type=Path, metavar="FILE", help="--verify: asserts to check against instead")
+    checking.add_argument("--allow-unconfined", action="store_true",
+                          help="--verify: run the checks even where bubblewrap is missing (no isolation)")
+    return parser
+
+
+ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
+DECODING_OPTIONS = ("strategy", "max_new_tokens", "temperature", "top_k", "top_p", "min_p", "seed",
+                    "repetition_penalty", "no_repeat_ngram_size", "num_beams", "length_penalty", "num_return_sequences")
+
+
+def unescape(text: str) -> str:
+    """`\\n`, `\\t` and `\\\\` typed on a command line become a newline, a tab and a backslash."""
+    return re.sub(r"\\([nt\\])", lambda match: ESCAPES[match.group(1)], text)
+
+
+def config_from_args(args: argparse.Namespace) -> GenerationConfig:
+    """The GenerationConfig the options ask for (`tinygpt.generate.decoding_config`: options left out keep its
+    defaults); checked there, an error naming the option (GenerateError)."""
+    settings = {name: getattr(args, name) for name in DECODING_OPTIONS}
+    settings["early_stopping"] = {"true": True, "false": False, "never": "never", None: None}[args.early_stopping]
+    try:
+        return decoding_config(**settings)
+    except GenerationConfigError as err:
+        raise GenerateError(option_message(err)) from None
+
+
+def option_message(error: GenerationConfigError) -> str:
+    """A GenerationConfigError in command-line terms: "top_p must be ..." becomes "--top-p must be ..."."""
+    message = str(error)
+    name = re.match(r"\w*", message).group()
+    if name in {field.name for field in dataclasses.fields(GenerationConfig)}:
+        message = "--" + name.replace("_", "-") + message[len(name):]
+    return message
+
+
+def read_prompts(args: argparse.Namespace) -> list[str] | None:
+    """The prompts to run, or None for interactive mode."""
+    given = [name for name in ("prompt", "prompt_file", "interactive", "unconditional") if getattr(args, name)]
+    if len(given) > 1:
+        raise GenerateError(f"give the prompt one way, not {' and '.join('--' + g.replace('_', '-') for g in given)}")
+    if args.interactive:
+        return None
+    if args.unconditional:
+        return [""]
+    if args.prompt_file:
+        try:
+            prompts = [args.prompt_file.read_text(encoding="utf-8")]
+        except (OSError, UnicodeDecodeError) as err:
+            raise GenerateError(f"cannot read --prompt-file {args.prompt_file}: {err}") from None
+    elif args.prompt:
+        prompts = [unescape(p) for p in args.prompt]
+    elif sys.stdin is not None and not sys.stdin.isatty():
+        prompts = [read_stdin()]
+    else:
+        raise GenerateError("no prompt: pass --prompt, --prompt-file, text on stdin, --interactive or --unconditional")
+    if any(not p.strip() for p in prompts):
+        raise GenerateError("the prompt is empty; pass --unconditional to start a new file from end-of-text")
+    return prompts
+
+
+def read_stdin() -> str:
+    """All of stdin, decoded as UTF-8 whatever the locale says."""
+    try:
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+        return data.decode("utf-8")
+    except UnicodeError as err:
+        raise GenerateError(f"the prompt on stdin is not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except OSError as err:
+        raise GenerateError(f"cannot read the prompt from stdin: {err.strerror or err}") from None
+
+
+def show(completions: list[Completion], complete_function: bool, per_prompt: int) -> None:
+    for index, completion in enumerate(completions):
+        if len(completions) > 1:
+            score = "" if completion.score is None else f", score {completion.score:.4f}"
+            print(f"# --- prompt {index // per_prompt + 1}, sequence {index % per_prompt + 1}{score} ---")
+        if not complete_function:
+            print(completion.prompt + completion.text)
+        elif completion.function is None:
+            print(f"# (no def or class was generated)\n{completion.prompt + completion.text}")
+        else:
+            print(completion.function.text, end="")
+            if completion.function.truncated:
+                print_stderr("note: max_new_tokens ran out inside the body; trimmed to the last complete statement")
+            if not completion.function.parses:
+                print_stderr("note: this block does not parse (ast.parse rejects it)")
+
+
+def write_flushed(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def check_explain(args: argparse.Namespace, prompts: list[str] | None, config: GenerationConfig) -> None:
+    if not 1 <= args.explain_top <= 50:
+        raise GenerateError(f"--explain-top must be in [1, 50], got {args.explain_top}")
+    if args.explain and (config.strategy == "beam" or config.num_return_sequences != 1
+                         or (prompts is not None and len(prompts) != 1)):
+        raise GenerateError("--explain follows one sequence: one prompt, --num-return-sequences 1, not beam search")
+
+
+def run_prompts(model, tokenizer, prompts: list[str], config: GenerationConfig, args: argparse.Namespace) -> None:
+    streaming = (not args.no_stream and len(prompts) == 1 and config.num_return_sequences == 1
+                 and config.strategy != "beam" and not args.complete_function)
+    stop = [unescape(s) for s in args.stop]
+    trace = DecodingTrace(top=args.explain_top) if args.explain else None
+    if streaming:
+        print(encode_prompt(tokenizer, prepare_prompt(prompts[0])).text, end="", flush=True)
+    completions = generate(model, tokenizer, prompts, config, stop_strings=stop,
+                           complete_function=args.complete_function, stream=write_flushed if streaming else None,
+                           use_cache=not args.no_cache, trace=trace)
+    if streaming:
+        print()
+    else:
+        show(completions, args.complete_function, config.num_return_sequences)
+    if trace is not None:
+        print(format_trace(trace, tokenizer.decode, args.explain_top))
+
+
+def interact(model, tokenizer, config: GenerationConfig, args: argparse.Namespace) -> None:
+    if sys.stdin is None:
+        raise GenerateError("--interactive reads prompts from stdin, which is closed")
+    print("TinyGPT interactive: one prompt per line (\\n for a newline), an empty line or Ctrl-D to quit.")
+    while True:
+        try:
+            line = input(">>> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        if not line.strip():
+            return
+        run_prompts(model, tokenizer, [unescape(line)], config, args)
+
+
+def verify_options(args: argparse.Namespace, prompts: list[str] | None) -> tuple[str | None, SandboxLimits]:
+    """The --tests text (None: the prompt's own examples) and the sandbox limits; errors name the option."""
+    if args.verify is None:
+        if args.tests is not None or args.allow_unconfined:
+            raise GenerateError(f"--{'tests' if args.tests is not None else 'allow-unconfined'} needs --verify K")
+        return None, SandboxLimits()
+    if not 1 <= args.verify <= 100:
+        raise GenerateError(f"--verify must be between 1 and 100 candidates, got {args.verify}")
+    if prompts is None or len(prompts) != 1 or args.explain:
+        raise GenerateError("--verify checks one prompt: give one --prompt (or --prompt-file), without --explain")
+    tests = None
+    if args.tests is not None:
+        try:
+            tests = args.tests.read_text(encoding="utf-8")
+            compile(tests, str(args.tests), "exec")
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as err:
+            raise GenerateError(f"cannot use --tests {args.tests}: {err}") from None
+    limits = SandboxLimits(allow_unconfined=args.allow_unconfined)
+    try:
+        if not check_isolation(limits):
+            print_stderr("warning: no sandbox here: generated code runs WITHOUT isolation (--allow-unconfined)")
+    except SandboxUnavailable as err:
+        raise GenerateError(f"--verify runs generated code: {err}, or pass --allow-unconfined") from None
+    return tests, limits
+
+
+def run_verified(model, tokenizer, prompt: str, config: GenerationConfig, args: argparse.Namespace,
+                 tests: str | None, limits: SandboxLimits) -> None:
+    result = verify(model, tokenizer, prompt, args.verify, config, tests, limits,
+                    seed=0 if args.seed is None else args.seed)
+    completion = result.completion
+    print(completion.function.text if completion.function else completion.prompt + completion.text, end="")
+    if result.verified:
+        which = "the greedy completion" if result.tried == 1 else f"candidate {result.tried} of {args.verify}"
+        print_stderr(f"verified: {which} passed {result.checks}")
+    elif result.tried == 0:
+        print_stderr(f"not verified: nothing to check against ({result.checks}); this is the greedy completion")
+    else:
+        print_stderr(f"not verified: none of {result.tried} candidates passed {result.checks}; this is the greedy "
+                     f"completion ({result.results[0].reason})")
+
+
+def run(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    prompts = read_prompts(args)
+    check_explain(args, prompts, config)
+    tests, limits = verify_options(args, prompts)
+    model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
+    if args.verify is not None:
+        run_verified(model, tokenizer, prompts[0], config, args, tests, limits)
+    elif prompts is None:
+        interact(model, tokenizer, config, args)
+    else:
+        run_prompts(model, tokenizer, prompts, config, args)
+    return 0
+
+
+def run_generating_command(prog: str, body: Callable[[], int]) -> int:
+    """`cli.run_command` for the commands that generate (generate, eval-functions, eval-suite, eval-humaneval), each
+    error one line: a model that cannot produce finite logits is exit 1; bad input (GenerateError, a setting out of
+    range, a dataset or task file that cannot be read: ValueErrors) exit 2; Ctrl-C 130 (`run_command`)."""
+    try:
+        return run_command(prog, body)
+    except GenerationError as err:  # the checkpoint cannot go on: not a bad argument
+        print_stderr(f"{prog}: error: {err}")
+        return EXIT_FAILED
+    except GenerationConfigError as err:  # settings that would need too much memory
+        print_stderr(f"{prog}: error: {option_message(err)}")
+        return EXIT_BAD_ARGUMENT
+    except ValueError as err:
+        print_stderr(f"{prog}: error: {err}")
+        return EXIT_BAD_ARGUMENT
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`tinygpt generate [options]`: exit 0; 2 with one line on stderr for bad input; 1 with one line when the
+    checkpoint cannot produce finite logits or the output cannot be written; 141 when the reader of stdout left."""
+    return run_generating_command("tinygpt generate", lambda: run(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The capability timeline of a training run: at fixed intervals, what the model writes for a fixed set of prompts,
+whether that parses, and (optionally) how it does on the project's task suite — so that a run's log shows when the
+model learned to close brackets, indent and return values.
+
+    records = [timeline.record(model, tokenizer, step, tokens, suite=True), ...]  -> OUT/timeline.jsonl
+
+Everything is greedy and deterministic: the same weights always give the same record.
+"""
+
+from __future__ import annotations
+
+from tinygpt.code_completion import parses
+from tinygpt.generate import generate
+from tinygpt.model import GPT
+from tinytorch.generation import GenerationConfig
+
+# The seed's three prompts and two natural-language ones (a comment, and a signature with its docstring).
+PROMPTS = ("def", "class", "for i in", "# return the sum of the squares of a list of numbers\ndef",
+           'def is_palindrome(s):\n    """Return True if s reads the same forwards and backwards."""\n')
+NEW_TOKENS = 64
+
+
+def completions(model: GPT, tokenizer) -> list[dict]:
+    """Greedy completions of PROMPTS: the natural-language ones as one function, the others as 64 free tokens."""
+    rows = []
+    for prompt in PROMPTS:
+        as_function = "\n" in prompt
+        config = GenerationConfig(strategy="greedy", max_new_tokens=2 * NEW_TOKENS if as_function else NEW_TOKENS)
+        done = generate(model, tokenizer, prompt, config, complete_function=as_function)[0]
+        text = done.function.text if as_function and done.function is not None else done.prompt + done.text
+        rows.append({"prompt": prompt, "text": text, "parses": parses(text), "finish": done.finish_reason})
+    return rows
+
+
+def suite_counts(model: GPT, tokenizer) -> dict[str, int]:
+    """The task suite, greedy, as `tinygpt eval-suite` runs it: counts of parses, bodies, passes."""
+    from tinygpt.eval.sandbox import SandboxLimits
+    from tinygpt.eval.task_eval import run_tasks, summarize
+    from tinygpt.eval.tasks import load_tasks
+
+    config = GenerationConfig(strategy="greedy", max_new_tokens=128)
+    attempts = run_tasks(model, tokenizer, load_tasks(), config, SandboxLimits(), "timeline suite")
+    return summarize([attempt for task in attempts for attempt in task])
+
+
+def record(model: GPT, tokenizer, step: int, tokens: int, suite: bool = False) -> dict:
+    """One timeline entry at `step` after `tokens` training tokens; the model's mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        entry = {"step": step, "tokens": tokens, "completions": completions(model, tokenizer)}
+        if suite:
+            entry["suite"] = suite_counts(model, tokenizer)
+        return entry
+    finally:
+        model.train(was_training)
