@@ -6,7 +6,7 @@ function from a request in plain words and runs that function's tests.
     python generate.py --allow-unconfined                      the demo, its tests run even without bubblewrap
 
 Everything printed is generated on the spot by the shipped checkpoint; nothing is canned. The decoding settings are
-fixed: those recorded in `demo.json` next to the checkpoint, which `benchmarks/decoding_sweep.py` chose on the
+fixed: those recorded in `demo.json` next to the checkpoint, which `tools/decoding_sweep.py` chose on the
 project's task suite (never by trying seeds on these prompts), printed with the figures measured for them there.
 Without a `demo.json`, top-p sampling with seed 0.
 """
@@ -73,7 +73,7 @@ def demo_settings(checkpoint: Path) -> tuple[dict, str]:
     total = suite["attempts"]
     return settings, (f"decoding: {describe(checked).rsplit(', max_new_tokens', 1)[0]}; "
                       f"chosen on the project's {total}-task suite, where it parses {suite['parses']}/{total} "
-                      f"and passes {suite['passed']}/{total} (benchmarks/decoding_sweep.py)")
+                      f"and passes {suite['passed']}/{total} (tools/decoding_sweep.py)")
 
 
 def parses(code: str) -> bool:

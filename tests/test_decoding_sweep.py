@@ -1,4 +1,4 @@
-"""benchmarks/decoding_sweep.py: runs the suite per candidate setting and records the one that passes most."""
+"""tools/decoding_sweep.py: runs the suite per candidate setting and records the one that passes most."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "decoding_sweep.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "decoding_sweep.py"
 spec = importlib.util.spec_from_file_location("decoding_sweep", SCRIPT)
 decoding_sweep = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(decoding_sweep)

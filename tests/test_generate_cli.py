@@ -230,7 +230,7 @@ def test_root_demo_without_a_sandbox_shows_the_function_but_runs_no_test(capsys,
 
 
 def test_root_demo_uses_and_prints_the_settings_chosen_on_the_suite(capsys, root_script, release, tmp_path):
-    """demo.json next to the checkpoint (written by benchmarks/decoding_sweep.py) fixes the decoding settings."""
+    """demo.json next to the checkpoint (written by tools/decoding_sweep.py) fixes the decoding settings."""
     import shutil
 
     checkpoint = tmp_path / "model.safetensors"

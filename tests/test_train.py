@@ -1,6 +1,7 @@
 """Training: config parsing errors, gradient accumulation, exact resume after SIGKILL, NaN handling, logs."""
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -12,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygpt import config as config_module
 from tinygpt.cli.prepare import main as prepare_main
 from tinygpt.cli.train import main
-from tinygpt.config import ConfigError, parse_args
+from tinygpt.config import ConfigError, TrainConfig, parse_args
 from tinygpt.train.loss import bits_per_byte
-from tinygpt.train.trainer import Trainer, TrainingDiverged, TrainingStopped
+from tinygpt.train.trainer import RUN_STATE, Trainer, TrainingDiverged, TrainingStopped
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FLAGS = ["--n_layer=2", "--n_head=2", "--n_embd=32", "--block_size=16", "--batch_size=4", "--warmup_steps=3",
@@ -134,7 +136,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(data_dir, tmp_path):
     assert history == resumed, "resumed run diverged from the uninterrupted one"
 
 
-def test_resume_needs_only_the_out_dir_and_is_exact(data_dir, tmp_path, capsys):
+def test_resume_needs_only_the_out_dir_and_is_exact(data_dir, tmp_path, capsys, monkeypatch):
     """--resume takes every key the command line does not give from the checkpoint; given keys override it, except
     the model's shape."""
     steps = "--max_steps=16"
@@ -156,9 +158,15 @@ def test_resume_needs_only_the_out_dir_and_is_exact(data_dir, tmp_path, capsys):
 
     assert main([f"--out_dir={stopped}", "--resume"]) == 0
     assert _losses(stopped) == _losses(tmp_path / "straight")
+    converted = []  # each value is converted once: the two flags, then the checkpoint's stored keys
+    original = config_module._convert
+    monkeypatch.setattr(config_module, "_convert", lambda *args: converted.append(args[0]) or original(*args))
     assert main([f"--out_dir={stopped}", "--resume", "--max_steps=18"]) == 0
+    stored = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in config_module.NOT_RESUMED]
+    assert sorted(converted) == sorted(["out_dir", "max_steps", *stored])
     assert "changed by the command line: max_steps 16 -> 18" in capsys.readouterr().err
     assert _checkpoint_step(stopped) == 18
+    assert set(trainer.run_state()) == set(RUN_STATE)  # what a checkpoint carries is what resume restores
 
 
 def _losses(out_dir: Path) -> list[list[str]]:

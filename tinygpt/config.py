@@ -157,7 +157,12 @@ def convert_values(values: dict) -> dict:
 
 def build_config(values: dict) -> TrainConfig:
     """TrainConfig from a dict of overrides (strings from flags or typed values from JSON)."""
-    config = TrainConfig(**convert_values(values))
+    return checked_config(convert_values(values))
+
+
+def checked_config(converted: dict) -> TrainConfig:
+    """TrainConfig from values already converted (`convert_values`), validated as a whole."""
+    config = TrainConfig(**converted)
     config.validate()
     return config
 
@@ -172,11 +177,11 @@ MODEL_KEYS = tuple(f.name for f in fields(GPTConfig) if f.name in {f.name for f 
 NOT_RESUMED = frozenset({"release_dir", "time_limit_minutes"})
 
 
-def resume_config(values: dict, stored: dict, checkpoint: str) -> TrainConfig:
-    """The config of a resumed run: the checkpoint's `stored` train config, with `values` (the command line's) over
-    it. A model key given with another value than the checkpoint's is a ConfigError; stored keys that this version
-    does not know are dropped, keys it added since take their defaults."""
-    given = convert_values(values)
+def resume_config(given: dict, stored: dict, checkpoint: str) -> TrainConfig:
+    """The config of a resumed run: the checkpoint's `stored` train config, with `given` (the command line's values,
+    converted by `convert_values`) over it. A model key given with another value than the checkpoint's is a
+    ConfigError; stored keys that this version does not know are dropped, keys it added since take their defaults.
+    Each value is converted once: the command line's by the caller, the stored ones here."""
     stored = {"optimizer": "adamw", **stored}  # checkpoints from before Muon were all trained with AdamW
     known = {f.name for f in fields(TrainConfig)} - NOT_RESUMED
     kept = convert_values({key: value for key, value in stored.items() if key in known})
@@ -185,7 +190,7 @@ def resume_config(values: dict, stored: dict, checkpoint: str) -> TrainConfig:
             raise ConfigError(f"{key}={given[key]!r} conflicts with checkpoint {checkpoint}, which was trained with "
                               f"{key}={kept[key]!r}; --resume keeps the checkpoint's model (drop the flag, or train "
                               "a new model into another --out_dir)")
-    return build_config({**kept, **given})
+    return checked_config({**kept, **given})
 
 
 RESUME_FROM = ("latest", "healthy")  # --resume continues the latest checkpoint; --resume=healthy the last healthy one

@@ -81,11 +81,12 @@ def config_from_command_line(argv: list[str]) -> tuple[TrainConfig, Path | None,
     values, resume = read_command_line(argv)
     if not resume:
         return build_config(values), None, []
-    out_dir = convert_values(values).get("out_dir", TrainConfig.out_dir)
-    checkpoint = Path(out_dir) / (HEALTHY_NAME if resume == "healthy" else CHECKPOINT_NAME)
+    given = convert_values(values)
+    given.setdefault("out_dir", TrainConfig.out_dir)  # the checkpoint is read from this run's --out_dir
+    checkpoint = Path(given["out_dir"]) / (HEALTHY_NAME if resume == "healthy" else CHECKPOINT_NAME)
     document = read_document(checkpoint)
     stored = document.get("train_config") if isinstance(document.get("train_config"), dict) else {}
-    config = resume_config({**values, "out_dir": out_dir}, stored, str(checkpoint))
+    config = resume_config(given, stored, str(checkpoint))
     changes = [f"{key} {stored[key]!r} -> {value!r}" for key, value in config.to_dict().items()
                if key in stored and key != "out_dir" and stored[key] != value]
     return config, checkpoint, changes

@@ -54,7 +54,12 @@ CHECKPOINT_NAME = "ckpt.safetensors"  # the latest checkpoint
 HEALTHY_NAME = "healthy.safetensors"  # the last checkpoint judged healthy (tinygpt.train.health)
 TOKENIZER_NAME = "tokenizer.json"  # the copy of the dataset's tokenizer beside each checkpoint
 RELEASE_FILES = ("model.safetensors", TOKENIZER_NAME, "metrics.json", "timeline.jsonl", "timeline.png", *LOG_FILES)
-RESUME_KEYS = ("step", "history", "evals", "data_rng", "tt_rng")
+# The run state a checkpoint carries beside its weights and optimizer state: written by `run_state`, restored by
+# `resume`. True: a checkpoint must hold it to be resumed; False: checkpoints of older versions may lack it, and the
+# run continues with its default.
+RUN_STATE = {"step": True, "history": True, "evals": True, "data_rng": True, "tt_rng": True,
+             "train_seconds": False, "timeline": False, "healthy": False, "blas_threads": False}
+RESUME_KEYS = tuple(key for key, required in RUN_STATE.items() if required)
 
 
 class TrainingDiverged(RuntimeError):
@@ -173,15 +178,18 @@ class Trainer:
     def checkpoint_path(self) -> Path:
         return self.out_dir / CHECKPOINT_NAME
 
+    def run_state(self) -> dict:
+        """Where the run stands (the keys of RUN_STATE): what `resume` restores."""
+        return {"step": self.step, "history": self.history, "evals": self.evals,
+                "data_rng": self.data_rng.bit_generator.state, "tt_rng": tt.default_rng().bit_generator.state,
+                "train_seconds": self.train_seconds, "timeline": self.timeline, "healthy": self.healthy,
+                "blas_threads": self.blas_threads}
+
     def _metadata(self) -> dict:
-        return {
-            "train_config": self.config.to_dict(), "step": self.step,
-            "tokenizer": TOKENIZER_NAME, "tokenizer_sha256": self.tokenizer_sha256,
-            "tokenizer_source": str(self.tokenizer_path),
-            "data_rng": self.data_rng.bit_generator.state, "tt_rng": tt.default_rng().bit_generator.state,
-            "history": self.history, "evals": self.evals, "dataset": self.meta, "train_seconds": self.train_seconds,
-            "timeline": self.timeline, "healthy": self.healthy, "blas_threads": self.blas_threads,
-        }
+        """The checkpoint's document: the config, the tokenizer and dataset it was trained on, and the run state."""
+        return {"train_config": self.config.to_dict(), "tokenizer": TOKENIZER_NAME,
+                "tokenizer_sha256": self.tokenizer_sha256, "tokenizer_source": str(self.tokenizer_path),
+                "dataset": self.meta, **self.run_state()}
 
     def check_finite(self) -> None:
         """Raise TrainingDiverged if any weight is NaN or infinite: such weights are never saved."""

@@ -1,7 +1,7 @@
 """Every figure issue 18 asks of a released model, measured by the project's own commands, in one run.
 
-    python benchmarks/evaluate_release.py --release models/tinygpt-mixture      # about an hour on 2 cores
-    python benchmarks/evaluate_release.py --release DIR --quick                  # a few tasks each: checks the script
+    python tools/evaluate_release.py --release models/tinygpt-mixture      # about an hour on 2 cores
+    python tools/evaluate_release.py --release DIR --quick                  # a few tasks each: checks the script
 
 For the checkpoint `DIR/model.safetensors` it runs, in order, and keeps each command's printed report and JSON in
 `DIR/eval/`:
@@ -10,7 +10,7 @@ For the checkpoint `DIR/model.safetensors` it runs, in order, and keeps each com
     tinygpt eval-suite --verify K                        the project's task suite, greedy, and verified from K
     tinygpt eval-humaneval --verify K [--samples N]      HumanEval pass@1 greedy, verified from K (by the examples
                                                          in each prompt, never its tests), and pass@k sampled
-    benchmarks/decoding_sweep.py --write-demo DIR/demo.json   the demo's decoding settings, chosen on the suite
+    tools/decoding_sweep.py --write-demo DIR/demo.json   the demo's decoding settings, chosen on the suite
 
 then prints each figure beside its target, met or missed, and writes them to `DIR/eval/summary.json`.
 """
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                              out_dir)
     demo_path = args.release / "demo.json"
     if not args.no_sweep:
-        sweep = [sys.executable, str(ROOT / "benchmarks" / "decoding_sweep.py"), *common, *limit,
+        sweep = [sys.executable, str(ROOT / "tools" / "decoding_sweep.py"), *common, *limit,
                  "--out", str(out_dir / "sweep.json"), "--write-demo", str(demo_path)]
         subprocess.run(sweep, check=True)
     demo = json.loads(demo_path.read_text(encoding="utf-8")) if demo_path.is_file() else None

@@ -1,8 +1,8 @@
 """Which decoding settings should the demo use? Run the project's task suite under each candidate and pick on it.
 
-    python benchmarks/decoding_sweep.py --checkpoint models/tinygpt-mixture/model.safetensors \\
+    python tools/decoding_sweep.py --checkpoint models/tinygpt-mixture/model.safetensors \\
         --out benchmarks/results/decoding_sweep.json --write-demo models/tinygpt-mixture/demo.json
-    python benchmarks/decoding_sweep.py --checkpoint CKPT --only greedy --only greedy-rep1.1 -n 10   # a subset
+    python tools/decoding_sweep.py --checkpoint CKPT --only greedy --only greedy-rep1.1 -n 10   # a subset
 
 Each candidate is a set of `tinygpt eval-suite` decoding options (greedy, greedy with a repetition penalty, sampling
 at a low temperature, beam search, ...). The suite runs once per candidate, tests sandboxed, and the table reports
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = choose(results)
     print(table(results))
     print(f"chosen: {chosen['name']}")
-    command = "python benchmarks/decoding_sweep.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python tools/decoding_sweep.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.out:
         write_json(args.out, {"checkpoint": str(args.checkpoint), "command": command, "results": results,
                                      "chosen": chosen["name"]})

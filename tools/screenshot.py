@@ -1,6 +1,6 @@
 """A screenshot of the playground (`tinygpt serve`) for the README, taken by headless Chromium.
 
-    python benchmarks/screenshot.py [--checkpoint models/tinygpt-finish/model.safetensors]
+    python tools/screenshot.py [--checkpoint models/tinygpt-finish/model.safetensors]
                                     [--prompt "def fibonacci(n):"] [--output docs/playground.png]
                                     [--url http://127.0.0.1:8000]
 
