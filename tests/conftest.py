@@ -2,7 +2,8 @@
 busy); `release` is a tiny random TinyGPT checkpoint with its tokenizer, shared by the generation and evaluation
 command tests; `hf_dir` a Hugging Face directory exported from a tiny model; `stdlib_modules` a folder of twelve
 standard-library modules, the small source of real code that the prepare and training tests read (copy it before
-changing it)."""
+changing it); `tiny_dataset` the dataset `tinygpt prepare` makes of them (vocabulary 300, 30 % held out), which the
+training tests read (copy it before changing it)."""
 
 import sysconfig
 from pathlib import Path
@@ -36,6 +37,16 @@ def release(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def stdlib_modules(tmp_path_factory) -> Path:
     return stdlib_source(tmp_path_factory.mktemp("stdlib_modules"))
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(stdlib_modules, tmp_path_factory) -> Path:
+    from tinygpt.cli.prepare import main as prepare_main
+
+    out = tmp_path_factory.mktemp("tiny_dataset") / "set"
+    assert prepare_main(["--source", str(stdlib_modules), "--out", str(out), "--vocab-size", "300", "--val-fraction",
+                         "0.3", "--no-benchmark-check"]) == 0
+    return out
 
 
 @pytest.fixture

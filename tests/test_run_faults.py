@@ -39,10 +39,8 @@ def prepare(source: Path, out: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def data_dir(source, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "set"
-    assert prepare(source, out) == 0
-    return out
+def data_dir(tiny_dataset) -> Path:
+    return tiny_dataset
 
 
 def flags(data_dir: Path, out_dir: Path, *extra: str) -> list[str]:

@@ -20,7 +20,6 @@ import pytest
 from helpers import TINY_RUN_FLAGS
 
 from tinygpt.checkpoint import read_document
-from tinygpt.cli.prepare import main as prepare_main
 from tinygpt.cli.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,10 +63,8 @@ def source(stdlib_modules) -> Path:
 
 
 @pytest.fixture(scope="module")
-def data_dir(source, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "set"
-    assert prepare_main(prepare_args(source, out)) == 0
-    return out
+def data_dir(tiny_dataset) -> Path:
+    return tiny_dataset
 
 
 def prepare_args(source: Path, out: Path) -> list[str]:

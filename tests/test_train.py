@@ -26,19 +26,9 @@ TINY_FLAGS = ["--n_layer=2", "--n_head=2", "--n_embd=32", "--block_size=16", "--
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    """A small dataset prepared from a few standard-library modules."""
-    import sysconfig
-
-    source = tmp_path_factory.mktemp("source")
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    for name in ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py",
-                 "keyword.py", "glob.py", "fnmatch.py", "copy.py", "numbers.py"]:
-        (source / name).write_text((stdlib / name).read_text(encoding="utf-8"), encoding="utf-8")
-    out = tmp_path_factory.mktemp("data")
-    assert prepare_main(["--source", str(source), "--out", str(out), "--vocab-size", "300", "--val-fraction",
-                         "0.3"]) == 0
-    return out
+def data_dir(tiny_dataset):
+    """A small dataset prepared from a few standard-library modules (conftest)."""
+    return tiny_dataset
 
 
 def flags(data_dir, out_dir, *extra):

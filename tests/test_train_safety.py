@@ -16,7 +16,6 @@ import pytest
 from helpers import error_line, run_flags, trained
 
 from tinygpt.checkpoint import CheckpointError, load_model, read_checkpoint, read_document, save_checkpoint
-from tinygpt.cli.prepare import main as prepare_main
 from tinygpt.cli.train import main
 from tinygpt.config import parse_args
 from tinygpt.outputs import DirectoryLock, file_sha256
@@ -24,12 +23,8 @@ from tinygpt.train.trainer import Trainer, TrainingDiverged
 
 
 @pytest.fixture(scope="module")
-def data_dir(stdlib_modules, tmp_path_factory) -> Path:
-    source = stdlib_modules
-    out = tmp_path_factory.mktemp("data") / "set"
-    assert prepare_main(["--source", str(source), "--out", str(out), "--vocab-size", "300", "--val-fraction",
-                         "0.3", "--no-benchmark-check"]) == 0
-    return out
+def data_dir(tiny_dataset) -> Path:
+    return tiny_dataset
 
 
 def flags(data_dir: Path, out_dir: Path, *extra: str) -> list[str]:
