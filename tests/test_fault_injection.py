@@ -1,4 +1,4 @@
-"""The fault-injection run (benchmarks/fault_injection.py), quick subset: every bad argument, damaged file, I/O fault
+"""The fault-injection run (tests/faults/fault_injection.py), quick subset: every bad argument, damaged file, I/O fault
 and signal it tries ends as a clean one-line error or as correct behaviour, never as a traceback, a hang, nonsense
 accepted with exit status 0, lost data or another surprise. Also checks that the run's classifier would notice each
 of those, so that a broken harness cannot pass by seeing nothing."""
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "fault_injection.py"
+SCRIPT = ROOT / "tests" / "faults" / "fault_injection.py"
 
 
 @pytest.fixture(scope="module")

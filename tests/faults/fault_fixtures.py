@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 SHIPPED = REPO / "models" / "tinygpt-stdlib" / "model.safetensors"  # read only
 STDLIB_FILES = ["bisect.py", "heapq.py", "textwrap.py", "shlex.py", "string.py", "abc.py", "colorsys.py",

@@ -17,9 +17,9 @@ subprocess with a timeout and is reported as one of:
 
 Run it from anywhere (it finds the repository from its own path); it never writes outside a temporary directory:
 
-    nice -n 19 env OPENBLAS_NUM_THREADS=1 python benchmarks/fault_injection.py              # every case, minutes
-    nice -n 19 env OPENBLAS_NUM_THREADS=1 python benchmarks/fault_injection.py --quick      # a subset, < 1 minute
-    python benchmarks/fault_injection.py --json out.json --jobs 2 --only generate/ --keep
+    nice -n 19 env OPENBLAS_NUM_THREADS=1 python tests/faults/fault_injection.py              # every case, minutes
+    nice -n 19 env OPENBLAS_NUM_THREADS=1 python tests/faults/fault_injection.py --quick      # a subset, < 1 minute
+    python tests/faults/fault_injection.py --json out.json --jobs 2 --only generate/ --keep
 
 The tiny fixtures (a dataset prepared from a dozen standard-library files, a 1-layer model trained on it for a few
 steps and its release, that release exported as a Hugging Face directory, task files; `fault_fixtures.py`) are made
@@ -56,7 +56,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
 from fault_cases import CASES  # noqa: E402
