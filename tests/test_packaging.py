@@ -77,3 +77,14 @@ def test_the_library_imports_no_command_line():
                  if not is_command_line(name := info.name)
                  for module in sorted(imports_of(name)) if module == "argparse" or is_command_line(module)]
     assert offenders == []
+
+
+def test_the_playground_is_an_extra_and_its_command_says_so():
+    """`pip install -e .` runs the demo, training and every command but `serve`; without fastapi and uvicorn,
+    `tinygpt serve` says what to install, on one line, and exits 1."""
+    code = ("import sys; sys.modules['fastapi'] = sys.modules['uvicorn'] = None\n"
+            "from tinygpt.cli import main; sys.exit(main(['serve', '--help']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stdout == "", result
+    assert result.stderr.count("\n") == 1 and "tinygpt serve: error: needs" in result.stderr
+    assert "tinytorch-tinygpt[serve]" in result.stderr

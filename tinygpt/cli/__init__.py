@@ -178,9 +178,21 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+# Commands whose libraries are an extra (`pip install "tinytorch-tinygpt[serve]"`), not needed by the rest.
+EXTRAS = {"serve": ("serve", {"fastapi", "starlette", "uvicorn", "h11"})}
+
+
 def dispatch(command: str, argv: list[str]) -> int:
     prog = f"tinygpt {command}"
-    module = importlib.import_module(COMMANDS[command][0])
+    try:
+        module = importlib.import_module(COMMANDS[command][0])
+    except ModuleNotFoundError as err:
+        extra, packages = EXTRAS.get(command, ("", set()))
+        if (err.name or "").split(".")[0] not in packages:
+            raise
+        print_stderr(f"{prog}: error: needs {err.name}, which is not installed: pip install "
+                     f"'tinytorch-tinygpt[{extra}]' (or pip install -e '.[{extra}]' in a checkout)")
+        return EXIT_FAILED
     entry = getattr(module, "main_import" if command == "import-hf" else "main")
     if command == "train":  # the same path as `python train.py`, naming itself as called
         return run_command(prog, lambda: entry(argv, prog))
