@@ -1,8 +1,11 @@
 """The `tinygpt` command: one entry point that dispatches to each tool's own `main(argv)`, and the one error style
 every tool shares.
 
-    tinygpt prepare | train | generate | evaluate | eval-functions | eval-suite | eval-humaneval | bench | export-hf
-            | import-hf | serve  [options]
+    tinygpt exercises | mine-exercises | prepare | train | generate | evaluate | eval-functions | eval-suite
+            | eval-humaneval | bench | export-hf | import-hf | contamination | serve  [options]
+
+Each command is a module of this package (`COMMANDS` names it) holding its options and exit statuses; the work is
+in the library (`tinygpt.data`, `.train`, `.eval`, `.hf`, `.serve`, `.generate`), which never imports this package.
 
 The error style, for every command:
 - a bad argument is one line on stderr, `tinygpt COMMAND: error: ...`, naming the option and what was expected, and
