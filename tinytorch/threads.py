@@ -63,8 +63,7 @@ def usable_blas_threads() -> int:
     `count`."""
     if _fixed is not None:
         return _fixed
-    configured = max((library.num_threads for library in _blas().lib_controllers), default=1)
-    return max(1, min(free_cores(), configured))
+    return max(1, min(free_cores(), elementwise_threads()))
 
 
 @contextlib.contextmanager
@@ -91,11 +90,13 @@ def fixed_blas_threads(count: int) -> Iterator[None]:
 
 # ---- element-wise kernels ---------------------------------------------------------------------------------------
 _pool = None
+_pool_workers = 0
 
 
 def elementwise_threads() -> int:
     """Threads for the element-wise kernels of training (fused GELU and layer norm): as many as the BLAS library
-    may use right now, so that `blas_threads`, `fixed_blas_threads` and OPENBLAS_NUM_THREADS bound them too."""
+    may use right now (its configured count, the ceiling `usable_blas_threads` also keeps), so that `blas_threads`,
+    `fixed_blas_threads` and OPENBLAS_NUM_THREADS bound them too."""
     if _fixed is not None:
         return _fixed
     return max((library.num_threads for library in _blas().lib_controllers), default=1)
@@ -110,11 +111,12 @@ def for_each_block(work, blocks: list) -> None:
         for block in blocks:
             work(block)
         return
-    global _pool
-    if _pool is None or _pool._max_workers < workers:
+    global _pool, _pool_workers
+    if _pool_workers < workers:
         from concurrent.futures import ThreadPoolExecutor
 
         _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tinytorch-elementwise")
+        _pool_workers = workers
     share = -(-len(blocks) // workers)  # contiguous runs of blocks, one per thread
     futures = [_pool.submit(lambda run: [work(block) for block in run], blocks[i:i + share])
                for i in range(0, len(blocks), share)]

@@ -6,8 +6,8 @@
     tinygpt generate --interactive
     tinygpt generate --prompt "def add(a, b):" --strategy sample --temperature 0.7 --top-k 20 --explain
 
-Options left out keep `tinygpt generate`'s defaults (`config_from_args`, which the evaluation commands and the
-playground share, so a setting means the same everywhere). Bad command-line input is one line on stderr and exit
+Options left out keep the API's defaults (`tinygpt.generate.decoding_config`, which the evaluation commands and the
+playground use too, so a setting means the same everywhere). Bad command-line input is one line on stderr and exit
 status 2; a checkpoint that cannot produce finite logits, or output that cannot be written, one line and exit
 status 1; output piped into a reader that stops early (`| head`) ends quietly (status 141, as for SIGPIPE).
 """

