@@ -11,7 +11,6 @@ project's task suite (never by trying seeds on these prompts), printed with the 
 Without a `demo.json`, top-p sampling with seed 0.
 """
 
-import ast
 import json
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from tinygpt.cli import EXIT_BAD_ARGUMENT, print_stderr
 from tinygpt.cli.generate import main as generate_main
 from tinygpt.cli.generate import run_generating_command
+from tinygpt.code_completion import compiles
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.eval.task_eval import describe, judge
 from tinygpt.eval.tasks import load_tasks
@@ -72,16 +72,8 @@ def demo_settings(checkpoint: Path) -> tuple[dict, str]:
         raise GenerateError(f"cannot read the demo settings {path}: {err}") from None
     total = suite["attempts"]
     return settings, (f"decoding: {describe(checked).rsplit(', max_new_tokens', 1)[0]}; "
-                      f"chosen on the project's {total}-task suite, where it parses {suite['parses']}/{total} "
+                      f"chosen on the project's {total}-task suite, where it compiles {suite['compiles']}/{total} "
                       f"and passes {suite['passed']}/{total} (tools/decoding_sweep.py)")
-
-
-def parses(code: str) -> bool:
-    try:
-        ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
-    return True
 
 
 def show_seed_prompts(model, tokenizer, settings: dict) -> None:
@@ -95,9 +87,9 @@ def show_seed_prompts(model, tokenizer, settings: dict) -> None:
         code = function.text if function else completion.prompt + completion.text
         how = HOW_IT_STOPPED[completion.finish_reason]
         if function is not None and function.truncated:  # trimmed back to parse: not code the model finished
-            verdict = "does NOT parse as written (trimmed to its last complete statement)"
+            verdict = "does NOT compile as written (trimmed to its last complete statement)"
         else:
-            verdict = "parses" if parses(code) else "does NOT parse"
+            verdict = "compiles" if compiles(code) else "does NOT compile"
         print(f"--- prompt {prompt!r}: {description}, {how} ({len(completion.tokens)} tokens in {seconds:.2f} s); "
               f"{verdict} ---")
         print(code.rstrip("\n") + "\n")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tinygpt.cli.generate import show
-from tinygpt.code_completion import FunctionEnd, block_end, extract_function, has_body, most_repeated_line
+from tinygpt.code_completion import FunctionEnd, block_end, compiles, extract_function, has_body, most_repeated_line
 from tinygpt.generate import Completion
 
 PROMPT = 'def is_even(n):\n    """Return True if n is even."""\n'
@@ -29,7 +29,7 @@ PROMPT = 'def is_even(n):\n    """Return True if n is even."""\n'
 def test_a_function_ends_before_phantom_methods_and_dead_code(generated, expected_body):
     block = extract_function(PROMPT, generated)
     assert block.ended and not block.truncated
-    assert block.text == PROMPT + expected_body and block.parses
+    assert block.text == PROMPT + expected_body and block.compiles
 
 
 @pytest.mark.parametrize("generated", [
@@ -42,14 +42,14 @@ def test_real_function_bodies_are_kept(generated):
     text = PROMPT + generated
     assert block_end(text, 0) is None
     block = extract_function(PROMPT, generated + "\nprint(is_even(2))\n")
-    assert block.text == PROMPT + generated and block.parses
+    assert block.text == PROMPT + generated and block.compiles
 
 
 def test_methods_of_a_class_block_are_kept():
     prompt = "class Stack:\n"
     generated = "    def push(self, item):\n        return 1\n\n    def pop(self):\n        return 2\n\nx = 1\n"
     block = extract_function(prompt, generated)
-    assert block.text == prompt + generated[:generated.index("\nx = 1")] and block.parses
+    assert block.text == prompt + generated[:generated.index("\nx = 1")] and block.compiles
     method = extract_function("class Stack:\n    def push(self, item):\n", "        return 1\n    def pop(self):\n")
     assert method.text == "    def push(self, item):\n        return 1\n"
 
@@ -69,10 +69,10 @@ def test_block_start_points_into_prompt_plus_completion():
 
 def test_an_unparsable_block_says_so(capsys):
     block = extract_function(PROMPT, "    return n %% 2\n\nx = 1\n")
-    assert block.ended and not block.parses
+    assert block.ended and not block.compiles
     show([Completion(PROMPT, "    return n %% 2\n\nx = 1\n", [], "function_end", None, block)], True, 1)
     captured = capsys.readouterr()
-    assert captured.out == block.text and captured.err == "note: this block does not parse (ast.parse rejects it)\n"
+    assert captured.out == block.text and captured.err == "note: this block does not compile (compile() rejects it)\n"
 
 
 @pytest.mark.parametrize("block, expected", [
@@ -87,6 +87,22 @@ def test_an_unparsable_block_says_so(capsys):
 ])
 def test_has_body(block, expected):
     assert has_body(block) is expected
+
+
+@pytest.mark.parametrize("source, valid", [
+    ("def f(n):\n    return n\n", True),
+    ("def test_multiple_letters(n: int, n: int) -> bool:\n    return n == 0\n", False),  # duplicate argument
+    ("for i in range(3):\n    if i:\n        return i\n", False),  # 'return' outside function
+    ("def f():\n    nonlocal x\n", False),  # no binding for nonlocal
+    ("def f():\n    yield 1\n    return 2\n", True),
+    ("x = (1,\n", False),
+])
+def test_compiles_is_what_compile_accepts_not_only_ast_parse(source, valid):
+    """The demo once called the first two invalid blocks "parses": ast.parse accepts them, compile() does not."""
+    assert compiles(source) is valid
+    assert has_body(source) is (valid and source.startswith("def") and "nonlocal" not in source)
+    assert extract_function("", source, end_of_file=True) is None or \
+        extract_function("", source, end_of_file=True).compiles is valid
 
 
 def test_most_repeated_line_ignores_indentation_blanks_and_punctuation():

@@ -12,8 +12,8 @@ decoding_sweep = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(decoding_sweep)
 
 
-def result(name: str, passed: int, parses: int) -> dict:
-    return {"name": name, "summary": {"passed": passed, "parses": parses}}
+def result(name: str, passed: int, compiles: int) -> dict:
+    return {"name": name, "summary": {"passed": passed, "compiles": compiles}}
 
 
 def test_choose_prefers_passing_then_parsing_then_the_simpler_candidate():
@@ -46,7 +46,7 @@ def test_evaluate_release_measures_every_target_and_keeps_the_reports(release, t
     assert evaluate_release.main(["--release", str(tmp_path), "--quick", "--verify", "2"]) == 0
     summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
     figures = [row["figure"] for row in summary["targets"]]
-    assert figures[:5] == ["HumanEval pass@1 (greedy)", "suite parses without trimming (greedy)",
+    assert figures[:5] == ["HumanEval pass@1 (greedy)", "suite compiles without trimming (greedy)",
                            "suite passes its tests (greedy)", "bits/byte, stdlib held-out", "bits/byte, numpy's source"]
     numpy_row = summary["targets"][4]
     assert 0 < numpy_row["measured"] < 20 and numpy_row["met"] is False  # a random model is far from 1.37

@@ -77,17 +77,17 @@ def completion_of(task: Task, generated: str, reason: str = "function_end") -> C
     return Completion(task.prompt, generated, [], reason, None, extract_function(task.prompt, generated))
 
 
-@pytest.mark.parametrize("generated, status, parses, body", [
+@pytest.mark.parametrize("generated, status, compiles, body", [
     ("    return 3 * x\n\nprint(1)\n", "passed", True, True),
     ("    return x + x\n\nprint(1)\n", "failed", True, True),
     ("    return x +* 3\n\nprint(1)\n", "error", False, False),
     ('    """Trimmed."""\n    return [x fo', "failed", False, False),  # trimmed back to a docstring and `pass`
 ])
-def test_judge_runs_the_preamble_block_and_tests(generated, status, parses, body):
+def test_judge_runs_the_preamble_block_and_tests(generated, status, compiles, body):
     task = Task(**{key: TOY_PROBLEMS[0][key] for key in ("task_id", "prompt", "canonical_solution", "test",
                                                           "entry_point")})
     attempt = judge(task, completion_of(task, generated), SandboxLimits(timeout_s=10))
-    assert (attempt.status, attempt.parses, attempt.has_body) == (status, parses, body), attempt.reason
+    assert (attempt.status, attempt.compiles, attempt.has_body) == (status, compiles, body), attempt.reason
 
 
 def test_judge_keeps_the_prompt_preamble_and_reports_a_missing_def():
@@ -107,7 +107,7 @@ def test_eval_suite_reports_every_figure(capsys, release, tmp_path):
     code = eval_suite.main(["--checkpoint", str(release), "-n", "3", *TINY, "--json", str(report)])
     out = capsys.readouterr().out
     assert code == 0, out
-    for label in ("parses without trimming:", "has a body:", "repeats a line 5+ times:", "passes its tests:",
+    for label in ("compiles without trimming:", "has a body:", "repeats a line 5+ times:", "passes its tests:",
                   "trimmed at max_new_tokens:", "not passed:"):
         assert label in out
     results = json.loads(report.read_text())
@@ -244,8 +244,8 @@ def test_eval_functions_counts_trimmed_empty_and_looping_completions_as_failures
         current[0] = name
         sample = FunctionSample("m.py", name, prompt, "    return x\n")
         results[name] = eval_functions.evaluate(None, None, [sample], "", None)[0]
-    assert results["good"].well_formed and results["good"].parses and results["good"].novel
-    assert not results["trimmed"].has_body and not results["trimmed"].parses and results["trimmed"].truncated
-    assert results["looping"].parses and results["looping"].repeats == 6 and not results["looping"].well_formed
+    assert results["good"].well_formed and results["good"].compiles and results["good"].novel
+    assert not results["trimmed"].has_body and not results["trimmed"].compiles and results["trimmed"].truncated
+    assert results["looping"].compiles and results["looping"].repeats == 6 and not results["looping"].well_formed
     cut = results["cut_but_parses"]
-    assert cut.truncated and cut.has_body and not cut.parses and not cut.well_formed
+    assert cut.truncated and cut.has_body and not cut.compiles and not cut.well_formed

@@ -236,12 +236,12 @@ def test_root_demo_uses_and_prints_the_settings_chosen_on_the_suite(capsys, root
     checkpoint = tmp_path / "model.safetensors"
     shutil.copy(release, checkpoint)
     shutil.copy(release.with_name("tokenizer.json"), tmp_path / "tokenizer.json")
-    suite = {"attempts": 122, "parses": 100, "passed": 30}
+    suite = {"attempts": 122, "compiles": 100, "passed": 30}
     settings = {"strategy": "greedy", "max_new_tokens": 128, "repetition_penalty": 1.1}
     (tmp_path / "demo.json").write_text(json.dumps({"settings": settings, "suite": suite}))
     assert root_script.demo(checkpoint) == 0
     out = capsys.readouterr().out
-    assert ("decoding: greedy, repetition_penalty 1.1; chosen on the project's 122-task suite, where it parses "
+    assert ("decoding: greedy, repetition_penalty 1.1; chosen on the project's 122-task suite, where it compiles "
             "100/122 and passes 30/122") in out
     (tmp_path / "demo.json").write_text(json.dumps({"settings": {**settings, "top_p": 7}, "suite": suite}))
     assert root_script.demo(checkpoint) == 2
@@ -256,7 +256,7 @@ def test_root_demo_header_says_how_each_completion_stopped(capsys, root_script, 
     assert root_script.demo(release) == 0
     headers = [line for line in capsys.readouterr().out.splitlines() if line.startswith("--- prompt")]
     assert len(headers) == 3 and all(", cut at the token limit (2 tokens in " in line for line in headers), headers
-    assert all("parse" in line for line in headers)  # each says whether its code parses
+    assert all("compile" in line for line in headers)  # each says whether its code compiles
 
 
 @pytest.mark.skipif(not DEFAULT_CHECKPOINT.exists(), reason="no shipped model")
@@ -303,7 +303,7 @@ def test_eval_functions_reports_both_shares(capsys, release, tmp_path):
     code = eval_functions_cli.main(["--checkpoint", str(release), "--data-dir", str(data), "-n", "3",
                                 "--max-new-tokens", "6", "--json", str(report)])
     out = capsys.readouterr().out
-    assert code == 0 and "parses without trimming:" in out and "not a verbatim copy:" in out
+    assert code == 0 and "compiles without trimming:" in out and "not a verbatim copy:" in out
     assert "well-formed:" in out and "trimmed at max_new_tokens:" in out
     results = json.loads(report.read_text())
     assert len(results) == 3 and {r["name"] for r in results} <= {"double", "area"}

@@ -233,22 +233,22 @@ def test_block_ends_at_the_first_line_at_or_left_of_the_def():
 
 def test_extract_function_returns_exactly_the_block():
     block = extract_function("import os\n\n@cache\ndef f(x):\n", "    return x\n\n\ndef g():\n")
-    assert block.text == "@cache\ndef f(x):\n    return x\n" and block.ended and block.parses
+    assert block.text == "@cache\ndef f(x):\n    return x\n" and block.ended and block.compiles
     assert not block.truncated
 
 
 def test_a_body_cut_by_the_token_limit_is_trimmed_until_it_parses():
     block = extract_function("def f(x):\n", "    y = x + 1\n    if y:\n        return [y fo")
-    assert block.truncated and block.parses and block.text == "def f(x):\n    y = x + 1\n"
+    assert block.truncated and block.compiles and block.text == "def f(x):\n    y = x + 1\n"
     header_only = extract_function("def f(x):\n", "    return (x +")
-    assert header_only.text == "def f(x):\n    pass\n" and header_only.parses
+    assert header_only.text == "def f(x):\n    pass\n" and header_only.compiles
 
 
 def test_a_comment_prompt_yields_the_function_the_model_writes():
     prompt = prepare_prompt("# return the largest of three numbers")
     assert prompt.endswith("\n")
     block = extract_function(prompt, "def largest(a, b, c):\n    return max(a, b, c)\n\nprint(1)\n")
-    assert block.text == "def largest(a, b, c):\n    return max(a, b, c)\n" and block.parses
+    assert block.text == "def largest(a, b, c):\n    return max(a, b, c)\n" and block.compiles
     assert extract_function(prompt, "x = 1\n") is None
 
 

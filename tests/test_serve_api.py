@@ -147,7 +147,8 @@ def test_every_control_gives_the_tokens_of_tinygpt_generate(client, loaded, sett
         assert done["finish_reason"] == "stop_string" and not any(stop in done["text"] for stop in settings["stop"])
     if settings.get("complete_function"):
         function = expected[0].function
-        assert done["function"] == (None if function is None else {"text": function.text, "parses": function.parses})
+        assert done["function"] == (None if function is None
+                                    else {"text": function.text, "compiles": function.compiles})
 
 
 def test_the_command_line_prints_what_the_api_streams(client, release, capsys):

@@ -229,7 +229,7 @@ def test_capability_timeline_is_recorded_and_survives_resume(data_dir, tmp_path)
     records = [json.loads(line) for line in (out / "timeline.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [3, 6] and records[1]["tokens"] == 6 * 4 * 16
     assert [c["prompt"] for c in records[0]["completions"]] == list(PROMPTS)
-    assert all(isinstance(c["parses"], bool) and c["text"] for c in records[0]["completions"])
+    assert all(isinstance(c["compiles"], bool) and c["text"] for c in records[0]["completions"])
     assert main(flags(data_dir, out, "--max_steps=9", "--timeline_interval=3", "--resume")) == 0
     records = [json.loads(line) for line in (out / "timeline.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [3, 6, 9]

@@ -17,8 +17,10 @@ Which block: the last `def`/`class` line of the prompt (the function being compl
 (a comment such as `# return the largest of three numbers`), the first one the model writes.
 
 If `max_new_tokens` runs out inside the body, the block is trimmed back to the longest run of complete lines that
-still parses (`ast.parse`), a lone header gets `pass` as its body, and the result says it was truncated. Every
-block says whether it parses; `has_body` and `most_repeated_line` judge whether it is more than an empty shell.
+still compiles, a lone header gets `pass` as its body, and the result says it was truncated. Every block says
+whether it compiles: `compile()` accepts it, which is more than `ast.parse` does (a duplicate argument, a `return`
+outside a function or a `nonlocal` with no binding parse, but are not Python); `has_body` and `most_repeated_line`
+judge whether it is more than an empty shell.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["REPEATED_LINE_LIMIT", "FunctionBlock", "FunctionEnd", "block_end", "extract_function", "find_block_start",
-           "has_body", "most_repeated_line", "parses", "prepare_prompt"]
+           "has_body", "most_repeated_line", "compiles", "prepare_prompt"]
 
 BLOCK_HEADER = re.compile(r"^([ \t]*)(?:async[ \t]+def|def|class)\b", re.MULTILINE)
 DECORATOR = re.compile(r"^[ \t]*@")
@@ -47,12 +49,12 @@ REPEATED_LINE_LIMIT = 5  # a completion that writes one line this many times is 
 @dataclass
 class FunctionBlock:
     """A completed block: its source, whether the body ended on its own, whether it was trimmed to fit
-    `max_new_tokens`, whether `ast.parse` accepts it, and where it starts."""
+    `max_new_tokens`, whether `compile()` accepts it, and where it starts."""
 
     text: str
     ended: bool
     truncated: bool
-    parses: bool
+    compiles: bool
     start: int = 0  # offset of the block (its first decorator, else its header) in prompt + generated text
 
 
@@ -132,10 +134,12 @@ def block_end(text: str, start: int) -> int | None:
     return None
 
 
-def parses(source: str) -> bool:
+def compiles(source: str) -> bool:
+    """Whether `compile()` accepts `source` (dedented) as a module: the test of valid Python everywhere the project
+    reports it. `ast.parse` alone is weaker: `def f(n, n): ...` and a module-level `return` parse."""
     try:
-        ast.parse(textwrap.dedent(source))
-    except (SyntaxError, ValueError):
+        compile(textwrap.dedent(source), "<completion>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError):
         return False
     return True
 
@@ -150,15 +154,15 @@ def with_decorators(text: str, start: int) -> int:
     return start
 
 
-def trim_to_parse(block: str, indent: int) -> str:
-    """The longest prefix of whole lines of `block` that parses; a header alone gets `pass` as its body."""
+def trim_to_compile(block: str, indent: int) -> str:
+    """The longest prefix of whole lines of `block` that compiles; a header alone gets `pass` as its body."""
     lines = block.splitlines(keepends=True)
     for count in range(len(lines), 0, -1):
         candidate = "".join(lines[:count]).rstrip() + "\n"
-        if parses(candidate):
+        if compiles(candidate):
             return candidate
         with_pass = candidate + " " * (indent + 4) + "pass\n"
-        if parses(with_pass):
+        if compiles(with_pass):
             return with_pass
     return block
 
@@ -167,7 +171,7 @@ def extract_function(prompt: str, generated: str, end_of_file: bool = False) -> 
     """The block that `prompt + generated` defines (see the module docstring); None if no `def`/`class` appears.
 
     `end_of_file`: the model ended the text (end-of-text token), which ends the block too. Otherwise a block whose
-    body never ended was cut by `max_new_tokens` and is trimmed until it parses."""
+    body never ended was cut by `max_new_tokens` and is trimmed until it compiles."""
     text = prompt + generated
     start = find_block_start(text, len(prompt))
     if start is None:
@@ -176,9 +180,9 @@ def extract_function(prompt: str, generated: str, end_of_file: bool = False) -> 
     block_start = with_decorators(text, start)
     block = text[block_start:end].rstrip() + "\n"
     if end is not None or end_of_file:
-        return FunctionBlock(block, ended=True, truncated=False, parses=parses(block), start=block_start)
-    trimmed = trim_to_parse(block, header_indent(text, start))
-    return FunctionBlock(trimmed, ended=False, truncated=True, parses=parses(trimmed), start=block_start)
+        return FunctionBlock(block, ended=True, truncated=False, compiles=compiles(block), start=block_start)
+    trimmed = trim_to_compile(block, header_indent(text, start))
+    return FunctionBlock(trimmed, ended=False, truncated=True, compiles=compiles(trimmed), start=block_start)
 
 
 def is_placeholder(statement: ast.stmt) -> bool:
@@ -189,8 +193,10 @@ def is_placeholder(statement: ast.stmt) -> bool:
 
 
 def has_body(block: str) -> bool:
-    """Whether the block parses and its def (or class) holds a statement other than its docstring, `pass` or `...`:
+    """Whether the block compiles and its def (or class) holds a statement other than its docstring, `pass` or `...`:
     a completion trimmed back to its docstring, or to the `pass` that trimming adds, has no body."""
+    if not compiles(block):
+        return False
     try:
         tree = ast.parse(textwrap.dedent(block))
     except (SyntaxError, ValueError):

@@ -6,7 +6,7 @@
 
 Each candidate is a set of `tinygpt eval-suite` decoding options (greedy, greedy with a repetition penalty, sampling
 at a low temperature, beam search, ...). The suite runs once per candidate, tests sandboxed, and the table reports
-parses / has a body / repeats a line / passes for each. The chosen candidate is the one that passes most tasks, ties
+compiles / has a body / repeats a line / passes for each. The chosen candidate is the one that passes most tasks, ties
 broken by parsing; `--write-demo` records it with its measured figures, and `python generate.py` prints them beside
 the text it generates with it. The settings are chosen on the suite, never by trying seeds on the demo prompts; the
 suite's own figures under the chosen settings are therefore a selected result, and HumanEval (never used to choose)
@@ -68,15 +68,15 @@ def run_candidate(name: str, options: list[str], args: argparse.Namespace, scrat
 
 def choose(results: list[dict]) -> dict:
     """Most tasks passed, then most parsing; the earlier candidate (simpler settings) wins a full tie."""
-    return max(results, key=lambda r: (r["summary"]["passed"], r["summary"]["parses"], -results.index(r)))
+    return max(results, key=lambda r: (r["summary"]["passed"], r["summary"]["compiles"], -results.index(r)))
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| settings | parses | has a body | repeats a line | passes |", "|---|---|---|---|---|"]
+    lines = ["| settings | compiles | has a body | repeats a line | passes |", "|---|---|---|---|---|"]
     for result in results:
         s = result["summary"]
         lines.append(f"| {result['name']} (`{' '.join(result['options']) or '--strategy greedy'}`) | "
-                     f"{s['parses']}/{s['attempts']} | {s['has_body']}/{s['attempts']} | "
+                     f"{s['compiles']}/{s['attempts']} | {s['has_body']}/{s['attempts']} | "
                      f"{s['repeats_a_line']}/{s['attempts']} | {s['passed']}/{s['attempts']} |")
     return "\n".join(lines)
 

@@ -77,7 +77,8 @@ def targets(evaluation: dict, suite_report: dict, humaneval: dict, demo: dict | 
     stdlib_bpb = bits_per_byte(evaluation, "held-out", "stdlib")
     rows = [
         ("HumanEval pass@1 (greedy)", humaneval["greedy"]["pass@1"], ">= 0.04", humaneval["greedy"]["pass@1"] >= 0.04),
-        ("suite parses without trimming (greedy)", suite["parses"] / total, ">= 0.90", suite["parses"] / total >= 0.90),
+        ("suite compiles without trimming (greedy)", suite["compiles"] / total, ">= 0.90",
+         suite["compiles"] / total >= 0.90),
         ("suite passes its tests (greedy)", suite["passed"] / total, ">= 0.30", suite["passed"] / total >= 0.30),
         ("bits/byte, stdlib held-out", stdlib_bpb, "<= 0.92", stdlib_bpb <= 0.92),
         ("bits/byte, numpy's source", numpy_bpb, "<= 1.37", numpy_bpb <= 1.37),
@@ -88,8 +89,8 @@ def targets(evaluation: dict, suite_report: dict, humaneval: dict, demo: dict | 
             rows.append((f"{name} pass@1, verified from {k} samples", report[f"pass@1_verified_{k}"], "-", None))
     if demo is not None:
         chosen = demo["suite"]
-        rows += [(f"suite parses ({demo['name']}, the demo's settings)", chosen["parses"] / chosen["attempts"],
-                  ">= 0.90", chosen["parses"] / chosen["attempts"] >= 0.90),
+        rows += [(f"suite compiles ({demo['name']}, the demo's settings)", chosen["compiles"] / chosen["attempts"],
+                  ">= 0.90", chosen["compiles"] / chosen["attempts"] >= 0.90),
                  (f"suite passes ({demo['name']}, the demo's settings)", chosen["passed"] / chosen["attempts"],
                   ">= 0.30", chosen["passed"] / chosen["attempts"] >= 0.30)]
     return rows

@@ -41,7 +41,7 @@ COMMANDS = {
     "train": ("tinygpt.cli.train", "train TinyGPT (config file and --key=value flags, --resume)"),
     "generate": ("tinygpt.cli.generate", "complete Python with a trained checkpoint"),
     "evaluate": ("tinygpt.cli.evaluate", "exact held-out loss and bits per byte of a checkpoint"),
-    "eval-functions": ("tinygpt.cli.eval_functions", "complete held-out functions and report the share that parses"),
+    "eval-functions": ("tinygpt.cli.eval_functions", "complete held-out functions and report the share that compiles"),
     "eval-suite": ("tinygpt.cli.eval_suite", "complete the project's own small tasks and run their tests in a sandbox"),
     "eval-humaneval": ("tinygpt.cli.eval_humaneval", "HumanEval pass@1 (greedy) and pass@k (sampled), tests sandboxed"),
     "bench": ("tinygpt.cli.bench", "throughput and memory against PyTorch eager"),

@@ -74,10 +74,10 @@ def run(argv: list[str] | None) -> int:
     print(f"eval-functions: {total} held-out functions (of {len(candidates)} with docstrings in {len(held_out)} "
           f"validation files), seed {args.seed}, {args.strategy}, max_new_tokens {args.max_new_tokens}")
     looping = sum(r.repeats >= REPEATED_LINE_LIMIT for r in results)
-    rows = [("parses without trimming", sum(r.parses for r in results), ""),
+    rows = [("compiles without trimming", sum(r.compiles for r in results), ""),
             ("wrote a body", sum(r.has_body for r in results), "a statement beyond the docstring and pass"),
             (f"repeats a line {REPEATED_LINE_LIMIT}+ times", looping, ""),
-            ("well-formed", sum(r.well_formed for r in results), "all three: parses untrimmed, body, no loop"),
+            ("well-formed", sum(r.well_formed for r in results), "all three: compiles untrimmed, body, no loop"),
             ("not a verbatim copy", sum(r.novel for r in results), "body not a substring of train"),
             ("trimmed at max_new_tokens", sum(r.truncated for r in results), "")]
     for label, count, note in rows:

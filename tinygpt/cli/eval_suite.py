@@ -8,7 +8,7 @@ Each task of `tinygpt/eval/tasks/suite.jsonl` (or `--suite FILE`, any file in Hu
 would write: a signature with a one-line docstring, or a comment followed by the `def` line. The model completes it
 with `--complete-function` semantics (greedy unless a sampling option is given); the completed function and the
 task's asserts run in the sandbox (`tinygpt/eval/sandbox.py`: a separate process with time, memory and file limits).
-Reported, each as a share of the tasks (see `task_eval.py` for the exact rules): parses without trimming, has a body
+Reported, each as a share of the tasks (see `task_eval.py` for the exact rules): compiles without trimming, has a body
 beyond its docstring, repeats a line 5+ times, passes its tests, and how many completions were trimmed.
 
 `--check-contamination` evaluates nothing: it looks for each task (prompt + reference solution, and long prompts or
@@ -76,7 +76,7 @@ def run(argv: list[str] | None) -> int:
     attempts = [per_task[0] for per_task in run_tasks(model, tokenizer, tasks, config, limits, "eval-suite")]
     if args.verbose:
         for attempt in attempts:
-            print_stderr(f"{attempt.task_id:<14} parses={attempt.parses!s:<5} body={attempt.has_body!s:<5} "
+            print_stderr(f"{attempt.task_id:<14} compiles={attempt.compiles!s:<5} body={attempt.has_body!s:<5} "
                          f"{attempt.status:<7} {attempt.reason}")
     counts = summarize(attempts)
     print(f"eval-suite: {len(tasks)} tasks from {args.suite.name}; {describe(config)}; {args.checkpoint}")

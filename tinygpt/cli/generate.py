@@ -175,8 +175,8 @@ def show(completions: list[Completion], complete_function: bool, per_prompt: int
             print(completion.function.text, end="")
             if completion.function.truncated:
                 print_stderr("note: max_new_tokens ran out inside the body; trimmed to the last complete statement")
-            if not completion.function.parses:
-                print_stderr("note: this block does not parse (ast.parse rejects it)")
+            if not completion.function.compiles:
+                print_stderr("note: this block does not compile (compile() rejects it)")
 
 
 def write_flushed(text: str) -> None:

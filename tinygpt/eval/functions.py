@@ -10,10 +10,11 @@
 3. Each prompt is completed with `--complete-function` semantics (stop when the body ends, trim to parse when
    `--max-new-tokens` runs out).
 4. Reported, each as a share of the functions, counted honestly (the rules are `tinygpt.eval.task_eval`'s):
-   - parses without trimming: a completion cut by `--max-new-tokens` and trimmed back until it parses does not count;
+   - compiles without trimming: a completion cut by `--max-new-tokens` and trimmed back until it compiles does not
+     count;
    - wrote a body: a statement besides the docstring and `pass` (a completion trimmed to its docstring has none);
-   - repeats a line 5+ times: a repetition loop, however well it parses;
-   - well-formed: all three of the above: parses without trimming, has a body, repeats no line 5+ times;
+   - repeats a line 5+ times: a repetition loop, however well it compiles;
+   - well-formed: all three of the above: compiles without trimming, has a body, repeats no line 5+ times;
    - not a verbatim copy: it has a body, and after stripping indentation and blank lines the body is not a
      substring of the training split's text (same normalisation);
    - trimmed at max_new_tokens: how many completions were cut and trimmed.
@@ -50,10 +51,10 @@ class FunctionSample:
 class FunctionResult:
     path: str
     name: str
-    parses: bool  # as generated, without trimming
+    compiles: bool  # as generated, without trimming
     has_body: bool
     repeats: int  # occurrences of the most repeated line
-    well_formed: bool  # parses, has a body, repeats no line REPEATED_LINE_LIMIT times
+    well_formed: bool  # compiles, has a body, repeats no line REPEATED_LINE_LIMIT times
     novel: bool
     truncated: bool
     completion: str
@@ -137,15 +138,15 @@ def evaluate(model, tokenizer, samples: list[FunctionSample], train_text: str, c
         block = completion.function
         text = block.text if block else ""
         body = text[len(sample.prompt):] if text.startswith(sample.prompt) else ""
-        parses = bool(block and block.parses and not block.truncated)
+        compiles = bool(block and block.compiles and not block.truncated)
         wrote_body, repeats = has_body(text), most_repeated_line(text)
         novel = wrote_body and normalize(body) not in train_text
-        well_formed = parses and wrote_body and repeats < REPEATED_LINE_LIMIT
-        result = FunctionResult(sample.path, sample.name, parses, wrote_body, repeats, well_formed, novel,
+        well_formed = compiles and wrote_body and repeats < REPEATED_LINE_LIMIT
+        result = FunctionResult(sample.path, sample.name, compiles, wrote_body, repeats, well_formed, novel,
                                 bool(block and block.truncated), text)
         results.append(result)
         if verbose:
-            flags = (f"parses={parses!s:<5} body={wrote_body!s:<5} repeats={repeats:<3} novel={novel!s:<5} "
+            flags = (f"compiles={compiles!s:<5} body={wrote_body!s:<5} repeats={repeats:<3} novel={novel!s:<5} "
                      f"truncated={result.truncated}")
             print_stderr(f"{sample.path + ':' + sample.name:<50} {flags}")
     return results

@@ -14,7 +14,7 @@ once enabled by hand, is never used. Reported:
   search's best hypothesis instead);
 - with `--samples N`: pass@k for each `--k` up to N, from N sampled completions per problem, with the unbiased
   estimator of Chen et al. 2021 ("Evaluating Large Language Models Trained on Code"), averaged over problems;
-- as for the project's suite (`tinygpt eval-suite`): parses without trimming, has a body, repeats a line, trimmed.
+- as for the project's suite (`tinygpt eval-suite`): compiles without trimming, has a body, repeats a line, trimmed.
 """
 
 from __future__ import annotations

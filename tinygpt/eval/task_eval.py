@@ -2,15 +2,15 @@
 the engine that `tinygpt eval-suite` and `tinygpt eval-humaneval` share (their common options: `eval_options.py`).
 
 One attempt = one completion of one task, judged five ways:
-- parses: the block that `--complete-function` returned parses as generated, without trimming it back to the last
+- compiles: the block that `--complete-function` returned compiles as generated, without trimming it back to the last
   complete statement (a block cut by `max_new_tokens` does not count, however it was repaired);
-- has_body: it parses and holds a statement besides its docstring and `pass` (`code_completion.has_body`);
+- has_body: it compiles and holds a statement besides its docstring and `pass` (`code_completion.has_body`);
 - repeats: how often its most repeated line occurs (5 or more: a repetition loop);
 - truncated: `max_new_tokens` ran out inside the body;
 - status: what the sandbox said when the prompt's preamble and the block ran as the candidate and the task's tests
   ran against it (`sandbox.run_tests`: the verdict comes from the tests' own process). The block runs as
-  `--complete-function` returned it (a trimmed block that parses is run and may pass: it is the code a user gets);
-  a block that does not parse is not run ("error").
+  `--complete-function` returned it (a trimmed block that compiles is run and may pass: it is the code a user gets);
+  a block that does not compile is not run ("error").
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Attempt:
     task_id: str
     code: str  # what ran before the tests: the prompt's text above the block, then the block
     finish_reason: str
-    parses: bool
+    compiles: bool
     has_body: bool
     repeats: int
     truncated: bool
@@ -51,12 +51,12 @@ def judge(task: Task, completion: Completion, limits: SandboxLimits) -> Attempt:
         return Attempt(task.task_id, completion.prompt + completion.text, completion.finish_reason, False, False, 0,
                        False, "error", "no def was written")
     code = (completion.prompt + completion.text)[:block.start] + block.text
-    if block.parses:
+    if block.compiles:
         result = run_tests(code, task.test_program(), limits)
         status, reason = result.status, result.reason
     else:
-        status, reason = "error", "the completed function does not parse"
-    return Attempt(task.task_id, code, completion.finish_reason, block.parses and not block.truncated,
+        status, reason = "error", "the completed function does not compile"
+    return Attempt(task.task_id, code, completion.finish_reason, block.compiles and not block.truncated,
                    has_body(block.text), most_repeated_line(block.text), block.truncated, status, reason)
 
 
@@ -119,7 +119,7 @@ def share(count: int, total: int) -> str:
 
 def summarize(attempts: Sequence[Attempt]) -> dict[str, int]:
     """Counts over attempts: how many parse, have a body, repeat a line, were trimmed, and end in each status."""
-    counts = {"attempts": len(attempts), "parses": sum(a.parses for a in attempts),
+    counts = {"attempts": len(attempts), "compiles": sum(a.compiles for a in attempts),
               "has_body": sum(a.has_body for a in attempts),
               "repeats_a_line": sum(a.repeats >= REPEATED_LINE_LIMIT for a in attempts),
               "truncated": sum(a.truncated for a in attempts)}
@@ -131,7 +131,7 @@ def summarize(attempts: Sequence[Attempt]) -> dict[str, int]:
 def summary_lines(counts: dict[str, int], sandbox_note: str, passed_label: str = "passes its tests") -> list[str]:
     """The report's lines, one figure each, aligned."""
     total = counts["attempts"]
-    rows = [("parses without trimming", counts["parses"], ""),
+    rows = [("compiles without trimming", counts["compiles"], ""),
             ("has a body", counts["has_body"], "a statement beyond the docstring and pass"),
             (f"repeats a line {REPEATED_LINE_LIMIT}+ times", counts["repeats_a_line"], ""),
             (passed_label, counts["passed"], sandbox_note),

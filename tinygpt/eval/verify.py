@@ -59,9 +59,9 @@ def checks_from_prompt(prompt: str) -> str:
 
 
 def completed_code(completion: Completion) -> str | None:
-    """The code to run: the text above the completed block, then the block; None if no block parses."""
+    """The code to run: the text above the completed block, then the block; None if no block compiles."""
     block = completion.function
-    if block is None or not block.parses:
+    if block is None or not block.compiles:
         return None
     return (completion.prompt + completion.text)[:block.start] + block.text
 
@@ -90,7 +90,7 @@ def verify(model, tokenizer, prompt: str, candidates: int, config: GenerationCon
     for completion in completions:
         code = completed_code(completion)
         if code is None:
-            results.append(SandboxResult("error", "the completed function does not parse", "", None))
+            results.append(SandboxResult("error", "the completed function does not compile", "", None))
             continue
         results.append(run_tests(code, checks, limits))
         if results[-1].status == "passed":

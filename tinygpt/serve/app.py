@@ -152,7 +152,7 @@ def verification(model, tokenizer, request: VerifyRequest, sandbox: SandboxLimit
     function = completion.function
     return {"text": completion.text, "verified": result.verified, "tried": result.tried, "checks": result.checks,
             "finish_reason": completion.finish_reason,
-            "function": None if function is None else {"text": function.text, "parses": function.parses},
+            "function": None if function is None else {"text": function.text, "compiles": function.compiles},
             "results": [{"status": r.status, "reason": r.reason, "confined": r.confined} for r in result.results]}
 
 

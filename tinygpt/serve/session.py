@@ -208,5 +208,5 @@ class Generation:
             "seconds": seconds,
             "time_to_first_token_s": self.first_token_s,
             "tokens_per_second": len(completion.tokens) / seconds if seconds > 0 else None,
-            "function": None if function is None else {"text": function.text, "parses": function.parses},
+            "function": None if function is None else {"text": function.text, "compiles": function.compiles},
         }

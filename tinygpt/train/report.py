@@ -77,7 +77,7 @@ def write_timeline(out_dir: str | Path, timeline: list[dict], evals: list[dict])
 
 def plot_timeline(timeline: list[dict], evals: list[dict]) -> bytes:
     """Two panels over training tokens: held-out bits per byte for each source (from the evaluations), and what the
-    model writes (the timeline: fixed prompts that parse, and the task suite's parses, bodies and passes)."""
+    model writes (the timeline: fixed prompts that compile, and the task suite's compiles, bodies and passes)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,10 +95,12 @@ def plot_timeline(timeline: list[dict], evals: list[dict]) -> bytes:
     bpb_ax.grid(alpha=0.3)
     if timeline:
         millions = [record["tokens"] / 1e6 for record in timeline]
-        prompts = [100 * sum(c["parses"] for c in r["completions"]) / max(len(r["completions"]), 1) for r in timeline]
-        skill_ax.plot(millions, prompts, "o-", color="tab:gray", label="fixed prompts that parse")
+        # timelines recorded before `compile()` became the test say "parses" (ast.parse, a weaker test): label them so
+        valid = "compiles" if "compiles" in timeline[0]["completions"][0] else "parses"
+        prompts = [100 * sum(c[valid] for c in r["completions"]) / max(len(r["completions"]), 1) for r in timeline]
+        skill_ax.plot(millions, prompts, "o-", color="tab:gray", label=f"fixed prompts that {valid.removesuffix('s')}")
         if all("suite" in record for record in timeline):
-            for key, label, color in (("parses", "suite: parses", "tab:blue"), ("has_body", "suite: has a body",
+            for key, label, color in ((valid, f"suite: {valid}", "tab:blue"), ("has_body", "suite: has a body",
                                       "tab:green"), ("passed", "suite: passes its tests", "tab:red")):
                 shares = [100 * r["suite"][key] / max(r["suite"]["attempts"], 1) for r in timeline]
                 skill_ax.plot(millions, shares, "o-", color=color, label=label)

@@ -1,5 +1,5 @@
 """The capability timeline of a training run: at fixed intervals, what the model writes for a fixed set of prompts,
-whether that parses, and (optionally) how it does on the project's task suite — so that a run's log shows when the
+whether that compiles, and (optionally) how it does on the project's task suite — so that a run's log shows when the
 model learned to close brackets, indent and return values.
 
     records = [timeline.record(model, tokenizer, step, tokens, suite=True), ...]  -> OUT/timeline.jsonl
@@ -9,7 +9,7 @@ Everything is greedy and deterministic: the same weights always give the same re
 
 from __future__ import annotations
 
-from tinygpt.code_completion import parses
+from tinygpt.code_completion import compiles
 from tinygpt.generate import generate
 from tinygpt.model import GPT
 from tinytorch.generation import GenerationConfig
@@ -28,12 +28,12 @@ def completions(model: GPT, tokenizer) -> list[dict]:
         config = GenerationConfig(strategy="greedy", max_new_tokens=2 * NEW_TOKENS if as_function else NEW_TOKENS)
         done = generate(model, tokenizer, prompt, config, complete_function=as_function)[0]
         text = done.function.text if as_function and done.function is not None else done.prompt + done.text
-        rows.append({"prompt": prompt, "text": text, "parses": parses(text), "finish": done.finish_reason})
+        rows.append({"prompt": prompt, "text": text, "compiles": compiles(text), "finish": done.finish_reason})
     return rows
 
 
 def suite_counts(model: GPT, tokenizer) -> dict[str, int]:
-    """The task suite, greedy, as `tinygpt eval-suite` runs it: counts of parses, bodies, passes."""
+    """The task suite, greedy, as `tinygpt eval-suite` runs it: counts of compiles, bodies, passes."""
     from tinygpt.eval.sandbox import SandboxLimits
     from tinygpt.eval.task_eval import run_tasks, summarize
     from tinygpt.eval.tasks import load_tasks

@@ -4,7 +4,7 @@
    errors naming the field. The views that look inside a token or a generation are in inspect.js.
 
    Safety rule of this file: text from the model or the user only ever reaches the page through textContent or
-   createTextNode. Nothing here parses HTML, so generated code is shown, never run. */
+   createTextNode. Nothing here compiles HTML, so generated code is shown, never run. */
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -298,7 +298,7 @@ const handlers = {
     if (event.function) {
       $("function-text").textContent = event.function.text;
       $("function").querySelector("h3").textContent =
-        `Completed function (${event.function.parses ? "parses" : "does not parse"})`;
+        `Completed function (${event.function.compiles ? "compiles" : "does not compile"})`;
       $("function").hidden = false;
     }
     setStatus(`done (${event.finish_reason})`, "done");
@@ -374,7 +374,7 @@ function showVerified(result) {
   if (result.function) {
     $("function-text").textContent = result.function.text;
     $("function").querySelector("h3").textContent =
-      `Completed function (${result.function.parses ? "parses" : "does not parse"})`;
+      `Completed function (${result.function.compiles ? "compiles" : "does not compile"})`;
     $("function").hidden = false;
   }
   const summary = result.tried === 0 ? `Nothing to check against (${result.checks}): the greedy completion.` :
