@@ -9,6 +9,12 @@ Everything printed is generated on the spot by the shipped checkpoint; nothing i
 fixed: those recorded in `demo.json` next to the checkpoint, which `tools/decoding_sweep.py` chose on the
 project's task suite (never by trying seeds on these prompts), printed with the figures measured for them there.
 Without a `demo.json`, top-p sampling with seed 0.
+
+Each seed block is checked for what can be checked without examples (`tinygpt.eval.verify`, as `--verify 10`): of
+10 candidates, the first decoded with those settings (greedy where they sample), then samples at a seed fixed below,
+the first that compiles, defines the function or class it starts and runs its module-level code in the sandbox is
+printed, its header saying which candidate it is and what it passed; where none does, the first, saying so. Without
+bubblewrap the blocks are only compiled, and the header says that too.
 """
 
 import json
@@ -19,11 +25,17 @@ from pathlib import Path
 from tinygpt.cli import EXIT_BAD_ARGUMENT, print_stderr
 from tinygpt.cli.generate import main as generate_main
 from tinygpt.cli.generate import run_generating_command
-from tinygpt.code_completion import compiles
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.eval.task_eval import describe, judge
 from tinygpt.eval.tasks import load_tasks
-from tinygpt.eval.verify import completed_code, verify
+from tinygpt.eval.verify import (
+    VerifiedCompletion,
+    candidate_code,
+    completed_code,
+    first_candidate_config,
+    structural_checks,
+    verify,
+)
 from tinygpt.generate import DEFAULT_CHECKPOINT, STRATEGY_DEFAULTS, GenerateError, generate, load_generator
 from tinytorch.generation import GenerationConfig
 
@@ -37,9 +49,11 @@ FALLBACK_SETTINGS = dict(strategy="sample", **STRATEGY_DEFAULTS["sample"], seed=
 DEMO = [
     ("def", "a function", dict(complete_function=True, max_new_tokens=96)),
     ("class", "a class", dict(complete_function=True, max_new_tokens=128)),
-    ("for i in", "a loop", dict(stop_strings=["\n\n"], max_new_tokens=64)),
+    ("for i in", "a loop", dict(complete_function=False, stop_strings=["\n\n"], max_new_tokens=64)),
 ]
-VERIFY_CANDIDATES = 10  # `--verify 10`: the request again, when greedy decoding did not pass
+SEED_CANDIDATES = 10  # each seed block: the first of these that compiles, defines what it starts and runs
+SEED = 0  # the samples' seed, fixed here: never chosen by trying seeds on these prompts
+VERIFY_CANDIDATES = 10  # `--verify 10`: the request again, when its first completion did not pass its tests
 REQUEST_TASK = "tinygpt/0"  # the suite's first task, fixed before any model was trained: a signature and a docstring
 HOW_IT_STOPPED = {  # by Completion.finish_reason
     "function_end": "stopped where its body ends",
@@ -53,7 +67,9 @@ DEMONSTRATES = [
     "a byte-level BPE tokenizer trained on the same code, so indentation and operators are single tokens",
     "KV-cached decoding: each new token costs one position of attention, not a pass over the whole prefix",
     "code-aware stopping: --complete-function ends at the first line indented at or left of the `def`/`class`",
-    "generated code judged the honest way: parsed as written, and run against tests in a sandbox",
+    "code that checks what it can: of 10 candidates per seed prompt, the first that compiles as written, defines "
+    "what it starts and runs in a sandbox is shown, or the header says none did",
+    "generated code judged the honest way: compiled as written, and run against tests in a sandbox",
 ]
 
 
@@ -76,23 +92,40 @@ def demo_settings(checkpoint: Path) -> tuple[dict, str]:
                       f"and passes {suite['passed']}/{total} (tools/decoding_sweep.py)")
 
 
-def show_seed_prompts(model, tokenizer, settings: dict) -> None:
+def show_seed_prompts(model, tokenizer, settings: dict, limits: SandboxLimits) -> None:
+    """Each seed prompt through `verify` with the structural checks: the first of SEED_CANDIDATES candidates that
+    compiles, defines what it starts and runs in the sandbox (compiles, where there is no sandbox), its header saying
+    which candidate it is and what it passed; where none passes, the first, saying so."""
+    try:
+        where = " in the sandbox" if check_isolation(limits) else " WITHOUT a sandbox (--allow-unconfined)"
+        run_code = True
+    except SandboxUnavailable as err:
+        where, run_code = "; not run: no sandbox here", False
+        print(f"the seed blocks are only compiled, not run: {err}, or run `python generate.py --allow-unconfined`\n")
     for prompt, description, options in DEMO:
         options = dict(options)
         config = GenerationConfig(**settings, max_new_tokens=options.pop("max_new_tokens"))
         start = time.perf_counter()
-        completion = generate(model, tokenizer, prompt, config, **options)[0]
+        result = verify(model, tokenizer, prompt, SEED_CANDIDATES, config, None, limits, SEED, run_code=run_code,
+                        **options)
         seconds = time.perf_counter() - start
-        function = completion.function
-        code = function.text if function else completion.prompt + completion.text
-        how = HOW_IT_STOPPED[completion.finish_reason]
-        if function is not None and function.truncated:  # trimmed back to parse: not code the model finished
-            verdict = "does NOT compile as written (trimmed to its last complete statement)"
-        else:
-            verdict = "compiles" if compiles(code) else "does NOT compile"
-        print(f"--- prompt {prompt!r}: {description}, {how} ({len(completion.tokens)} tokens in {seconds:.2f} s); "
-              f"{verdict} ---")
-        print(code.rstrip("\n") + "\n")
+        completion = result.completion
+        checked = structural_checks(result.name, run_code, options["complete_function"]) + where
+        print(f"--- prompt {prompt!r}: {description}, {HOW_IT_STOPPED[completion.finish_reason]} "
+              f"({which_candidate(result, config, checked)}; {len(completion.tokens)} tokens, {seconds:.2f} s) ---")
+        code = candidate_code(completion, options["complete_function"])
+        print((code or completion.prompt + completion.text).rstrip("\n"))
+        print("" if result.verified else f"why the first fails: {result.results[0].reason}\n")
+
+
+def which_candidate(result: VerifiedCompletion, config: GenerationConfig, checked: str) -> str:
+    """Which candidate a seed block is and what it passed, or that none passed."""
+    if not result.verified:
+        return f"NONE of {SEED_CANDIDATES} candidates passed: {checked}; the first is shown"
+    first = first_candidate_config(config).strategy
+    origin = (f"a sample at seed {SEED}" if result.tried > 1 else
+              f"{first}, the settings above" if first == config.strategy else first)
+    return f"candidate {result.tried} of {SEED_CANDIDATES}, {origin}: {checked}"
 
 
 def show_request(model, tokenizer, settings: dict, allow_unconfined: bool = False) -> None:
@@ -122,9 +155,9 @@ def show_verified(model, tokenizer, task, config: GenerationConfig, limits: Sand
     """The same request with --verify: candidates checked against the tests, as a user passes them with --tests."""
     result = verify(model, tokenizer, task.prompt, VERIFY_CANDIDATES, config, task.test_program(), limits)
     how = (f"candidate {result.tried} of {VERIFY_CANDIDATES} passed" if result.verified
-           else f"none of {result.tried} passed; the greedy one is shown")
-    print(f"--- the same request with --verify {VERIFY_CANDIDATES} --tests (greedy, then samples, each run against "
-          f"those tests in the sandbox): {how} ---")
+           else f"none of {result.tried} passed; the first is shown")
+    print(f"--- the same request with --verify {VERIFY_CANDIDATES} --tests ({first_candidate_config(config).strategy}, "
+          f"then samples, each run against those tests in the sandbox): {how} ---")
     code = completed_code(result.completion) or result.completion.prompt + result.completion.text
     print(code.rstrip("\n"))
     print(f"its tests: {'PASSED' if result.verified else 'FAILED'}\n")
@@ -146,7 +179,7 @@ def show_demo(checkpoint: Path, allow_unconfined: bool = False) -> int:
     print(f"{checkpoint.parent.name}: {c.n_layer} layers, {c.n_head} heads, {c.n_embd} wide, "
           f"context {c.block_size} tokens, vocabulary {c.vocab_size}")
     print(origin + "\n")
-    show_seed_prompts(model, tokenizer, settings)
+    show_seed_prompts(model, tokenizer, settings, SandboxLimits(allow_unconfined=allow_unconfined))
     show_request(model, tokenizer, settings, allow_unconfined)
     print("What this demonstrates")
     print("\n".join(f"  - {line}" for line in DEMONSTRATES))

@@ -15,6 +15,7 @@ from tinygpt.config import parse_args as parse_train_args
 from tinygpt.data import dataset as data
 from tinygpt.data.exercises import build
 from tinygpt.data.exercises.skills import Draft
+from tinygpt.data.exercises.wording import SPLITS, Wording
 from tinygpt.eval import sandbox
 from tinygpt.eval.tasks import load_tasks
 from tinygpt.train.trainer import Trainer
@@ -179,12 +180,13 @@ def test_batches_ignore_masked_targets_and_the_trainer_can_turn_it_off(finishing
     assert 0 < record["val_body_loss_exercises"] < 20
 
 
+@pytest.mark.parametrize("split", SPLITS)
 @pytest.mark.parametrize("skill", [skill for skill, _ in build.SKILLS], ids=lambda skill: skill.__name__)
-def test_every_skill_draws_bodies_that_compile_and_agree(skill) -> None:
+def test_every_skill_draws_bodies_that_compile_and_agree(skill, split) -> None:
     rng = random.Random(0)
     agreed = 0
     for _ in range(60):
-        draft = skill(rng)
+        draft = skill(rng, Wording(split))
         for body in draft.bodies:
             compile(build.header(draft) + body, draft.name, "exec")
         agreed += build.test_lines(draft, [draft.draw(rng) for _ in range(3)])[1]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -205,12 +206,21 @@ def test_root_demo_without_checkpoint_says_how_to_train(capsys, root_script, tmp
     assert err.count("\n") == 1 and "python train.py" in err
 
 
+SEED_CHECK = re.compile(r"\((candidate \d+ of 10, [^:]+|NONE of 10 candidates passed): compiles")
+
+
+def seed_headers(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("--- prompt")]
+
+
 def test_root_demo_completes_the_three_prompts(capsys, root_script, release):
     assert root_script.demo(release) == 0
     out = capsys.readouterr().out
     assert out.startswith("TinyGPT completes Python\n")
     for prompt in ("'def'", "'class'", "'for i in'"):
         assert f"--- prompt {prompt}" in out
+    headers = seed_headers(out)
+    assert len(headers) == 3 and all(SEED_CHECK.search(line) and "in the sandbox" in line for line in headers)
     assert "--- a request in plain words (task tinygpt/0 of the suite)" in out
     assert "its tests, run in a sandbox (is_even(4) is True and " in out
     assert "no demo.json: not chosen on the suite" in out
@@ -225,8 +235,12 @@ def test_root_demo_without_a_sandbox_shows_the_function_but_runs_no_test(capsys,
     out = capsys.readouterr().out
     assert "its tests were not run: bubblewrap (bwrap) is not installed" in out and "apt-get install bubblewrap" in out
     assert "python generate.py --allow-unconfined" in out
+    assert "the seed blocks are only compiled, not run: bubblewrap (bwrap) is not installed" in out
+    assert all("; not run: no sandbox here;" in line for line in seed_headers(out))  # compile-only checks, said
     assert root_script.demo(release, allow_unconfined=True) == 0
-    assert "its tests, run WITHOUT a sandbox (--allow-unconfined) (is_even(4)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "its tests, run WITHOUT a sandbox (--allow-unconfined) (is_even(4)" in out
+    assert all(" WITHOUT a sandbox (--allow-unconfined);" in line for line in seed_headers(out))
 
 
 def test_root_demo_uses_and_prints_the_settings_chosen_on_the_suite(capsys, root_script, release, tmp_path):
@@ -254,9 +268,45 @@ def test_root_demo_header_says_how_each_completion_stopped(capsys, root_script, 
              root_script.DEMO]
     monkeypatch.setattr(root_script, "DEMO", short)
     assert root_script.demo(release) == 0
-    headers = [line for line in capsys.readouterr().out.splitlines() if line.startswith("--- prompt")]
-    assert len(headers) == 3 and all(", cut at the token limit (2 tokens in " in line for line in headers), headers
-    assert all("compile" in line for line in headers)  # each says whether its code compiles
+    out = capsys.readouterr().out
+    headers = seed_headers(out)
+    assert len(headers) == 3 and all(", cut at the token limit (NONE of 10 candidates passed: compiles" in line
+                                     and "; 2 tokens, " in line for line in headers), headers
+    assert out.count("why the first fails: ") == 3  # a cut block is never shown as valid code
+
+
+def test_root_demo_prints_the_first_candidate_that_compiles_and_runs(capsys, root_script, release, monkeypatch):
+    """Each seed block goes through verify's structural checks: a duplicate argument, module code that raises and a
+    loop with a module-level `return` are passed over for the next candidate, and the header says which it is."""
+    from tinygpt.code_completion import extract_function
+    from tinygpt.eval import verify as verify_module
+    from tinygpt.generate import Completion
+
+    texts = {"def": [" f(n, n):\n    return n\n", " g(n=1 / 0):\n    return n\n", " h(n):\n    return n\n"],
+             "class": [" Stack:\n    items = []\n"],
+             "for i in": [" range(3):\n    return i\n", " range(3):\n    print(i)\n"]}
+
+    model_generate = verify_module.generate
+
+    def fake_generate(model, tokenizer, prompt, config, complete_function=False, stop_strings=()):
+        if prompt not in texts:  # the request's --verify, when the tiny model's function fails its tests
+            return model_generate(model, tokenizer, prompt, config, complete_function=complete_function)
+        written = texts[prompt][:1] if config.strategy != "sample" else texts[prompt][1:]
+        return [Completion(prompt, text, [1], "function_end" if complete_function else "stop_string", None,
+                           extract_function(prompt, text, True) if complete_function else None) for text in written]
+
+    monkeypatch.setattr(verify_module, "generate", fake_generate)
+    assert root_script.demo(release) == 0
+    out = capsys.readouterr().out
+    headers = seed_headers(out)
+    assert "(candidate 3 of 10, a sample at seed 0: compiles, defines `h` and its module-level code runs in the " \
+           "sandbox;" in headers[0]
+    assert "(candidate 1 of 10, sample: compiles" not in headers[1]  # no demo.json: the first is greedy, not sampled
+    assert "(candidate 1 of 10, greedy: compiles, defines `Stack` and its module-level code runs" in headers[1]
+    assert "(candidate 2 of 10, a sample at seed 0: compiles and its module-level code runs in the sandbox;" in \
+           headers[2]
+    assert "def h(n):\n    return n\n" in out and "for i in range(3):\n    print(i)\n" in out
+    assert "f(n, n)" not in out and "why the first fails" not in out
 
 
 @pytest.mark.skipif(not DEFAULT_CHECKPOINT.exists(), reason="no shipped model")
@@ -267,6 +317,8 @@ def test_python_generate_py_runs_on_the_shipped_model():
     for prompt in ("'def'", "'class'", "'for i in'"):
         assert f"--- prompt {prompt}" in result.stdout
     assert "def" in result.stdout.split("--- prompt 'def'")[1]
+    assert len(seed_headers(result.stdout)) == 3
+    assert all(SEED_CHECK.search(line) for line in seed_headers(result.stdout))  # each says which check it passed
 
 
 def test_root_script_accepts_generate_options(capsys, root_script, release):

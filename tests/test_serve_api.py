@@ -484,7 +484,7 @@ def square_candidates(monkeypatch):
     """Greedy writes x + x (fails square(3) == 9); the second sample writes x * x."""
     bodies = {"greedy": ["    return x + x"], "sample": ["    return x ** 3", "    return x * x", "    return 0"]}
 
-    def fake_generate(model, tokenizer, prompt, config, complete_function=False):
+    def fake_generate(model, tokenizer, prompt, config, complete_function=False, stop_strings=()):
         made = []
         for body in bodies[config.strategy][:config.num_return_sequences or 1]:
             text = body + "\n"
@@ -505,6 +505,14 @@ def test_verify_returns_the_first_candidate_that_passes_the_prompts_examples(cli
     assert all(r["confined"] for r in result["results"]) and "1 example" in result["checks"]
     failing = client.post("/api/verify", json={"prompt": SQUARE, "candidates": 4, "tests": "assert square(2) == 5"})
     assert not failing.json()["verified"] and "x + x" in failing.json()["text"]  # none passes: the greedy one
+
+
+@needs_sandbox
+def test_verify_without_examples_says_it_checked_only_that_the_code_runs(client, square_candidates):
+    result = client.post("/api/verify", json={"prompt": "def square(x):\n", "candidates": 2}).json()
+    assert result["verified"] and result["tried"] == 1 and result["level"] == "runs"  # x + x compiles and runs
+    assert result["checks"] == ("the structural checks: it compiles, defines `square` and its module-level code runs "
+                                "(no examples to test against)")
 
 
 @needs_sandbox

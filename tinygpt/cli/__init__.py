@@ -2,7 +2,7 @@
 every tool shares.
 
     tinygpt exercises | mine-exercises | prepare | train | generate | evaluate | eval-functions | eval-suite
-            | eval-humaneval | bench | export-hf | import-hf | contamination | serve  [options]
+            | eval-humaneval | eval-mbpp | bench | export-hf | import-hf | contamination | serve  [options]
 
 Each command is a module of this package (`COMMANDS` names it) holding its options and exit statuses; the work is
 in the library (`tinygpt.data`, `.train`, `.eval`, `.hf`, `.serve`, `.generate`), which never imports this package.
@@ -44,6 +44,7 @@ COMMANDS = {
     "eval-functions": ("tinygpt.cli.eval_functions", "complete held-out functions and report the share that compiles"),
     "eval-suite": ("tinygpt.cli.eval_suite", "complete the project's own small tasks and run their tests in a sandbox"),
     "eval-humaneval": ("tinygpt.cli.eval_humaneval", "HumanEval pass@1 (greedy) and pass@k (sampled), tests sandboxed"),
+    "eval-mbpp": ("tinygpt.cli.eval_mbpp", "MBPP's test problems, written by people: pass@1, tests sandboxed"),
     "bench": ("tinygpt.cli.bench", "throughput and memory against PyTorch eager"),
     "export-hf": ("tinygpt.cli.export", "write a checkpoint as a Hugging Face GPT-2 model directory"),
     "import-hf": ("tinygpt.cli.export", "read a Hugging Face GPT-2 model directory into a TinyGPT checkpoint"),

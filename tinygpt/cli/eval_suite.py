@@ -4,7 +4,8 @@
                        [--repetition-penalty 1.2] [--timeout 5] [--json OUT] [--verbose]
     tinygpt eval-suite --check-contamination DIR [DIR ...]    # does any task occur in this training text?
 
-Each task of `tinygpt/eval/tasks/suite.jsonl` (or `--suite FILE`, any file in HumanEval's format) is a prompt a user
+Each task of `tinygpt/eval/tasks/suite.jsonl` (or `--suite FILE`, any file in HumanEval's format, such as the
+unseen-words set `tinygpt/eval/tasks/unseen.jsonl`, whose report also splits the passes by style) is a prompt a user
 would write: a signature with a one-line docstring, or a comment followed by the `def` line. The model completes it
 with `--complete-function` semantics (greedy unless a sampling option is given); the completed function and the
 task's asserts run in the sandbox (`tinygpt/eval/sandbox.py`: a separate process with time, memory and file limits).
@@ -26,7 +27,7 @@ from pathlib import Path
 from tinygpt.cli import ArgumentParser, print_stderr, write_text_file
 from tinygpt.cli.eval_options import add_common_arguments, decoding_config, sandbox_limits
 from tinygpt.cli.generate import run_generating_command
-from tinygpt.eval.task_eval import describe, report_verified, run_tasks, summarize, summary_lines
+from tinygpt.eval.task_eval import describe, report_verified, run_tasks, share, summarize, summary_lines
 from tinygpt.eval.tasks import SUITE_PATH, contamination, load_tasks, python_sources
 from tinygpt.generate import load_generator
 
@@ -58,6 +59,18 @@ def check_contamination(suite: Path, tasks: list, directories: list[Path]) -> in
     return 1 if found else 0
 
 
+def by_group(attempts: list) -> dict[str, dict[str, int]]:
+    """Counts per group where every task id names one in its middle (`unseen/numpy/3`: the unseen-words set's
+    styles); empty otherwise."""
+    parts = [attempt.task_id.split("/") for attempt in attempts]
+    if not parts or any(len(part) != 3 for part in parts):
+        return {}
+    groups: dict[str, list] = {}
+    for part, attempt in zip(parts, attempts):
+        groups.setdefault(part[1], []).append(attempt)
+    return {group: summarize(members) for group, members in groups.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Exit 0 (1 when --check-contamination found a task); 2 with one line for bad input (GenerateError,
     TaskFileError, a setting out of range); 1 for a checkpoint that cannot produce finite logits or output that
@@ -81,10 +94,16 @@ def run(argv: list[str] | None) -> int:
     counts = summarize(attempts)
     print(f"eval-suite: {len(tasks)} tasks from {args.suite.name}; {describe(config)}; {args.checkpoint}")
     print("\n".join(summary_lines(counts, f"sandboxed, {limits.timeout_s:g} s per task")))
+    groups = by_group(attempts)
+    if groups:
+        print("  passes, by style:          " + ", ".join(f"{group} {share(c['passed'], c['attempts'])}"
+                                                          for group, c in groups.items()))
     verified = report_verified(model, tokenizer, tasks, args.verify, config, limits) if args.verify else None
     if args.json:
         report = {"suite": str(args.suite), "checkpoint": str(args.checkpoint), "config": asdict(config),
                   "summary": counts, "attempts": [asdict(attempt) for attempt in attempts]}
+        if groups:
+            report["by_style"] = groups
         if verified is not None:
             report["verified"] = verified
         write_text_file(args.json, json.dumps(report, indent=1) + "\n")

@@ -24,7 +24,7 @@ from pathlib import Path
 from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, print_stderr, run_command
 from tinygpt.code_completion import prepare_prompt
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
-from tinygpt.eval.verify import verify
+from tinygpt.eval.verify import first_candidate_config, verify
 from tinygpt.explain import format_trace
 from tinygpt.generate import (
     DEFAULT_CHECKPOINT,
@@ -88,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="after the text, print each step's candidates after each logits processor")
     stopping.add_argument("--explain-top", type=int, default=5, help="--explain: candidates shown per stage (1-50)")
     checking = parser.add_argument_group("code that checks itself (tinygpt.eval.verify)")
-    checking.add_argument("--verify", type=int, metavar="K", help="try K completions (greedy, then samples) and print "
-                          "the first that passes the prompt's >>> examples (or --tests); implies --complete-function")
+    checking.add_argument("--verify", type=int, metavar="K", help="try K completions (greedy, or beam with "
+                          "--strategy beam; then samples) and print the first that passes the prompt's >>> examples "
+                          "(or --tests), else the first that compiles, defines the function and runs; implies "
+                          "--complete-function")
     checking.add_argument("--tests", type=Path, metavar="FILE", help="--verify: asserts to check against instead")
     checking.add_argument("--allow-unconfined", action="store_true",
                           help="--verify: run the checks even where bubblewrap is missing (no isolation)")
@@ -253,18 +255,17 @@ def verify_options(args: argparse.Namespace, prompts: list[str] | None) -> tuple
 
 def run_verified(model, tokenizer, prompt: str, config: GenerationConfig, args: argparse.Namespace,
                  tests: str | None, limits: SandboxLimits) -> None:
+    """Print the chosen completion; on stderr, which candidate passed which checks, or that none did."""
     result = verify(model, tokenizer, prompt, args.verify, config, tests, limits,
-                    seed=0 if args.seed is None else args.seed)
+                    seed=0 if args.seed is None else args.seed, stop_strings=[unescape(s) for s in args.stop])
     completion = result.completion
     print(completion.function.text if completion.function else completion.prompt + completion.text, end="")
     if result.verified:
-        which = "the greedy completion" if result.tried == 1 else f"candidate {result.tried} of {args.verify}"
-        print_stderr(f"verified: {which} passed {result.checks}")
-    elif result.tried == 0:
-        print_stderr(f"not verified: nothing to check against ({result.checks}); this is the greedy completion")
+        print_stderr(f"verified: candidate {result.tried} of {args.verify} passed {result.checks}")
     else:
-        print_stderr(f"not verified: none of {result.tried} candidates passed {result.checks}; this is the greedy "
-                     f"completion ({result.results[0].reason})")
+        first = first_candidate_config(config).strategy
+        print_stderr(f"not verified: none of {result.tried} candidates passed {result.checks}; this is the first, "
+                     f"{first} ({result.results[0].reason})")
 
 
 def run(argv: list[str] | None) -> int:

@@ -16,6 +16,7 @@ from tinygpt.cli import ArgumentParser, progress_bar
 from tinygpt.data.corpus import is_held_out, read_sources
 from tinygpt.data.exercises.build import NGRAM, evaluation_sets, ngrams, normalized
 from tinygpt.data.exercises.mine import OUTPUT_FILES, extract, verify
+from tinygpt.data.exercises.sentences import prompt_sentences
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.outputs import OutputError, atomic_directory
 
@@ -46,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    forbidden, grams = evaluation_sets()
+    evaluation = evaluation_sets()
     report: Counter = Counter()
     candidates = []
     for folder in args.source:
@@ -62,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     for exercise in candidates:
         key = normalized(exercise["prompt"] + exercise["completion"])
         text = exercise["prompt"] + exercise["completion"]
+        sentences = prompt_sentences(exercise["prompt"]) & evaluation.sentences.keys()
         reason = ("exact duplicate" if key in seen else "the name of an evaluation task" if exercise["name"] in
-                  forbidden else f"shares a {NGRAM}-gram of words with an evaluation task" if ngrams(text) & grams
+                  evaluation.names else "a request sentence of an evaluation task" if sentences
+                  else f"shares a {NGRAM}-gram of words with an evaluation task" if ngrams(text) & evaluation.grams
                   else "")
         seen.add(key)
         if reason:

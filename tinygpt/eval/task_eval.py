@@ -23,7 +23,7 @@ from tinygpt.code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated
 from tinygpt.console import progress_bar
 from tinygpt.eval.sandbox import SandboxLimits, run_tests
 from tinygpt.eval.tasks import Task
-from tinygpt.eval.verify import verify
+from tinygpt.eval.verify import first_candidate_config, verify
 from tinygpt.generate import Completion, generate
 from tinytorch.generation import GenerationConfig
 
@@ -73,27 +73,36 @@ def run_tasks(model, tokenizer, tasks: Sequence[Task], config: GenerationConfig,
 
 
 def run_verified(model, tokenizer, tasks: Sequence[Task], candidates: int, config: GenerationConfig,
-                 limits: SandboxLimits) -> tuple[list[Attempt], int]:
-    """One attempt per task: the completion `tinygpt.eval.verify` chose from `candidates` by the `>>>` examples of the
-    task's prompt (never its tests), then judged by the task's tests. Also returns how many tasks' prompts had
-    examples to check against."""
-    attempts, with_examples = [], 0
+                 limits: SandboxLimits) -> tuple[list[Attempt], dict[str, int]]:
+    """One attempt per task: the completion `tinygpt.eval.verify` chose from `candidates` (never by the task's
+    tests), then judged by the task's tests. Where the prompt has `>>>` examples it chose the first candidate that
+    passes them; where it has none, the first that compiles, defines the function and runs (a structural pass,
+    which says nothing of behaviour and is never counted as a pass: only the task's tests decide that); where none
+    passed, the first candidate. Also returns how many tasks were chosen each way: "examples" (prompts with
+    examples, whether or not a candidate passed them), "runs" (a structural pass), "first" (none passed)."""
+    attempts, chosen = [], {"examples": 0, "runs": 0, "first": 0}
     for task in progress_bar(tasks, f"verify {candidates}", "task"):
         result = verify(model, tokenizer, task.prompt, candidates, config, None, limits)
-        with_examples += result.tried > 0
+        chosen["examples"] += result.level == "examples"
+        chosen["runs"] += result.level == "runs" and result.verified
+        chosen["first"] += not result.verified
         attempts.append(judge(task, result.completion, limits))
-    return attempts, with_examples
+    return attempts, chosen
 
 
 def report_verified(model, tokenizer, tasks: Sequence[Task], candidates: int, config: GenerationConfig,
                     limits: SandboxLimits) -> dict:
     """Run `run_verified`, print its lines, and return its part of the JSON report."""
-    attempts, with_examples = run_verified(model, tokenizer, tasks, candidates, config, limits)
+    attempts, chosen = run_verified(model, tokenizer, tasks, candidates, config, limits)
     counts = summarize(attempts)
-    print(f"verified from {candidates} (greedy, then samples at temperature 0.8, top_p 0.95; chosen by the >>> "
-          f"examples in the prompt, which {with_examples} of {len(tasks)} prompts have):")
+    first = first_candidate_config(config).strategy
+    print(f"verified from {candidates} ({first}, then samples at temperature 0.8, top_p 0.95; chosen by the >>> "
+          f"examples in the prompt, which {chosen['examples']} of {len(tasks)} prompts have; without examples, "
+          f"{chosen['runs']} by the first that compiles, defines the function and runs; {chosen['first']} with no "
+          f"candidate passing: the {first} one):")
     print("\n".join(summary_lines(counts, "judged by the tests", f"pass@1, verified from {candidates}")))
-    return {"candidates": candidates, "prompts_with_examples": with_examples, "summary": counts,
+    return {"candidates": candidates, "prompts_with_examples": chosen["examples"],
+            "chosen_by_structural_checks": chosen["runs"], "none_passed": chosen["first"], "summary": counts,
             f"pass@1_verified_{candidates}": counts["passed"] / max(len(tasks), 1),
             "attempts": [dataclasses.asdict(attempt) for attempt in attempts]}
 

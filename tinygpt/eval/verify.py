@@ -1,45 +1,66 @@
-"""Code that checks itself: try several completions of a function and keep the first that passes the checks the
-request itself gives.
+"""Code that checks itself: try several completions of a prompt and keep the first that passes the best checks the
+request allows.
 
     result = verify(model, tokenizer, prompt, candidates=10)
     result.completion   # the completion to show
-    result.verified     # True: it passed the checks; False: none did (or there were none), the greedy one is shown
+    result.verified     # True: it passed the checks; False: none did, the first candidate is shown
+    result.level        # which checks: "tests", "examples", "runs" or "compiles"
 
 A small model that writes the right body one time in ten is useful if the right one can be recognised. The checks
-come from the user, never from hidden tests:
-- the examples in the prompt's docstring (`>>> f(3)` followed by `9`), each turned into an assert on the repr of
-  its value, as doctest compares them (an example without an expected value runs as a statement);
-- or asserts the user writes (`tinygpt generate --verify 10 --tests tests.py`).
+come from the request, never from hidden tests, the strongest the request allows:
+- "tests": asserts the user writes (`tinygpt generate --verify 10 --tests tests.py`);
+- "examples": the examples in the prompt's docstring (`>>> f(3)` followed by `9`), each turned into an assert on the
+  repr of its value, as doctest compares them (an example without an expected value runs as a statement);
+- "runs", where there is neither: what can be checked without knowing what the code should do. The candidate
+  compiles as written (`compile()`, which refuses `def f(n, n)` and a module-level `return`; a candidate cut at the
+  token limit is unfinished and does not count, however it was trimmed), it defines the function or class the prompt
+  starts (the name on the prompt's last top-level `def`/`class` line; where the prompt names none, as `def` alone,
+  the block the model wrote, by its name; a prompt that is not a function, `for i in`, checks no name), and its
+  module-level code runs to its end in the sandbox without an error;
+- "compiles": the same without running anything, for a caller that has no sandbox (`run_code=False`).
+A pass at "runs" or "compiles" says the code is valid Python (that runs), not that it does what was asked: the
+evaluations use it to choose a candidate, never count it as a pass of a task (`task_eval.run_verified`).
 
-The candidates are the greedy completion (the most likely one, returned when nothing passes), then `candidates - 1`
-samples (temperature 0.8, top-p 0.95, seeded). Each runs against the checks in the sandbox (`tinygpt.eval.sandbox`),
-which decides pass or fail from outside the candidate's reach; the first to pass is returned. Evaluations report
-the result apart from greedy, as "pass@1, verified from K samples".
+The candidates: the first follows `config` where it is deterministic (greedy or beam search), greedy where `config`
+samples; it is the one returned when nothing passes. If it fails, `candidates - 1` samples follow (temperature 0.8,
+top-p 0.95, seeded). Each runs in the sandbox (`tinygpt.eval.sandbox`), which decides pass or fail from outside the
+candidate's reach; the first to pass is returned. Evaluations report the result apart from their plain run, as
+"pass@1, verified from K samples".
 """
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import doctest
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tinygpt.eval.sandbox import SandboxLimits, SandboxResult, run_tests
+from tinygpt.code_completion import BLOCK_HEADER
+from tinygpt.eval.sandbox import SandboxLimits, SandboxResult, check_isolation, run_tests
 from tinygpt.generate import STRATEGY_DEFAULTS, Completion, generate
 from tinytorch.generation import GenerationConfig
 
-__all__ = ["VerifiedCompletion", "checks_from_prompt", "completed_code", "verify"]
+__all__ = ["LEVELS", "VerifiedCompletion", "candidate_code", "checks_from_prompt", "completed_code",
+           "first_candidate_config", "name_the_prompt_starts", "structural_checks", "verify"]
 
 DOCSTRING = re.compile(r'("""|\'\'\')(.*?)\1', re.DOTALL)
-SAMPLING = STRATEGY_DEFAULTS["sample"]  # the samples after the greedy candidate: `tinygpt generate`'s sampling
+SAMPLING = STRATEGY_DEFAULTS["sample"]  # the samples after the first candidate: `tinygpt generate`'s sampling
+LEVELS = ("tests", "examples", "runs", "compiles")  # the request's own checks first, then the structural ones
+NAMED_HEADER = re.compile(r"(?:async[ \t]+def|def|class)[ \t]+([^\W\d]\w*)[ \t]*[(:]")  # a name the prompt finished
+BLOCK_NAME = re.compile(r"(?:async[ \t]+def|def|class)[ \t]+([^\W\d]\w*)")
 
 
 @dataclass
 class VerifiedCompletion:
-    completion: Completion  # the one to show: the first that passed, else the greedy one
-    verified: bool  # it passed the checks
-    tried: int  # candidates run against the checks (0 when there were no checks)
-    checks: str  # what it was checked against, in words
+    completion: Completion  # the one to show: the first that passed, else the first candidate
+    verified: bool  # it passed the checks of `level`
+    tried: int  # candidates checked, in order
+    checks: str  # what it was checked against, in words, to follow "passed"
     results: list[SandboxResult]  # each tried candidate's result, in order
+    level: str  # one of LEVELS: "tests" and "examples" test behaviour; "runs" and "compiles" do not
+    name: str | None = None  # runs and compiles: the function or class it had to define (None: no name checked)
 
 
 def checks_from_prompt(prompt: str) -> str:
@@ -58,41 +79,175 @@ def checks_from_prompt(prompt: str) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def completed_code(completion: Completion) -> str | None:
-    """The code to run: the text above the completed block, then the block; None if no block compiles."""
+def candidate_code(completion: Completion, complete_function: bool = True) -> str | None:
+    """The code a candidate amounts to: the text above the completed block, then the block (`complete_function`;
+    None if the model wrote no block), else the whole text."""
+    if not complete_function:
+        return completion.prompt + completion.text
     block = completion.function
-    if block is None or not block.compiles:
+    if block is None:
         return None
     return (completion.prompt + completion.text)[:block.start] + block.text
 
 
+def compile_error(code: str) -> str | None:
+    """Why `compile()` refuses `code` as a module, in one line; None if it accepts it."""
+    try:
+        compile(code, "<candidate>", "exec", dont_inherit=True)
+    except SyntaxError as err:
+        return f"{err.msg} (line {err.lineno})"
+    except (ValueError, OverflowError, MemoryError, RecursionError) as err:
+        return str(err) or type(err).__name__
+    return None
+
+
+def completed_code(completion: Completion, complete_function: bool = True) -> str | None:
+    """The code to run (`candidate_code`); None if there is none or it does not compile."""
+    code = candidate_code(completion, complete_function)
+    return code if code is not None and compile_error(code) is None else None
+
+
+def name_the_prompt_starts(prompt: str) -> str | None:
+    """The name on the prompt's last top-level `def`/`class` line (a method below it belongs to it); None where the
+    prompt starts no block or has not finished its name (`def`, `def squ`)."""
+    headers = [match for match in BLOCK_HEADER.finditer(prompt) if not match.group(1)]
+    named = NAMED_HEADER.match(prompt, headers[-1].start()) if headers else None
+    return named.group(1) if named else None
+
+
+def name_to_define(prompt: str, completion: Completion, complete_function: bool) -> str | None:
+    """The function or class a candidate must define: the one the prompt starts, else the block the model wrote."""
+    named = name_the_prompt_starts(prompt)
+    if named is not None or not complete_function or completion.function is None:
+        return named
+    match = BLOCK_NAME.search(completion.function.text)
+    return match.group(1) if match else None
+
+
+def structural_checks(name: str | None, ran: bool, block: bool = False) -> str:
+    """The structural checks in words: "compiles, defines `foo` and its module-level code runs". `block`: a name is
+    checked but not known yet (the model names the block)."""
+    parts = ["compiles"]
+    parts += [f"defines `{name}`"] if name else ["defines the function or class it writes"] if block else []
+    parts += ["its module-level code runs"] if ran else []
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def top_level_definitions(code: str) -> set[str]:
+    return {node.name for node in ast.parse(code).body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+
+def structural_problem(completion: Completion, name: str | None, complete_function: bool) -> str | None:
+    """Why a candidate fails the checks that need no run; None if it passes them."""
+    code = candidate_code(completion, complete_function)
+    if code is None:
+        return "no def or class was written"
+    if completion.finish_reason == "length":
+        return "cut at the token limit: unfinished code"
+    error = compile_error(code)
+    if error is not None:
+        return f"does not compile: {error}"
+    if name is not None and name not in top_level_definitions(code):
+        return f"does not define `{name}`"
+    return None
+
+
+def rejected(reason: str) -> SandboxResult:
+    """The result of a candidate refused before anything ran."""
+    return SandboxResult("error", reason, "", None)
+
+
+def check_candidate(completion: Completion, level: str, checks: str, name: str | None, complete_function: bool,
+                    limits: SandboxLimits | None) -> SandboxResult:
+    """One candidate against the checks of `level` (see the module docstring)."""
+    if level in ("tests", "examples"):
+        code = completed_code(completion, complete_function)
+        what = "the completed function" if complete_function else "the code"
+        return rejected(f"{what} does not compile") if code is None else run_tests(code, checks, limits)
+    problem = structural_problem(completion, name, complete_function)
+    if problem is not None:
+        return rejected(problem)
+    if level == "compiles":
+        return SandboxResult("passed", f"{structural_checks(name, False)} (not run)", "", None, confined=False)
+    return run_tests(completed_code(completion, complete_function), f"{name}\n" if name else "", limits)
+
+
+def first_candidate_config(config: GenerationConfig) -> GenerationConfig:
+    """The first candidate's settings: `config` itself where it is deterministic (greedy, beam), else greedy with its
+    token limit and penalties; one sequence."""
+    if config.strategy in ("greedy", "beam"):
+        return dataclasses.replace(config, num_return_sequences=1)
+    return GenerationConfig(strategy="greedy", **shared_settings(config))
+
+
+def shared_settings(config: GenerationConfig) -> dict:
+    """What every candidate keeps of `config`: the token limit and the penalties."""
+    return dict(max_new_tokens=config.max_new_tokens, repetition_penalty=config.repetition_penalty,
+                no_repeat_ngram_size=config.no_repeat_ngram_size)
+
+
+def has_statement(tests: str) -> bool:
+    """Whether `tests` holds anything to run (a file of comments does not); text that does not parse does, and fails
+    in the sandbox with its SyntaxError."""
+    try:
+        return bool(ast.parse(tests).body)
+    except (SyntaxError, ValueError):
+        return True
+
+
+def choose_checks(prompt: str, tests: str | None, run_code: bool) -> tuple[str, str, str]:
+    """(level, the test program, why the structural checks) for a request."""
+    if not run_code:
+        if tests is not None:
+            raise ValueError("tests run only in the sandbox: verify with run_code=False checks no tests")
+        return "compiles", "", "nothing run: no sandbox"
+    if tests is not None:
+        return ("tests", tests, "") if has_statement(tests) else ("runs", "", "the tests given hold no statement")
+    examples = checks_from_prompt(prompt)
+    return ("examples", examples, "") if examples else ("runs", "", "no examples to test against")
+
+
 def verify(model, tokenizer, prompt: str, candidates: int, config: GenerationConfig | None = None,
-           tests: str | None = None, limits: SandboxLimits | None = None, seed: int = 0) -> VerifiedCompletion:
-    """Up to `candidates` completions of `prompt` (greedy, then samples), the first that passes `tests` (or the
-    prompt's own examples) returned; the greedy one when none passes or there is nothing to check against.
-    `config` gives max_new_tokens and the penalties; the strategy is greedy, then sampling as above."""
+           tests: str | None = None, limits: SandboxLimits | None = None, seed: int = 0, *,
+           complete_function: bool = True, stop_strings: Sequence[str] = (),
+           run_code: bool = True) -> VerifiedCompletion:
+    """Up to `candidates` completions of `prompt` (the first by `config` where it is deterministic, else greedy; then
+    samples seeded by `seed`), the first that passes `tests`, else the prompt's examples, else the structural checks
+    (the module docstring), returned; the first candidate when none passes. `config` gives the strategy of the first
+    candidate, max_new_tokens and the penalties; `complete_function` and `stop_strings` go to `generate` (a prompt
+    that is not a function: `complete_function=False`, stopped at a blank line). `run_code=False`: compile-only
+    checks, for a caller without a sandbox. Running raises SandboxUnavailable where the sandbox cannot run."""
     if candidates < 1:
         raise ValueError(f"--verify needs at least 1 candidate, got {candidates}")
     config = config or GenerationConfig(max_new_tokens=128)
-    checks = tests if tests is not None else checks_from_prompt(prompt)
-    what = "the tests given" if tests is not None else f"{checks.count(chr(10))} example(s) in the prompt"
-    shared = dict(max_new_tokens=config.max_new_tokens, repetition_penalty=config.repetition_penalty,
-                  no_repeat_ngram_size=config.no_repeat_ngram_size)
-    completions = generate(model, tokenizer, prompt, GenerationConfig(strategy="greedy", **shared),
-                           complete_function=True)
-    if not checks.strip():
-        return VerifiedCompletion(completions[0], False, 0, "nothing (the prompt has no >>> examples)", [])
-    if candidates > 1:
-        sampled = GenerationConfig(strategy="sample", num_return_sequences=candidates - 1, seed=seed, **SAMPLING,
-                                   **shared)
-        completions += generate(model, tokenizer, prompt, sampled, complete_function=True)
+    level, checks, why = choose_checks(prompt, tests, run_code)
+    if run_code:
+        check_isolation(limits or SandboxLimits())  # refuse at once, not only once a candidate compiles
+    structural = level in ("runs", "compiles")
+    options = dict(complete_function=complete_function, stop_strings=list(stop_strings))
+    completions = generate(model, tokenizer, prompt, first_candidate_config(config), **options)[:1]
     results = []
-    for completion in completions:
-        code = completed_code(completion)
-        if code is None:
-            results.append(SandboxResult("error", "the completed function does not compile", "", None))
-            continue
-        results.append(run_tests(code, checks, limits))
+    for index in range(candidates):
+        if index == len(completions):  # the first did not pass: draw the samples
+            sampled = GenerationConfig(strategy="sample", num_return_sequences=candidates - 1, seed=seed, **SAMPLING,
+                                       **shared_settings(config))
+            completions += generate(model, tokenizer, prompt, sampled, **options)
+        name = name_to_define(prompt, completions[index], complete_function) if structural else None
+        results.append(check_candidate(completions[index], level, checks, name, complete_function, limits))
         if results[-1].status == "passed":
-            return VerifiedCompletion(completion, True, len(results), what, results)
-    return VerifiedCompletion(completions[0], False, len(results), what, results)
+            return VerifiedCompletion(completions[index], True, len(results), describe_checks(level, checks, name, why),
+                                      results, level, name)
+    name = name_the_prompt_starts(prompt) if structural else None
+    unnamed_block = structural and complete_function and name is None  # each candidate names its own block
+    return VerifiedCompletion(completions[0], False, len(results),
+                              describe_checks(level, checks, name, why, unnamed_block), results, level, name)
+
+
+def describe_checks(level: str, checks: str, name: str | None, why: str, unnamed_block: bool = False) -> str:
+    """What a candidate was checked against, in words that follow "passed"."""
+    if level == "tests":
+        return "the tests given"
+    if level == "examples":
+        return f"{checks.count(chr(10))} example(s) in the prompt"
+    return f"the structural checks: it {structural_checks(name, level == 'runs', unnamed_block)} ({why})"

@@ -8,7 +8,8 @@
                                server-sent events (inspection.py)
     GET  /openapi.json         the schema of these endpoints
     POST /api/verify           `tinygpt generate --verify K`: candidates run against the prompt's examples or the
-                               user's tests in the sandbox, the first that passes returned (else the greedy one)
+                               user's tests in the sandbox (without either: the first that compiles, defines the
+                               function and runs), the first that passes returned (else the greedy one)
 
 Every request runs through the same `tinygpt.generate.generate` as the command line, with the GenerationConfig
 that `tinygpt generate` builds from the same options (schema.py), on the one worker thread (worker.py). Errors:
@@ -151,7 +152,7 @@ def verification(model, tokenizer, request: VerifyRequest, sandbox: SandboxLimit
     job.tokens, job.outcome = len(completion.tokens), completion.finish_reason
     function = completion.function
     return {"text": completion.text, "verified": result.verified, "tried": result.tried, "checks": result.checks,
-            "finish_reason": completion.finish_reason,
+            "level": result.level, "finish_reason": completion.finish_reason,
             "function": None if function is None else {"text": function.text, "compiles": function.compiles},
             "results": [{"status": r.status, "reason": r.reason, "confined": r.confined} for r in result.results]}
 

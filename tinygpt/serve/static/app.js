@@ -377,9 +377,8 @@ function showVerified(result) {
       `Completed function (${result.function.compiles ? "compiles" : "does not compile"})`;
     $("function").hidden = false;
   }
-  const summary = result.tried === 0 ? `Nothing to check against (${result.checks}): the greedy completion.` :
-    result.verified ? `Verified: candidate ${result.tried} of those tried passed ${result.checks}.` :
-      `None of ${result.tried} candidates passed ${result.checks}: the greedy completion is shown.`;
+  const summary = result.verified ? `Verified: candidate ${result.tried} of those tried passed ${result.checks}.` :
+    `None of ${result.tried} candidates passed ${result.checks}: the greedy completion is shown.`;
   $("verify-summary").textContent = summary;
   const head = element("tr");
   head.append(element("th", "", "#"), element("th", "", "result"), element("th", "", "why"));

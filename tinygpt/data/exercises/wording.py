@@ -1,0 +1,102 @@
+"""The generator's language, split in two: the words training may use, and the words only the unseen-words set uses.
+
+A model that recalls the sentences it was trained on scores well on any test written in those sentences. To see
+whether it understands a request rather than recognises it, part of the generator's language is held out: every
+place where the generator chooses how to say something offers `Choices`, a `seen` share (training) and an `unseen`
+share (only `tinygpt exercises --unseen`, the fixed evaluation set in `tinygpt/eval/tasks/unseen.jsonl`):
+
+- sentence frames: "Return the sum of ..." (seen) against "Work out the sum of ..." (unseen);
+- verbs and synonyms of each operation: "a times b" (seen) against "a multiplied by b" (unseen);
+- parameter-name families: `nums`, `xs`, `values` (seen) against `arr`, `lst` (unseen);
+- docstring conventions: a one-line docstring, a `# comment`, `>>>` examples and Google's `Args:` (seen) against
+  numpy's `Parameters` sections and a comment inside the body (unseen).
+
+The functions themselves (the skills, their bodies and tests) are shared: the unseen set asks for the same kinds of
+function in words training never used, so its gap to the project's suite measures recall of sentences.
+
+`Wording("seen")` picks only seen choices, `Wording("unseen")` only unseen ones. Nothing else chooses words: a skill
+asks its `Wording` for every phrase, so no unseen phrase can reach training by a path that forgets the split
+(`held_out_fragments` lists the unseen choices' fixed words; a test checks training requests never hold them).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+__all__ = ["SPLITS", "Choices", "Wording", "held_out_fragments"]
+
+SPLITS = ("seen", "unseen")
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+REGISTRY: list[Choices] = []  # every Choices made, in definition order: the whole vocabulary, for held_out_fragments
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Ways to say one thing: `seen` ones for training, `unseen` ones held out for the unseen-words set."""
+
+    seen: tuple
+    unseen: tuple
+
+    def __post_init__(self):
+        if not self.seen or not self.unseen:
+            raise ValueError(f"both shares need at least one choice: {self}")
+        REGISTRY.append(self)
+
+
+def choices(seen, unseen) -> Choices:
+    return Choices(tuple(seen), tuple(unseen))
+
+
+VALUE_FRAMES = choices(["Return {what}.", "Compute and return {what}.", "Find and return {what}.",
+                        "Calculate and return {what}.", "Give back {what}."],
+                       ["Determine {what}.", "Work out {what}.", "Hand back {what}."])
+
+
+class Wording:
+    """Picks words from one share of the language: "seen" (training) or "unseen" (the evaluation set only)."""
+
+    def __init__(self, split: str = "seen"):
+        if split not in SPLITS:
+            raise ValueError(f"a wording is 'seen' or 'unseen', got {split!r}")
+        self.split = split
+
+    @property
+    def unseen(self) -> bool:
+        return self.split == "unseen"
+
+    def options(self, what: Choices) -> tuple:
+        return what.unseen if self.unseen else what.seen
+
+    def pick(self, rng: random.Random, what: Choices):
+        options = self.options(what)
+        return options[rng.randrange(len(options))]
+
+    def value_request(self, rng: random.Random, what: str) -> str:
+        """A request for a value ("the sum of a and b") in a sentence frame: "Return ..." half the time in training,
+        any seen frame otherwise; an unseen frame in the unseen share."""
+        frame = self.pick(rng, VALUE_FRAMES) if self.unseen or rng.random() < 0.5 else VALUE_FRAMES.seen[0]
+        return frame.format(what=what)
+
+    def __repr__(self) -> str:
+        return f"Wording({self.split!r})"
+
+
+def held_out_fragments(min_words: int = 2) -> set[str]:
+    """The fixed words of every unseen choice that no seen choice also holds: each stretch between placeholders of
+    at least `min_words` words, lower case. Training requests must contain none of them."""
+    def stretches(text) -> list[str]:
+        if not isinstance(text, str):
+            return []
+        return [" ".join(part.lower().split()) for part in PLACEHOLDER.split(text)]
+
+    seen_text = " | ".join(s for what in REGISTRY for option in what.seen for s in stretches(option))
+    fragments = set()
+    for what in REGISTRY:
+        for option in what.unseen:
+            for stretch in stretches(option):
+                words = re.findall(r"[a-z]+", stretch)
+                if len(words) >= min_words and " ".join(words) not in " ".join(re.findall(r"[a-z]+", seen_text)):
+                    fragments.add(" ".join(words))
+    return fragments
