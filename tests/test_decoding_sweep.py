@@ -6,6 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+from tinygpt.eval.mbpp import DEFAULT_PROBLEMS
+
 SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "decoding_sweep.py"
 spec = importlib.util.spec_from_file_location("decoding_sweep", SCRIPT)
 decoding_sweep = importlib.util.module_from_spec(spec)
@@ -45,14 +47,18 @@ def test_evaluate_release_measures_every_target_and_keeps_the_reports(release, t
     shutil.copy(release.with_name("tokenizer.json"), tmp_path / "tokenizer.json")
     assert evaluate_release.main(["--release", str(tmp_path), "--quick", "--verify", "2"]) == 0
     summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
-    figures = [row["figure"] for row in summary["targets"]]
-    assert figures[:5] == ["HumanEval pass@1 (greedy)", "suite compiles without trimming (greedy)",
-                           "suite passes its tests (greedy)", "bits/byte, stdlib held-out", "bits/byte, numpy's source"]
-    numpy_row = summary["targets"][4]
+    rows = {row["figure"]: row for row in summary["targets"]}
+    assert list(rows)[:4] == ["the suite: passes, greedy", "the unseen-words set: passes, greedy",
+                              "gap, suite - unseen-words set (greedy passes)", "HumanEval pass@1, greedy"]
+    numpy_row = rows["bits/byte, numpy's source"]
     assert 0 < numpy_row["measured"] < 20 and numpy_row["met"] is False  # a random model is far from 1.37
-    assert figures[5:7] == ["HumanEval pass@1, verified from 2 samples", "suite pass@1, verified from 2 samples"]
-    assert all(row["met"] is None and 0 <= row["measured"] <= 1 for row in summary["targets"][5:7])
-    assert (tmp_path / "demo.json").is_file() and len(figures) == 9
-    for name in ("evaluate", "suite", "humaneval"):
+    for figure in ("HumanEval pass@1, verified from 2", "the suite, verified from 2",
+                   "the unseen-words set, verified from 2"):
+        assert 0 <= rows[figure]["measured"] <= 1
+    assert rows["the unseen-words set: passes, greedy"]["target"] == ">= 0.25"
+    assert (tmp_path / "demo.json").is_file()
+    names = ["evaluate", "suite", "unseen", "humaneval"] + (["mbpp"] if DEFAULT_PROBLEMS.is_file() else [])
+    assert ("MBPP test split pass@1, greedy" in rows) == DEFAULT_PROBLEMS.is_file()
+    for name in names:
         assert (tmp_path / "eval" / f"{name}.txt").read_text().strip()
     assert "| figure | measured | target | met |" in capsys.readouterr().out
