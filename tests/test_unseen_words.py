@@ -48,7 +48,7 @@ def test_every_choice_has_both_shares_and_a_wording_is_one_of_them():
 
 def test_training_requests_never_hold_an_unseen_phrase_or_parameter_family():
     fragments = held_out_fragments()
-    assert {"multiplied by", "work out", "tell whether"} <= fragments
+    assert {"multiplied together", "work out", "tell whether"} <= fragments
     unseen_names = names_in("unseen") - names_in("seen")
     for exercise in draws("seen", 3000):
         text = f" {words_of(exercise['request'])} "

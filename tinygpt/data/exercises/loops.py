@@ -31,7 +31,7 @@ NUMBER_LOOPS = [  # (name, requests, bodies, smallest n, largest n); {n} is the 
      ["    total = 0\n    while {n} > 0:\n        total += {n} % 10\n        {n} //= 10\n    return total\n",
       "    return sum(int(digit) for digit in str({n}))\n"], 0, 99999),
     ("count_digits", choices(["Return how many decimal digits the non-negative integer {n} has."],
-             ["How many digits are there in {n}, a whole number that is not negative?"]),
+             ["Tell how many digits {n}, a whole number that is not negative, is written with."]),
      ["    return len(str({n}))\n",
       "    count = 1\n    while {n} >= 10:\n        {n} //= 10\n        count += 1\n    return count\n"], 0, 999999),
     ("fibonacci", choices(["Return the {n}-th Fibonacci number, where fibonacci(0) is 0 and fibonacci(1) is 1."],
@@ -110,7 +110,7 @@ LOOP_PARAMS = {  # a two-number loop's parameters, renamed in the unseen share
     "sum_between": choices([("low", "high")], [("start", "stop")]),
     "repeat_text": choices([("s", "times")], [("word", "n")]),
 }
-RECURSIVE_NAMES = choices(["xs", "items", "values", "nums"], ["arr", "lst"])
+RECURSIVE_NAMES = choices(["xs", "items", "values", "nums", "lst", "arr"], ["seq", "series"])
 
 
 def number_loop(rng: random.Random, words: Wording) -> Draft:

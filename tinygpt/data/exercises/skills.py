@@ -67,27 +67,30 @@ def text(rng: random.Random) -> str:
 # ---- numbers: a binary operation, optionally inside a unary one -----------------------------------------------------
 
 BINARY = [  # (expression, name, phrases); {a} {b} are parameter names
-    ("{a} + {b}", "sum", choices(["the sum of {a} and {b}", "{a} plus {b}"],
-                                 ["the total of {a} and {b}", "{a} and {b} added together"])),
-    ("{a} - {b}", "difference", choices(["{a} minus {b}", "the difference {a} - {b}"],
-                                        ["{b} subtracted from {a}", "{a} take away {b}"])),
-    ("{a} * {b}", "product", choices(["the product of {a} and {b}", "{a} times {b}"],
-                                     ["{a} multiplied by {b}", "{a} and {b} multiplied together"])),
-    ("max({a}, {b})", "larger", choices(["the larger of {a} and {b}", "the maximum of {a} and {b}"],
-                                        ["the bigger of {a} and {b}", "whichever of {a} and {b} is greater"])),
-    ("min({a}, {b})", "smaller", choices(["the smaller of {a} and {b}", "the minimum of {a} and {b}"],
-                                         ["the lesser of {a} and {b}", "whichever of {a} and {b} is lower"])),
+    ("{a} + {b}", "sum", choices(["the sum of {a} and {b}", "{a} plus {b}", "the total of {a} and {b}"],
+                                 ["{a} and {b} added together"])),
+    ("{a} - {b}", "difference",
+     choices(["{a} minus {b}", "the difference {a} - {b}", "the result of subtracting {b} from {a}"],
+             ["{b} subtracted from {a}"])),
+    ("{a} * {b}", "product", choices(["the product of {a} and {b}", "{a} times {b}", "{a} multiplied by {b}"],
+                                     ["{a} and {b} multiplied together"])),
+    ("max({a}, {b})", "larger",
+     choices(["the larger of {a} and {b}", "the maximum of {a} and {b}", "the bigger of {a} and {b}"],
+             ["whichever of {a} and {b} is greater"])),
+    ("min({a}, {b})", "smaller",
+     choices(["the smaller of {a} and {b}", "the minimum of {a} and {b}", "the lesser of {a} and {b}"],
+             ["whichever of {a} and {b} is lower"])),
     ("abs({a} - {b})", "distance", choices(["the absolute difference between {a} and {b}",
                                             "the distance between {a} and {b}"], ["how far apart {a} and {b} are"])),
-    ("{a} % {b}", "remainder", choices(["the remainder of {a} divided by {b}", "{a} modulo {b}"],
-                                       ["what is left over when {a} is divided by {b}", "{a} mod {b}"])),
+    ("{a} % {b}", "remainder", choices(["the remainder of {a} divided by {b}", "{a} modulo {b}", "{a} mod {b}"],
+                                       ["what is left over when {a} is divided by {b}"])),
     ("{a} // {b}", "quotient",
      choices(["the integer quotient of {a} divided by {b}", "{a} divided by {b}, rounded down"],
-                                       ["the floor of {a} over {b}", "{a} floor-divided by {b}"])),
+             ["the floor of {a} over {b}", "{a} floor-divided by {b}"])),
 ]
 UNARY = [  # (expression of x, name, phrases of p)
     ("{x} * {x}", "square", choices(["the square of {p}"], ["the second power of {p}"])),
-    ("2 * {x}", "double", choices(["twice {p}"], ["two times {p}"])),
+    ("2 * {x}", "double", choices(["twice {p}", "two times {p}"], ["the double of {p}"])),
     ("-{x}", "negated", choices(["the negative of {p}"], ["the opposite of {p}"])),
     ("abs({x})", "abs", choices(["the absolute value of {p}"], ["the magnitude of {p}"])),
     ("{x} + 1", "next", choices(["one more than {p}"], ["the successor of {p}"])),
@@ -125,22 +128,24 @@ def number_sentence(rng: random.Random, words: Wording) -> Draft:
 
 
 PREDICATES = [  # (condition on {x}, name, phrases "{x} is ...") ; k is filled in
-    ("{x} % 2 == 0", "even", choices(["even"], ["an even number"])),
-    ("{x} % 2 != 0", "odd", choices(["odd"], ["an odd number"])),
-    ("{x} > 0", "positive", choices(["positive"], ["above zero"])),
-    ("{x} < 0", "negative", choices(["negative"], ["below zero"])),
-    ("{x} == 0", "zero", choices(["zero"], ["equal to zero"])),
-    ("{x} % {k} == 0", "divisible_by_{k}", choices(["divisible by {k}"], ["a multiple of {k}"])),
-    ("{x} > {k}", "greater_than_{k}", choices(["greater than {k}"], ["more than {k}", "bigger than {k}"])),
-    ("{x} < {k}", "less_than_{k}", choices(["less than {k}"], ["smaller than {k}", "under {k}"])),
-    ("{x} >= {k}", "at_least_{k}", choices(["at least {k}"], ["no less than {k}", "{k} or more"])),
+    ("{x} % 2 == 0", "even", choices(["even", "an even number"], ["evenly divisible by two"])),
+    ("{x} % 2 != 0", "odd", choices(["odd", "an odd number"], ["not evenly divisible by two"])),
+    ("{x} > 0", "positive", choices(["positive", "greater than zero"], ["above zero"])),
+    ("{x} < 0", "negative", choices(["negative", "less than zero"], ["below zero"])),
+    ("{x} == 0", "zero", choices(["zero", "equal to zero"], ["exactly 0"])),
+    ("{x} % {k} == 0", "divisible_by_{k}",
+     choices(["divisible by {k}", "a multiple of {k}"], ["evenly divisible by {k}"])),
+    ("{x} > {k}", "greater_than_{k}",
+     choices(["greater than {k}", "more than {k}", "bigger than {k}"], ["in excess of {k}"])),
+    ("{x} < {k}", "less_than_{k}", choices(["less than {k}", "smaller than {k}"], ["under {k}"])),
+    ("{x} >= {k}", "at_least_{k}", choices(["at least {k}", "{k} or more"], ["no less than {k}"])),
     ("{lo} <= {x} <= {hi}", "between_{lo}_and_{hi}", choices(["between {lo} and {hi} inclusive"],
                                                              ["in the range {lo} to {hi}, both ends included"])),
 ]
 NUMBER_NAMES = choices(["n", "x", "number", "value", "num"], ["k", "integer"])
 PREDICATE_REQUESTS = choices(["Return True if {n} is {p}, otherwise False.", "Check whether {n} is {p}.",
-                              "Return whether {n} is {p}."],
-                             ["Tell whether {n} is {p}.", "Decide if {n} is {p}.", "Is {n} {p}?"])
+                              "Return whether {n} is {p}.", "Check if {n} is {p}.", "Is {n} {p}?"],
+                             ["Tell whether {n} is {p}.", "Decide if {n} is {p}."])
 
 
 def predicate(rng: random.Random, x: str, words: Wording) -> tuple[str, str, str]:
@@ -180,15 +185,15 @@ TRANSFORMS = [  # (expression of {x}, name, phrases of the items)
     ("{x} % 10", "last_digits", choices(["the last digits of"], ["the ones digits of"])),
 ]
 LIST_NAMES = choices([("nums", "n"), ("numbers", "number"), ("values", "v"), ("items", "item"), ("xs", "x"),
-                      ("data", "d")], [("arr", "a"), ("lst", "el"), ("seq", "elem")])
-ITEMS = choices(["the numbers in {xs}"], ["the elements of {xs}", "the entries of {xs}"])
+                      ("data", "d"), ("lst", "x"), ("arr", "a")], [("seq", "elem"), ("series", "term")])
+ITEMS = choices(["the numbers in {xs}", "the elements of {xs}"], ["the entries of {xs}"])
 LIST_REQUESTS = {  # aggregate -> how to ask for it; {items}: "the even numbers in nums", {xs}, {p}: a predicate
-    "sum": choices(["the sum of {items}"], ["the total of {items}", "{items} added up"]),
+    "sum": choices(["the sum of {items}", "the total of {items}"], ["{items} added up"]),
     "product": choices(["the product of {items}"], ["{items} multiplied together"]),
     "list": choices(["Return a list of {items}.", "Return a new list holding {items}, in order."],
                     ["Collect {items} into a list, keeping their order.", "Build a list containing {items}."]),
-    "count": choices(["Return how many numbers in {xs} are {p}.", "Count the numbers in {xs} that are {p}."],
-                     ["How many of the elements of {xs} are {p}?", "Tally the elements of {xs} that are {p}."]),
+    "count": choices(["Return how many numbers in {xs} are {p}.", "Count the numbers in {xs} that are {p}.",
+                      "How many of the numbers in {xs} are {p}?"], ["Tally the entries of {xs} that are {p}."]),
     "max": choices(["the largest of {items}, or None if there are none"],
                    ["the biggest of {items} (None when there is no such number)"]),
     "min": choices(["the smallest of {items}, or None if there are none"],
@@ -271,7 +276,7 @@ def list_pipeline(rng: random.Random, words: Wording) -> Draft:
 CHAR_TESTS = [  # (condition on {c}, name, phrases)
     ("{c} in 'aeiouAEIOU'", "vowels", choices(["vowels"], ["vowel letters (a, e, i, o, u in either case)"])),
     ("{c}.isdigit()", "digits", choices(["digits"], ["numeric characters"])),
-    ("{c}.isupper()", "uppercase", choices(["uppercase letters"], ["capital letters"])),
+    ("{c}.isupper()", "uppercase", choices(["uppercase letters", "capital letters"], ["letters in upper case"])),
     ("{c}.islower()", "lowercase", choices(["lowercase letters"], ["small letters"])),
     ("{c} == ' '", "spaces", choices(["spaces"], ["space characters"])),
     ("{c}.isalpha()", "letters", choices(["letters"], ["alphabetic characters"])),
@@ -279,8 +284,8 @@ CHAR_TESTS = [  # (condition on {c}, name, phrases)
 TEXT_NAMES = choices([("s", "ch"), ("text", "char"), ("word", "letter"), ("string", "c"), ("sentence", "ch")],
                      [("msg", "symbol"), ("line", "character")])
 CHAR_REQUESTS = [  # (name, requests); {p}: the characters, {s}: the string
-    ("count", choices(["Return the number of {p} in {s}.", "Count the {p} in {s}."],
-                      ["How many {p} does {s} contain?", "Tally up the {p} that appear in {s}."])),
+    ("count", choices(["Return the number of {p} in {s}.", "Count the {p} in {s}.", "How many {p} does {s} contain?"],
+                      ["Tally up the {p} that appear in {s}."])),
     ("remove", choices(["Return {s} with all {p} removed."], ["Strip every one of the {p} out of {s}."])),
     ("only", choices(["Return only the {p} of {s}, in order, as a string."],
                      ["Keep just the {p} of {s}, in their original order, joined into one string."])),
@@ -318,24 +323,24 @@ STRING_OPS = [  # (name, requests, bodies); {s} is the parameter
       "    return result\n",
       "    return ''.join(reversed({s}))\n"]),
     ("is_palindrome", choices(["Return True if {s} reads the same forwards and backwards."],
-             ["Tell whether {s} is a palindrome.", "Is {s} unchanged when read from right to left?"]),
+             ["Tell whether {s} is a palindrome.", "Decide if {s} is unchanged when read from right to left."]),
      ["    return {s} == {s}[::-1]\n",
       "    for i in range(len({s}) // 2):\n        if {s}[i] != {s}[-1 - i]:\n            return False\n"
       "    return True\n"]),
-    ("to_upper", choices(["Return {s} in upper case."],
-             ["Convert {s} to capital letters.", "Turn every letter of {s} into its capital form."]),
+    ("to_upper", choices(["Return {s} in upper case.", "Convert {s} to uppercase."],
+             ["Turn every letter of {s} into its capital form."]),
      ["    return {s}.upper()\n"]),
     ("shout", choices(["Return {s} in upper case followed by an exclamation mark."],
              ["Turn {s} into capitals and put '!' at the end."]), ["    return {s}.upper() + '!'\n"]),
-    ("word_count", choices(["Return the number of words in {s}."],
-             ["How many words does {s} contain?", "Tell how many whitespace-separated words make up {s}."]),
+    ("word_count", choices(["Return the number of words in {s}.", "How many words does {s} contain?"],
+             ["Tell how many whitespace-separated words make up {s}."]),
      ["    return len({s}.split())\n",
      "    count = 0\n    for word in {s}.split():\n        count += 1\n    return count\n"]),
     ("first_char", choices(["Return the first character of {s}, or an empty string if {s} is empty."],
-             ["Get the opening character of {s} ('' for an empty string)."]),
+             ["Pick out the opening character of {s} ('' for an empty string)."]),
      ["    return {s}[:1]\n", "    if not {s}:\n        return ''\n    return {s}[0]\n"]),
     ("last_char", choices(["Return the last character of {s}, or an empty string if {s} is empty."],
-             ["Get the final character of {s} ('' for an empty string)."]),
+             ["Pick out the final character of {s} ('' for an empty string)."]),
      ["    return {s}[-1:]\n", "    if {s} == '':\n        return ''\n    return {s}[-1]\n"]),
     ("longest_word",
      choices(["Return the longest word in {s} (the first one if several tie), or '' if there are none."],
@@ -385,7 +390,7 @@ def string_op(rng: random.Random, words: Wording) -> Draft:
 
 COLLECTION_OPS = [  # (name, params, requests, bodies, draw)
     ("unique_sorted", ["xs"], choices(["Return the distinct values of {0} in increasing order."],
-             ["Get the different values found in {0}, smallest first."]),
+             ["Pick out the different values found in {0}, smallest first."]),
      ["    return sorted(set({0}))\n",
       "    seen = []\n    for x in {0}:\n        if x not in seen:\n            seen.append(x)\n"
       "    return sorted(seen)\n"],
@@ -444,7 +449,7 @@ COLLECTION_OPS = [  # (name, params, requests, bodies, draw)
 ]
 
 
-COLLECTION_NAMES = {"xs": choices(["xs", "values", "items", "numbers"], ["arr", "lst"]),
+COLLECTION_NAMES = {"xs": choices(["xs", "values", "items", "numbers", "lst", "arr"], ["seq", "bag"]),
                     "ys": choices(["ys", "others", "second"], ["other", "rhs"]),
                     "mapping": choices(["mapping", "d", "table", "scores"], ["dct", "lookup_table"]),
                     "limit": choices(["limit"], ["threshold"]), "key": choices(["key"], ["name"]),

@@ -6,13 +6,16 @@ place where the generator chooses how to say something offers `Choices`, a `seen
 share (only `tinygpt exercises --unseen`, the fixed evaluation set in `tinygpt/eval/tasks/unseen.jsonl`):
 
 - sentence frames: "Return the sum of ..." (seen) against "Work out the sum of ..." (unseen);
-- verbs and synonyms of each operation: "a times b" (seen) against "a multiplied by b" (unseen);
-- parameter-name families: `nums`, `xs`, `values` (seen) against `arr`, `lst` (unseen);
+- verbs and synonyms of each operation: "a times b", "a multiplied by b" (seen) against "a and b multiplied
+  together" (unseen);
+- parameter-name families: `nums`, `lst`, `arr` (seen) against `seq`, `series` (unseen);
 - docstring conventions: a one-line docstring, a `# comment`, `>>>` examples and Google's `Args:` (seen) against
   numpy's `Parameters` sections and a comment inside the body (unseen).
 
-The functions themselves (the skills, their bodies and tests) are shared: the unseen set asks for the same kinds of
-function in words training never used, so its gap to the project's suite measures recall of sentences.
+The common ways of saying a thing are seen (people use them, and the model must learn them); the unseen share holds
+plausible, rarer ones. The functions themselves (the skills, their bodies and tests)
+are shared: the unseen set asks for the same kinds of function in words training never used, so its gap to the
+project's suite measures recall of sentences.
 
 `Wording("seen")` picks only seen choices, `Wording("unseen")` only unseen ones. Nothing else chooses words: a skill
 asks its `Wording` for every phrase, so no unseen phrase can reach training by a path that forgets the split
@@ -50,7 +53,8 @@ def choices(seen, unseen) -> Choices:
 
 
 VALUE_FRAMES = choices(["Return {what}.", "Compute and return {what}.", "Find and return {what}.",
-                        "Calculate and return {what}.", "Give back {what}."],
+                        "Calculate and return {what}.", "Give back {what}.", "Write a function that returns {what}.",
+                        "Get {what}.", "Returns {what}."],
                        ["Determine {what}.", "Work out {what}.", "Hand back {what}."])
 
 
