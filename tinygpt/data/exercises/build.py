@@ -157,11 +157,12 @@ def rename(draft: Draft, forbidden: set[str], rng: random.Random) -> None:
 
 
 def draw_exercise(rng: random.Random, forbidden: set[str], words: Wording | None = None,
-                  styles: tuple[str, ...] = STYLES) -> tuple[dict | None, str]:
-    """One exercise in `words` (the seen share unless told), in one of `styles`, or None and the reason it was
-    dropped."""
+                  styles: tuple[str, ...] = STYLES, skills: list | None = None) -> tuple[dict | None, str]:
+    """One exercise of one of `skills` (SKILLS unless told) in `words` (the seen share unless told), in one of
+    `styles`, or None and the reason it was dropped."""
     words = words or Wording("seen")
-    skill = rng.choices([s for s, _ in SKILLS], weights=[w for _, w in SKILLS])[0]
+    skills = SKILLS if skills is None else skills
+    skill = rng.choices([s for s, _ in skills], weights=[w for _, w in skills])[0]
     draft = skill(rng, words)
     if not words.unseen and draft.summary.startswith("Return the ") and rng.random() < 0.5:  # in other words
         draft.summary = rng.choice(VALUE_FRAMES.seen[1:]).format(what=draft.summary[len("Return "):].rstrip("."))

@@ -23,12 +23,27 @@ import random
 from collections import Counter
 
 from tinygpt.data.exercises.build import ExerciseError, draw_exercise, normalized, shape
+from tinygpt.data.exercises.loops import number_loop, recursive_list, small_class, two_number_loop
 from tinygpt.data.exercises.render import FAMILIAR_STYLES, UNSEEN_STYLES
+from tinygpt.data.exercises.skills import (
+    collection_op,
+    list_pipeline,
+    number_predicate,
+    number_sentence,
+    string_chars,
+    string_op,
+)
 from tinygpt.data.exercises.wording import Wording
 
 __all__ = ["UNSEEN_STYLE_ORDER", "build_unseen", "task_lines"]
 
 UNSEEN_STYLE_ORDER = FAMILIAR_STYLES + UNSEEN_STYLES
+# The skills the set was drawn from, frozen: new skills join build.SKILLS (training) without changing this set. The
+# set stays fixed as long as the unseen path draws the same numbers: add seen choices freely, but no new entries to
+# the tables these skills pick from (a test rebuilds the set and compares it byte for byte).
+UNSEEN_SKILLS = [(list_pipeline, 0.24), (number_sentence, 0.11), (number_predicate, 0.11), (string_chars, 0.09),
+                 (string_op, 0.11), (collection_op, 0.11), (number_loop, 0.09), (two_number_loop, 0.05),
+                 (recursive_list, 0.04), (small_class, 0.05)]
 MAX_DRAWS_PER_TASK = 500
 
 
@@ -44,7 +59,7 @@ def build_unseen(count: int, rng: random.Random, forbidden: set[str]) -> list[di
         draws += 1
         if draws > MAX_DRAWS_PER_TASK * (count + 10):
             raise ExerciseError(f"the unseen vocabulary gave only {len(tasks)} distinct tasks, not {count}")
-        exercise, _ = draw_exercise(rng, forbidden, words, (style,))
+        exercise, _ = draw_exercise(rng, forbidden, words, (style,), UNSEEN_SKILLS)
         if exercise is None or exercise["skill"] == "class" or exercise["style"] != style:
             continue
         text = exercise["prompt"] + exercise["completion"]
