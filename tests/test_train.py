@@ -288,3 +288,23 @@ def test_init_from_refuses_a_dataset_with_another_tokenizer_of_the_same_size(dat
                          "--val-fraction", "0.3"]) == 0
     assert main(flags(tmp_path / "fits", tmp_path / "tuned", "--max_steps=2",
                       f"--init_from={tmp_path}/base/ckpt.safetensors")) == 0
+
+
+def test_the_timeline_tracks_the_suite_the_unseen_words_set_and_mbpp_validation_side_by_side():
+    """The timeline's task sets, and its plot drawn from records that hold all three (and from old ones that say
+    "parses", recorded before compile() was the test)."""
+    from tinygpt.eval.mbpp import DEFAULT_PROBLEMS
+    from tinygpt.train.report import plot_timeline
+    from tinygpt.train.timeline import task_sets
+
+    sets = task_sets()
+    assert len(sets["suite"]) == 122 and len(sets["unseen"]) == 300
+    assert ("mbpp_validation" in sets) == DEFAULT_PROBLEMS.is_file()
+    if DEFAULT_PROBLEMS.is_file():
+        assert {task.task_id for task in sets["mbpp_validation"]} == {f"MBPP/{i}" for i in range(511, 601)}
+    counts = {"attempts": 10, "compiles": 8, "has_body": 7, "passed": 2}
+    records = [{"tokens": n * 1000, "completions": [{"compiles": True}], "suite": counts, "unseen": counts,
+                "mbpp_validation": counts} for n in (1, 2)]
+    old = [{"tokens": 1000, "completions": [{"parses": True}], "suite": {**counts, "parses": 8}}]
+    for timeline in (records, old):
+        assert plot_timeline(timeline, []).startswith(b"\x89PNG")

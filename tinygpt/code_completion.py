@@ -30,14 +30,15 @@ import io
 import re
 import textwrap
 import tokenize
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["REPEATED_LINE_LIMIT", "FunctionBlock", "FunctionEnd", "block_end", "extract_function", "find_block_start",
-           "has_body", "most_repeated_line", "compiles", "prepare_prompt"]
+__all__ = ["REPEATED_LINE_LIMIT", "FunctionBlock", "FunctionEnd", "block_end", "compile_error", "compiles",
+           "extract_function", "find_block_start", "has_body", "most_repeated_line", "prepare_prompt"]
 
 BLOCK_HEADER = re.compile(r"^([ \t]*)(?:async[ \t]+def|def|class)\b", re.MULTILINE)
 DECORATOR = re.compile(r"^[ \t]*@")
@@ -134,14 +135,24 @@ def block_end(text: str, start: int) -> int | None:
     return None
 
 
+def compile_error(source: str) -> str | None:
+    """Why `compile()` refuses `source` (dedented) as a module, in one line; None if it accepts it. Warnings (`x is 1`)
+    are not errors and are not printed."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(textwrap.dedent(source), "<completion>", "exec", dont_inherit=True)
+    except SyntaxError as err:
+        return f"{err.msg} (line {err.lineno})"
+    except (ValueError, OverflowError, MemoryError, RecursionError) as err:
+        return str(err) or type(err).__name__
+    return None
+
+
 def compiles(source: str) -> bool:
     """Whether `compile()` accepts `source` (dedented) as a module: the test of valid Python everywhere the project
     reports it. `ast.parse` alone is weaker: `def f(n, n): ...` and a module-level `return` parse."""
-    try:
-        compile(textwrap.dedent(source), "<completion>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError):
-        return False
-    return True
+    return compile_error(source) is None
 
 
 def with_decorators(text: str, start: int) -> int:

@@ -57,7 +57,7 @@ class TrainConfig:
     eval_batches: int = 16
     checkpoint_interval: int = 250
     timeline_interval: int = 0  # steps between capability-timeline records (fixed completions); 0 = none
-    timeline_suite: bool = False  # the timeline also runs the project's task suite (about half a minute)
+    timeline_suite: bool = False  # the timeline also runs the suite, the unseen-words set and MBPP validation (~3 min)
     seed: int = 1337
     time_limit_minutes: float = 0.0  # stop (with a checkpoint) after this long; 0 = no limit
     # BLAS threads for every step of a run; 0 = the cores free when it starts. The checkpoint records the count and

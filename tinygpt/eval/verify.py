@@ -37,7 +37,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tinygpt.code_completion import BLOCK_HEADER
+from tinygpt.code_completion import BLOCK_HEADER, compile_error
 from tinygpt.eval.sandbox import SandboxLimits, SandboxResult, check_isolation, run_tests
 from tinygpt.generate import STRATEGY_DEFAULTS, Completion, generate
 from tinytorch.generation import GenerationConfig
@@ -88,17 +88,6 @@ def candidate_code(completion: Completion, complete_function: bool = True) -> st
     if block is None:
         return None
     return (completion.prompt + completion.text)[:block.start] + block.text
-
-
-def compile_error(code: str) -> str | None:
-    """Why `compile()` refuses `code` as a module, in one line; None if it accepts it."""
-    try:
-        compile(code, "<candidate>", "exec", dont_inherit=True)
-    except SyntaxError as err:
-        return f"{err.msg} (line {err.lineno})"
-    except (ValueError, OverflowError, MemoryError, RecursionError) as err:
-        return str(err) or type(err).__name__
-    return None
 
 
 def completed_code(completion: Completion, complete_function: bool = True) -> str | None:

@@ -77,7 +77,8 @@ def write_timeline(out_dir: str | Path, timeline: list[dict], evals: list[dict])
 
 def plot_timeline(timeline: list[dict], evals: list[dict]) -> bytes:
     """Two panels over training tokens: held-out bits per byte for each source (from the evaluations), and what the
-    model writes (the timeline: fixed prompts that compile, and the task suite's compiles, bodies and passes)."""
+    model writes (the timeline: fixed prompts that compile; the task suite's compiles, bodies and passes; the passes of
+    the unseen-words set and MBPP's validation split, where the timeline recorded them)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,10 +100,13 @@ def plot_timeline(timeline: list[dict], evals: list[dict]) -> bytes:
         valid = "compiles" if "compiles" in timeline[0]["completions"][0] else "parses"
         prompts = [100 * sum(c[valid] for c in r["completions"]) / max(len(r["completions"]), 1) for r in timeline]
         skill_ax.plot(millions, prompts, "o-", color="tab:gray", label=f"fixed prompts that {valid.removesuffix('s')}")
-        if all("suite" in record for record in timeline):
-            for key, label, color in ((valid, f"suite: {valid}", "tab:blue"), ("has_body", "suite: has a body",
-                                      "tab:green"), ("passed", "suite: passes its tests", "tab:red")):
-                shares = [100 * r["suite"][key] / max(r["suite"]["attempts"], 1) for r in timeline]
+        lines = ((valid, "suite", f"suite: {valid}", "tab:blue"), ("has_body", "suite", "suite: has a body",
+                 "tab:green"), ("passed", "suite", "suite: passes its tests", "tab:red"),
+                 ("passed", "unseen", "unseen-words set: passes", "tab:purple"),
+                 ("passed", "mbpp_validation", "MBPP validation: passes", "tab:orange"))
+        for key, task_set, label, color in lines:
+            if all(task_set in record for record in timeline):
+                shares = [100 * r[task_set][key] / max(r[task_set]["attempts"], 1) for r in timeline]
                 skill_ax.plot(millions, shares, "o-", color=color, label=label)
         skill_ax.legend(fontsize=8)
     skill_ax.set(xlabel="training tokens (millions)", ylabel="% (greedy)", title="what the model writes",

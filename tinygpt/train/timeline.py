@@ -1,6 +1,7 @@
 """The capability timeline of a training run: at fixed intervals, what the model writes for a fixed set of prompts,
-whether that compiles, and (optionally) how it does on the project's task suite — so that a run's log shows when the
-model learned to close brackets, indent and return values.
+whether that compiles, and (optionally) how it does on the project's task suite, the unseen-words set and MBPP's
+validation split — so that a run's log shows when the model learned to close brackets, indent and return values,
+and whether it generalises to requests in other words or memorises the generator's sentences.
 
     records = [timeline.record(model, tokenizer, step, tokens, suite=True), ...]  -> OUT/timeline.jsonl
 
@@ -32,15 +33,32 @@ def completions(model: GPT, tokenizer) -> list[dict]:
     return rows
 
 
-def suite_counts(model: GPT, tokenizer) -> dict[str, int]:
-    """The task suite, greedy, as `tinygpt eval-suite` runs it: counts of compiles, bodies, passes."""
+def task_sets() -> dict[str, list]:
+    """The task sets a timeline runs, greedy: the project's suite, the unseen-words set (the same kinds of task in
+    words training never sees: the gap between the two is recall), and MBPP's validation split (problems written by
+    people; left out when MBPP's file is not beside the checkout)."""
+    from tinygpt.eval import mbpp
+    from tinygpt.eval.tasks import UNSEEN_PATH, TaskFileError, load_tasks
+
+    sets = {"suite": load_tasks(), "unseen": load_tasks(UNSEEN_PATH)}
+    try:
+        sets["mbpp_validation"] = mbpp.mbpp_tasks(mbpp.select_split(mbpp.load_problems(), "validation"))[0]
+    except TaskFileError:
+        pass
+    return sets
+
+
+def task_counts(model: GPT, tokenizer) -> dict[str, dict[str, int]]:
+    """Each of `task_sets()`, greedy, as `tinygpt eval-suite` runs it: counts of compiles, bodies, passes."""
     from tinygpt.eval.sandbox import SandboxLimits
     from tinygpt.eval.task_eval import run_tasks, summarize
-    from tinygpt.eval.tasks import load_tasks
 
     config = GenerationConfig(strategy="greedy", max_new_tokens=128)
-    attempts = run_tasks(model, tokenizer, load_tasks(), config, SandboxLimits(), "timeline suite")
-    return summarize([attempt for task in attempts for attempt in task])
+    counts = {}
+    for name, tasks in task_sets().items():
+        attempts = run_tasks(model, tokenizer, tasks, config, SandboxLimits(), f"timeline {name}")
+        counts[name] = summarize([attempt for task in attempts for attempt in task])
+    return counts
 
 
 def record(model: GPT, tokenizer, step: int, tokens: int, suite: bool = False) -> dict:
@@ -50,7 +68,7 @@ def record(model: GPT, tokenizer, step: int, tokens: int, suite: bool = False) -
     try:
         entry = {"step": step, "tokens": tokens, "completions": completions(model, tokenizer)}
         if suite:
-            entry["suite"] = suite_counts(model, tokenizer)
+            entry |= task_counts(model, tokenizer)
         return entry
     finally:
         model.train(was_training)
