@@ -78,14 +78,14 @@ def run_verified(model, tokenizer, tasks: Sequence[Task], candidates: int, confi
     tests), then judged by the task's tests. Where the prompt has `>>>` examples it chose the first candidate that
     passes them; where it has none, the first that compiles, defines the function and runs (a structural pass,
     which says nothing of behaviour and is never counted as a pass: only the task's tests decide that); where none
-    passed, the first candidate. Also returns how many tasks were chosen each way: "examples" (prompts with
-    examples, whether or not a candidate passed them), "runs" (a structural pass), "first" (none passed)."""
-    attempts, chosen = [], {"examples": 0, "runs": 0, "first": 0}
+    passed, the first candidate. Also returns how many tasks were chosen each way: prompts with examples where a
+    candidate passed them ("examples") or none did ("examples_none"); prompts without, where a candidate passed the
+    structural checks ("runs") or none did ("runs_none")."""
+    attempts, chosen = [], {"examples": 0, "examples_none": 0, "runs": 0, "runs_none": 0}
     for task in progress_bar(tasks, f"verify {candidates}", "task"):
         result = verify(model, tokenizer, task.prompt, candidates, config, None, limits)
-        chosen["examples"] += result.level == "examples"
-        chosen["runs"] += result.level == "runs" and result.verified
-        chosen["first"] += not result.verified
+        way = "examples" if result.level == "examples" else "runs"
+        chosen[way if result.verified else f"{way}_none"] += 1
         attempts.append(judge(task, result.completion, limits))
     return attempts, chosen
 
@@ -96,13 +96,14 @@ def report_verified(model, tokenizer, tasks: Sequence[Task], candidates: int, co
     attempts, chosen = run_verified(model, tokenizer, tasks, candidates, config, limits)
     counts = summarize(attempts)
     first = first_candidate_config(config).strategy
-    print(f"verified from {candidates} ({first}, then samples at temperature 0.8, top_p 0.95; chosen by the >>> "
-          f"examples in the prompt, which {chosen['examples']} of {len(tasks)} prompts have; without examples, "
-          f"{chosen['runs']} by the first that compiles, defines the function and runs; {chosen['first']} with no "
-          f"candidate passing: the {first} one):")
+    with_examples = chosen["examples"] + chosen["examples_none"]
+    print(f"verified from {candidates} ({first}, then samples at temperature 0.8, top_p 0.95; never by the tests): "
+          f"{with_examples} prompts with >>> examples, {chosen['examples']} chosen by a candidate passing them; "
+          f"{len(tasks) - with_examples} without, {chosen['runs']} chosen by the first candidate that compiles, "
+          f"defines the function and runs; the {first} one where none passed "
+          f"({chosen['examples_none'] + chosen['runs_none']}):")
     print("\n".join(summary_lines(counts, "judged by the tests", f"pass@1, verified from {candidates}")))
-    return {"candidates": candidates, "prompts_with_examples": chosen["examples"],
-            "chosen_by_structural_checks": chosen["runs"], "none_passed": chosen["first"], "summary": counts,
+    return {"candidates": candidates, "prompts_with_examples": with_examples, "chosen": chosen, "summary": counts,
             f"pass@1_verified_{candidates}": counts["passed"] / max(len(tasks), 1),
             "attempts": [dataclasses.asdict(attempt) for attempt in attempts]}
 
