@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tinygpt.cli.prepare import main
+from tinygpt.config import ConfigError
 from tinygpt.config import parse_args as parse_train_args
 from tinygpt.data import dataset as data
 from tinygpt.data.corpus import (
@@ -206,6 +207,29 @@ def test_training_on_a_mixture_logs_bits_per_byte_per_source_and_resumes_exactly
     for _ in range(3):
         resumed.train_step()
     assert resumed.history == straight.history
+
+
+def test_source_weights_change_the_mixture_at_training_time(mixture: Path, tmp_path) -> None:
+    """`source_weights` replaces the dataset's weights for the sources it names (0 leaves one out of the batches);
+    a name the dataset lacks, a bad pair or all weights 0 are one clear error before training."""
+    meta = data.read_meta(mixture)
+    only_beta = data.reweighted(meta, {"alpha": 0.0})
+    assert [s.weight for s in data.source_splits(only_beta, "train")] == [0.0, meta["sources"][1]["weight"]]
+    sampler = data.MixtureSampler(np.zeros(10), data.source_splits(only_beta, "train"))
+    assert sampler.probabilities.tolist() == [0.0, 1.0]
+    assert data.reweighted(meta, {}) is meta
+    with pytest.raises(data.DatasetError, match="'gamma', not a source of this dataset"):
+        data.reweighted(meta, {"gamma": 1.0})
+    with pytest.raises(data.DatasetError, match="every source at weight 0"):
+        data.reweighted(meta, {"alpha": 0, "beta": 0})
+    for bad in ("alpha", "alpha=-1", "alpha=nan", "alpha=1,alpha=2", "=1"):
+        with pytest.raises(ConfigError, match="source_weights expects name=weight"):
+            parse_train_args([f"--data_dir={mixture}", f"--source_weights={bad}"])
+    config, _ = parse_train_args([f"--data_dir={mixture}", f"--out_dir={tmp_path / 'run'}", *TINY_TRAIN,
+                                  "--max_steps=2", "--source_weights=alpha=0, beta=2"])
+    trainer = Trainer(config)
+    assert [s["weight"] for s in trainer.meta["sources"]] == [0.0, 2.0]
+    trainer.run()
 
 
 def test_shipped_mixture_configs_are_valid(monkeypatch) -> None:

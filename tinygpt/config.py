@@ -52,6 +52,7 @@ class TrainConfig:
     beta2: float = 0.95
     grad_clip: float = 1.0  # 0 disables clipping
     loss_mask: bool = True  # exercises: the loss is on the body only (the dataset's mask); False = every token
+    source_weights: str = ""  # "exercises=0.45,real=0.1": these sources' shares of batch rows instead of the dataset's
     # evaluation, checkpoints, reproducibility
     eval_interval: int = 250
     eval_batches: int = 16
@@ -88,6 +89,7 @@ class TrainConfig:
         for name in ("data_dir", "out_dir"):
             if not getattr(self, name).strip():
                 raise ConfigError(f"{name} must name a directory, got {getattr(self, name)!r}")
+        parse_source_weights(self.source_weights)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,6 +117,23 @@ RANGES = {
     "beta2": ((lambda value: 0 <= value < 1), "in [0, 1)"),
     "grad_clip": ((lambda value: value >= 0), ">= 0 (0 disables clipping)"),
 }
+
+
+def parse_source_weights(text: str) -> dict[str, float]:
+    """`"exercises=0.45,real=0.1"` -> {"exercises": 0.45, "real": 0.1}: each weight finite and >= 0 (0 leaves the
+    source out of training batches); the names are checked against the dataset when the run starts."""
+    weights: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, raw = item.partition("=")
+        try:
+            weight = float(raw)
+        except ValueError:
+            weight = math.nan
+        if not name.strip() or not math.isfinite(weight) or weight < 0 or name.strip() in weights:
+            raise ConfigError(f"source_weights expects name=weight pairs (each weight finite and >= 0, each name "
+                              f"once) separated by commas, got {item!r}")
+        weights[name.strip()] = weight
+    return weights
 
 
 def check_type(name: str, kind: type, value) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import io
 import json
 import subprocess
@@ -40,7 +41,7 @@ from tinygpt.cli.eval_suite import main as eval_suite_main  # noqa: E402
 from tinygpt.cli.evaluate import main as evaluate_main  # noqa: E402
 from tinygpt.eval.mbpp import DEFAULT_PROBLEMS  # noqa: E402
 from tinygpt.eval.tasks import UNSEEN_PATH  # noqa: E402
-from tinygpt.outputs import atomic_write_text  # noqa: E402
+from tinygpt.outputs import atomic_write_bytes, atomic_write_text  # noqa: E402
 
 QUICK_TASKS = 3
 
@@ -169,7 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"checkpoint": str(checkpoint), "quick": args.quick, "numpy_source": str(ood),
                "targets": [dict(zip(("figure", "measured", "target", "met"), row)) for row in rows]}
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=1) + "\n")
+    compress_large_reports(out_dir)
     return 0
+
+
+def compress_large_reports(out_dir: Path, limit: int = 100_000) -> None:
+    """Reports with every completion run to hundreds of kB: keep those over `limit` bytes gzipped (a clone pays for
+    every version of them)."""
+    for path in sorted(out_dir.glob("*.json")):
+        if path.stat().st_size > limit:
+            atomic_write_bytes(path.with_suffix(".json.gz"), gzip.compress(path.read_bytes(), mtime=0))
+            path.unlink()
 
 
 if __name__ == "__main__":

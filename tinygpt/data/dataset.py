@@ -212,6 +212,22 @@ def source_splits(meta: dict, split: str) -> list[SourceSplit]:
     ]
 
 
+def reweighted(meta: dict, weights: dict[str, float]) -> dict:
+    """`meta` with these sources' mixture weights replaced (a training run's `source_weights`); every name must be a
+    source of the dataset and some source must keep a weight above 0."""
+    if not weights:
+        return meta
+    names = [source["name"] for source in meta.get("sources", [])]
+    unknown = [name for name in weights if name not in names]
+    if unknown:
+        raise DatasetError(f"source_weights names {', '.join(map(repr, unknown))}, not a source of this dataset "
+                           f"(its sources: {', '.join(names) or 'none'})")
+    sources = [{**source, "weight": weights.get(source["name"], source["weight"])} for source in meta["sources"]]
+    if not any(source["weight"] > 0 for source in sources):
+        raise DatasetError("source_weights leaves every source at weight 0")
+    return {**meta, "sources": sources}
+
+
 def load_source_arrays(data_dir: str | Path, split: str) -> dict[str, np.ndarray]:
     """Each source's token ids in one split (views of the memory-mapped split), by source name."""
     tokens = load_split(data_dir, split)

@@ -34,7 +34,7 @@ from tinygpt.checkpoint import (
     read_document,
     save_checkpoint,
 )
-from tinygpt.config import MODEL_KEYS, ConfigError, TrainConfig
+from tinygpt.config import MODEL_KEYS, ConfigError, TrainConfig, parse_source_weights
 from tinygpt.data import dataset as data
 from tinygpt.model import GPT, WEIGHT_SHAPE_KEYS, GPTConfig, decay_groups
 from tinygpt.outputs import (
@@ -132,7 +132,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, resume: bool = False):
         self.config = config
         self.out_dir = Path(config.out_dir)
-        self.meta = data.read_meta(config.data_dir)
+        self.meta = data.reweighted(data.read_meta(config.data_dir), parse_source_weights(config.source_weights))
         data.check_block_size(self.meta, config.block_size, config.data_dir)
         self.tokenizer_path = Path(config.data_dir) / self.meta["tokenizer"]
         if not self.tokenizer_path.is_file():
