@@ -1,8 +1,8 @@
 """The `tinygpt` command: one entry point that dispatches to each tool's own `main(argv)`, and the one error style
 every tool shares.
 
-    tinygpt exercises | mine-exercises | prepare | train | generate | evaluate | eval-functions | eval-suite
-            | eval-humaneval | eval-mbpp | bench | export-hf | import-hf | contamination | serve  [options]
+    tinygpt exercises | mine-exercises | real-requests | prepare | train | generate | evaluate | eval-functions
+            | eval-suite | eval-humaneval | eval-mbpp | bench | export-hf | import-hf | contamination | serve  [options]
 
 Each command is a module of this package (`COMMANDS` names it) holding its options and exit statuses; the work is
 in the library (`tinygpt.data`, `.train`, `.eval`, `.hf`, `.serve`, `.generate`), which never imports this package.
@@ -37,6 +37,7 @@ from tinygpt.console import print_stderr, progress_bar  # noqa: F401  (commands 
 COMMANDS = {
     "exercises": ("tinygpt.cli.exercises", "generate verified exercises: a request in words, then its body"),
     "mine-exercises": ("tinygpt.cli.mine_exercises", "exercises from the corpora's functions whose doctests pass"),
+    "real-requests": ("tinygpt.cli.real_requests", "real requests: documented functions and MBPP's train split"),
     "prepare": ("tinygpt.cli.prepare", "build the dataset: tokenizer and token arrays from Python source"),
     "train": ("tinygpt.cli.train", "train TinyGPT (config file and --key=value flags, --resume)"),
     "generate": ("tinygpt.cli.generate", "complete Python with a trained checkpoint"),

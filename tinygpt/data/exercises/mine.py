@@ -23,6 +23,14 @@ from __future__ import annotations
 import ast
 from collections import Counter
 
+from tinygpt.data.exercises.source_functions import (
+    cut_function,
+    import_lines,
+    module_lines,
+    names_used,
+    parse_module,
+    with_imports,
+)
 from tinygpt.eval.sandbox import SandboxLimits, run_program
 
 OUTPUT_FILES = ("train.jsonl", "val.jsonl", "report.json")
@@ -35,28 +43,13 @@ assert _runner.tries > 0 and _runner.failures == 0, f"{{_runner.failures}} of {{
 """
 
 
-def used_imports(tree: ast.Module, function: ast.FunctionDef, source: str) -> list[str]:
-    """The module-level import statements that bind a name the function uses."""
-    used = {node.id for node in ast.walk(function) if isinstance(node, ast.Name)}
-    used |= {node.value.id for node in ast.walk(function)
-             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
-    lines = []
-    for node in tree.body:
-        if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0):
-            bound = {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-            if bound & used:
-                lines.append(ast.get_source_segment(source, node))
-    return lines
-
-
 def extract(relative_path: str, source: str, max_body_lines: int) -> tuple[list[dict], Counter]:
     """The candidate exercises of one file, and what was passed over (by reason)."""
-    skipped: Counter = Counter()
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parse_module(source)
+    if tree is None:
         return [], Counter({"file does not parse": 1})
-    lines = source.splitlines(keepends=True)
+    lines = module_lines(source)
+    skipped: Counter = Counter()
     found = []
     for node in tree.body:
         if not isinstance(node, ast.FunctionDef):
@@ -65,24 +58,12 @@ def extract(relative_path: str, source: str, max_body_lines: int) -> tuple[list[
         if not docstring or ">>>" not in docstring:
             continue
         skipped["found"] += 1
-        first_statement, last = node.body[1] if len(node.body) > 1 else None, node.end_lineno
-        if node.decorator_list or first_statement is None:
-            skipped["decorated or no body"] += 1
+        cut = cut_function(node, lines, max_body_lines)
+        if isinstance(cut, str):
+            skipped[cut] += 1
             continue
-        if last - first_statement.lineno + 1 > max_body_lines:
-            skipped[f"body over {max_body_lines} lines"] += 1
-            continue
-        docstring_end = node.body[0].end_lineno
-        if lines[docstring_end - 1].rstrip("\n").rstrip().endswith(('"""', "'''")) is False:
-            skipped["docstring shares a line with code"] += 1
-            continue
-        imports = used_imports(tree, node, source)
-        prefix = "".join(line + "\n" for line in imports) + ("\n\n" if imports else "")
-        prompt = prefix + "".join(lines[node.lineno - 1:docstring_end])
-        completion = "".join(lines[docstring_end:last])
-        if not completion.endswith("\n"):
-            completion += "\n"
-        found.append({"prompt": prompt, "completion": completion, "name": node.name, "file": relative_path})
+        prompt = with_imports(import_lines(tree, source, names_used(node)), cut.head)
+        found.append({"prompt": prompt, "completion": cut.body, "name": node.name, "file": relative_path})
     return found, skipped
 
 
