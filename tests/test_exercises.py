@@ -76,6 +76,14 @@ def test_no_exercise_uses_an_evaluation_tasks_name_or_13_gram(exercise_set: Path
     assert report["kept"] == {"val": 20, "train": 150} and report["drawn"] >= 170
 
 
+def test_the_report_says_how_many_draws_repeat_and_how_many_requests_differ(exercise_set: Path) -> None:
+    report = json.loads((exercise_set / "report.json").read_text())
+    assert report["exact_duplicate_share"] == round(report["dropped"].get("exact duplicate", 0) / report["drawn"], 4)
+    assert report["distinct_functions"] == 170 and 0 < report["distinct_bodies"] <= 170
+    assert 0 < report["distinct_request_sentences"] and 100 < report["distinct_requests"] <= 170
+    assert 0 < report["type_hinted_prompts"] < 170
+
+
 def test_drafts_that_fail_disagree_or_are_trivially_passed_are_dropped() -> None:
     constant = Draft("t", "always_zero", ["n"], "Return zero.", ["    return 0\n"], lambda rng: (rng.randint(0, 9),))
     checks, ok = build.test_lines(constant, [(1,), (2,)])

@@ -133,11 +133,13 @@ def test_the_request_of_a_prompt_stops_at_examples_and_sections():
 
 def test_a_draw_asking_an_evaluation_sentence_is_dropped_counted_and_reported(tmp_path, monkeypatch):
     evaluation = build.EvaluationSets(set(), set())
-    evaluation.add_sentences("toy/1", {"return <p> plus <p>", "return <p> reversed"})
+    asked = [request_sentences(e["request"], e["params"]) for e in draws("seen", 20, seed=3, styles=render.STYLES)]
+    evaluation.add_sentences("toy/1", set().union(*asked))  # the sentences the first draws of this seed will ask
     report, produced = Counter(), Counter()
-    kept = build.build(400, random.Random(3), set(), Counter(), 4, evaluation, report, produced)
+    kept = build.build(200, random.Random(3), set(), Counter(), 4, evaluation, report, produced)
     assert report["a request sentence of an evaluation task"] > 0 and produced["toy/1"] > 0
     assert not build.overlaps(kept, evaluation)
+    evaluation.add_sentences("toy/1", {"return <p> plus <p>"})
     slipped = {"name": "add", "request": "Return left plus right.", "params": ["left", "right"], "prompt": "",
                "completion": "", "tests": ""}
     assert build.overlaps([slipped], evaluation) == ["add (toy/1)"]

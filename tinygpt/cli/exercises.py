@@ -17,7 +17,16 @@ from collections import Counter
 from pathlib import Path
 
 from tinygpt.cli import ArgumentParser
-from tinygpt.data.exercises.build import NGRAM, OUTPUT_FILES, ExerciseError, build, evaluation_sets, overlaps
+from tinygpt.data.exercises.build import (
+    NGRAM,
+    OUTPUT_FILES,
+    ExerciseError,
+    build,
+    evaluation_sets,
+    normalized,
+    overlaps,
+)
+from tinygpt.data.exercises.sentences import request_sentences
 from tinygpt.data.exercises.unseen import build_unseen, task_lines
 from tinygpt.outputs import OutputError, atomic_directory, atomic_write_text
 
@@ -75,13 +84,19 @@ def write_exercises(args: argparse.Namespace, rng: random.Random) -> int:
             raise ExerciseError(f"{len(found)} {split} exercises share a {NGRAM}-gram or a request sentence with an "
                                 f"evaluation task (first: {found[0]}); nothing written")
     drawn = report.pop("drawn")
-    requests = {normalized_request(e) for exercises in splits.values() for e in exercises}
+    every = [e for exercises in splits.values() for e in exercises]
     summary = {"seed": args.seed, "drawn": drawn, "kept": {s: len(e) for s, e in splits.items()},
                "dropped": dict(sorted(report.items())),
+               "exact_duplicate_share": round(report["exact duplicate"] / max(drawn, 1), 4),
+               "distinct_functions": len(seen),
+               "distinct_bodies": len({normalized(e["completion"]) for e in every}),
+               "distinct_requests": len({normalized_request(e) for e in every}),
+               "distinct_request_sentences": len(set().union(*(request_sentences(e["request"], e["params"])
+                                                               for e in every))),
+               "type_hinted_prompts": sum(") -> " in e["prompt"] for e in every),
                "ngram_check": f"{NGRAM}-grams of words, 0 overlaps",
                "sentence_check": f"request sentences of {len(evaluation.sentences)} evaluation sentences, 0 overlaps",
                "evaluation_tasks_whose_sentence_was_drawn": dict(sorted(produced.items())),
-               "distinct_requests": len(requests),
                "skills": dict(Counter(e["skill"] for e in splits["train"]).most_common()),
                "styles": dict(Counter(e["style"] for e in splits["train"]).most_common())}
     with atomic_directory(args.out, "--out", OUTPUT_FILES, "exercise set") as staging:

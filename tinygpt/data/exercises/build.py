@@ -2,10 +2,15 @@
 
     tinygpt exercises --out data/exercises --train 120000 --val 2000 --seed 0
 
-Each exercise is drawn from the vocabulary in `skills.py` and `loops.py`, in the seen share of its language
-(`wording.py`: the unseen share is held out for the unseen-words evaluation set, `tinygpt exercises --unseen`), then:
-1. rendered as a prompt in one of the styles users write (`render.py`): a signature with a one-line docstring; a
-   `# comment` then the signature; a docstring with `>>>` examples; a Google-style docstring;
+Each exercise is drawn from the vocabulary (`SKILLS`: the skills of `skills.py` and `loops.py`, which the unseen-words
+set also draws from, then training's wider vocabulary: chains of a filter, a map and a reduction in `compose.py`,
+and the tables of operations of `lists.py`, `two_lists.py`, `strings.py`, `word_ops.py`, `number_ops.py`,
+`three_numbers.py` and `mappings.py`), in the seen share of its language (`wording.py`: the unseen share is held out
+for the unseen-words evaluation set, `tinygpt exercises --unseen`), then:
+1. put into one of the sentence frames people use, naming the inputs' kinds where it fits (`frames.py`), and
+   rendered as a prompt in one of the styles users write (`render.py`): a signature with a one-line docstring; a
+   `# comment` then the signature; a docstring with `>>>` examples; a Google-style docstring; the signature with type
+   hints read off the tests in a share of them;
 2. executed: every body style of the draft runs on the drawn inputs (a time limit each); the tests are written from
    what came back. A draft whose bodies raise, run too long or disagree is dropped, and so is one whose tests a
    trivial body (`return None`, `return 0`, `return []`, returning the first argument, ...) would pass;
@@ -16,7 +21,8 @@ Each exercise is drawn from the vocabulary in `skills.py` and `loops.py`, in the
    the unseen-words set): a draw that shares one is dropped, and the build fails if a kept exercise does.
 
 The output, `train.jsonl` and `val.jsonl` (one exercise per line: prompt, completion, tests, skill, style, name,
-request) and `report.json` (how many were drawn, dropped and why, kept, and which evaluation tasks' sentences the
+request) and `report.json` (how many were drawn, dropped and why, kept, the exact-duplicate share of draws, how many
+distinct functions, bodies, requests and request sentences were kept, and which evaluation tasks' sentences the
 generator produced), is the same byte for byte for the same seed. `tinygpt
 prepare` reads such a folder as a source: the prompt and the completion are encoded apart, and only the completion
 (and the end-of-text after it) is a training target when the trainer's loss mask is on.
@@ -31,7 +37,12 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tinygpt.data.exercises.compose import chain
+from tinygpt.data.exercises.frames import reframe
+from tinygpt.data.exercises.lists import list_op
 from tinygpt.data.exercises.loops import number_loop, recursive_list, small_class, two_number_loop
+from tinygpt.data.exercises.mappings import mapping_op
+from tinygpt.data.exercises.number_ops import number_op
 from tinygpt.data.exercises.render import STYLES, header, render_prompt
 from tinygpt.data.exercises.sentences import prompt_sentences, request_sentences
 from tinygpt.data.exercises.skills import (
@@ -43,16 +54,23 @@ from tinygpt.data.exercises.skills import (
     string_chars,
     string_op,
 )
-from tinygpt.data.exercises.wording import VALUE_FRAMES, Wording
+from tinygpt.data.exercises.strings import character_op
+from tinygpt.data.exercises.three_numbers import three_numbers
+from tinygpt.data.exercises.two_lists import two_list_op
+from tinygpt.data.exercises.word_ops import word_op
+from tinygpt.data.exercises.wording import Wording
 
-SKILLS = [(list_pipeline, 0.24), (number_sentence, 0.11), (number_predicate, 0.11), (string_chars, 0.09),
-          (string_op, 0.11), (collection_op, 0.11), (number_loop, 0.09), (two_number_loop, 0.05),
-          (recursive_list, 0.04), (small_class, 0.05)]
+SKILLS = [  # (skill, weight): the first ten are the unseen-words set's (unseen.UNSEEN_SKILLS), in the same order
+    (list_pipeline, 0.10), (number_sentence, 0.05), (number_predicate, 0.05), (string_chars, 0.03), (string_op, 0.05),
+    (collection_op, 0.03), (number_loop, 0.03), (two_number_loop, 0.02), (recursive_list, 0.02), (small_class, 0.02),
+    (chain, 0.22), (list_op, 0.08), (two_list_op, 0.05), (character_op, 0.06), (word_op, 0.05), (number_op, 0.05),
+    (three_numbers, 0.04), (mapping_op, 0.05)]
 TRIVIAL_BODIES = ["return None", "return 0", "return 1", "return True", "return False", "return ''", "return []",
                   "return {}"]
 OUTPUT_FILES = ("train.jsonl", "val.jsonl", "report.json")
 NGRAM = 13
 TESTS_PER_EXERCISE = 5
+HINTED_SHARE = 0.3  # training prompts whose signature carries type hints (`def f(nums: list[int]) -> int:`)
 WORD = re.compile(r"\w+")
 
 
@@ -164,19 +182,20 @@ def draw_exercise(rng: random.Random, forbidden: set[str], words: Wording | None
     skills = SKILLS if skills is None else skills
     skill = rng.choices([s for s, _ in skills], weights=[w for _, w in skills])[0]
     draft = skill(rng, words)
-    if not words.unseen and draft.summary.startswith("Return the ") and rng.random() < 0.5:  # in other words
-        draft.summary = rng.choice(VALUE_FRAMES.seen[1:]).format(what=draft.summary[len("Return "):].rstrip("."))
     if draft.name in forbidden:
         rename(draft, forbidden, rng)
     cases = list(dict.fromkeys(repr(c) for c in draft.edge + [draft.draw(rng) for _ in range(TESTS_PER_EXERCISE)]))
     cases = [eval(c) for c in cases][:TESTS_PER_EXERCISE + 1]  # noqa: S307 - reprs of our own literals
+    if not words.unseen:  # training only: the unseen-words set keeps the sentence its skill drew, and its numbers
+        reframe(draft, cases, rng, words)
     checks, ok = test_lines(draft, cases)
     if not ok:
         return None, "a body raised, ran too long or disagreed"
     tests = render_tests(checks)
     if trivially_passed(draft, tests):
         return None, "a trivial body passes its tests"
-    prompt, style = render_prompt(draft, rng.choice(styles), cases, checks, rng)
+    hinted = not words.unseen and rng.random() < HINTED_SHARE
+    prompt, style = render_prompt(draft, rng.choice(styles), cases, checks, rng, hinted)
     body = rng.choice(draft.bodies)
     return {"prompt": prompt, "completion": body, "tests": tests, "skill": draft.skill, "style": style,
             "name": draft.name, "request": draft.summary, "params": draft.params}, ""

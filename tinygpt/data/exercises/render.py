@@ -3,7 +3,8 @@
 Seen in training (`STYLES`): a signature with a one-line docstring; a `# comment` above the signature; a docstring
 with `>>>` examples; a Google-style docstring (`Args:` and `Returns:`). Held out for the unseen-words set
 (`UNSEEN_STYLES`): a numpy-style docstring (`Parameters` and `Returns` sections under dashes) and the request as a
-comment inside the body. The types the sections name are read off the values the tests pass and get back.
+comment inside the body. The types the sections name are read off the values the tests pass and get back; so are
+the type hints a share of training prompts carry (`def total(nums: list[int]) -> int:`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,52 @@ def header(draft: Draft) -> str:
     if draft.setup == "class":
         return f"class {draft.name}:\n"
     return f"def {draft.name}({', '.join(draft.params)}):\n"
+
+
+def typed_header(draft: Draft, cases: list[tuple], checks: list) -> str:
+    """The signature with type hints read off the tests' arguments and results; '' when one has no hint."""
+    if draft.setup == "class" or not draft.params:
+        return ""
+    hints = [merged_hint([hint_of(case[i]) for case in cases]) for i in range(len(draft.params))]
+    result = merged_hint([hint_of(value) for _, _, value in checks])
+    if not all(hints) or not result:
+        return ""
+    return f"def {draft.name}({', '.join(f'{name}: {hint}' for name, hint in zip(draft.params, hints))}) -> {result}:\n"
+
+
+def hint_of(value) -> str:
+    """"int", "list[int]", "dict[str, int]", "tuple[int, int]" for one value; '' for a kind with no hint here."""
+    if value is None:
+        return "None"
+    if isinstance(value, (bool, int, float, str)):
+        return type(value).__name__
+    if isinstance(value, (list, set)):
+        items = merged_hint([hint_of(item) for item in value])
+        return f"{type(value).__name__}[{items}]" if items else type(value).__name__
+    if isinstance(value, tuple):
+        items = [hint_of(item) for item in value]
+        return f"tuple[{', '.join(items)}]" if items and all(items) else "tuple"
+    if isinstance(value, dict):
+        keys, values = merged_hint([hint_of(k) for k in value]), merged_hint([hint_of(v) for v in value.values()])
+        return f"dict[{keys}, {values}]" if keys and values else "dict"
+    return ""
+
+
+def merged_hint(hints: list[str]) -> str:
+    """One hint for several values: "int", "int | None", "list[int]" (an empty list beside it says nothing);
+    a container whose items differ between values is left bare; '' when there is none or more than two kinds."""
+    kinds = list(dict.fromkeys(hints))
+    if not kinds or "" in kinds:
+        return ""
+    kinds = [kind for kind in kinds if not any(other.startswith(kind + "[") for other in kinds)]
+    if "int" in kinds and "float" in kinds:
+        kinds.remove("int")
+    bases = [kind.split("[")[0] for kind in kinds]
+    kinds = list(dict.fromkeys(base if bases.count(base) > 1 else kind for kind, base in zip(kinds, bases)))
+    plain = [kind for kind in kinds if kind != "None"]
+    if not plain or len(plain) > 2:
+        return "None" if kinds == ["None"] else ""
+    return " | ".join(plain + ["None"] * ("None" in kinds))
 
 
 def kind_of(value) -> str:
@@ -81,21 +128,24 @@ def examples(checks: list) -> list[str]:
     return lines
 
 
-def render_prompt(draft: Draft, style: str, cases: list[tuple], checks: list, rng: random.Random) -> tuple[str, str]:
+def render_prompt(draft: Draft, style: str, cases: list[tuple], checks: list, rng: random.Random,
+                  hinted: bool = False) -> tuple[str, str]:
     """(prompt, the style it was written in): a class, or a draft without checks, has no sections or examples to
-    write and falls back to a one-line docstring."""
+    write and falls back to a one-line docstring. `hinted`: the signature carries type hints where the tests give
+    them."""
+    signature = (hinted and typed_header(draft, cases, checks)) or header(draft)
     if style in ("google", "numpy") and (draft.setup == "class" or not draft.params):
         style = "docstring"
     if style == "examples" and not checks:
         style = "docstring"
     if style == "comment":
-        return f"# {comment(draft.summary, rng)}\n{header(draft)}", style
+        return f"# {comment(draft.summary, rng)}\n{signature}", style
     if style == "inner_comment":
-        return f"{header(draft)}    # {comment(draft.summary, rng)}\n", style
+        return f"{signature}    # {comment(draft.summary, rng)}\n", style
     if style == "docstring":
-        return f'{header(draft)}    """{draft.summary}"""\n', style
+        return f'{signature}    """{draft.summary}"""\n', style
     if style == "examples":
-        return f'{header(draft)}    """{draft.summary}\n\n' + "\n".join(examples(checks)) + '\n    """\n', style
+        return f'{signature}    """{draft.summary}\n\n' + "\n".join(examples(checks)) + '\n    """\n', style
     if style == "google":
-        return f'{header(draft)}    """{draft.summary}\n\n{sections(draft, cases, checks, True)}    """\n', style
-    return f'{header(draft)}    """\n    {draft.summary}\n\n{sections(draft, cases, checks, False)}    """\n', style
+        return f'{signature}    """{draft.summary}\n\n{sections(draft, cases, checks, True)}    """\n', style
+    return f'{signature}    """\n    {draft.summary}\n\n{sections(draft, cases, checks, False)}    """\n', style

@@ -34,6 +34,8 @@ class Draft:
     draw: Callable[[random.Random], tuple]  # one tuple of arguments
     edge: list[tuple] = field(default_factory=list)  # arguments always tested
     setup: str = ""  # a class: tests are scenarios instead of calls (see ClassDraft)
+    what: str = ""  # the value asked for as a noun phrase, when there is one: "the sum of the even numbers in nums"
+    claim: tuple[str, str, str] = ()  # or the claim whose truth is returned: ("n", "is", "even") (see frames.py)
 
 
 def pick(rng: random.Random, options):
@@ -124,7 +126,8 @@ def number_sentence(rng: random.Random, words: Wording) -> Draft:
     def draw(rng):
         return (rng.randint(-30, 30), rng.randint(low, 12) if divides else rng.randint(-30, 30))
 
-    return Draft("arithmetic", name, [a, b], words.value_request(rng, phrase), bodies, draw, edge=[(7, 3)])
+    return Draft("arithmetic", name, [a, b], words.value_request(rng, phrase), bodies, draw, edge=[(7, 3)],
+                 what=phrase)
 
 
 PREDICATES = [  # (condition on {x}, name, phrases "{x} is ...") ; k is filled in
@@ -171,7 +174,8 @@ def number_predicate(rng: random.Random, words: Wording) -> Draft:
     bodies = [f"    return {condition}\n",
               f"    if {condition}:\n        return True\n    return False\n",
               f"    if {condition}:\n        return True\n    else:\n        return False\n"]
-    return Draft("predicate", name, [n], summary, bodies, lambda rng: (rng.randint(-25, 25),), edge=[(0,), (6,)])
+    return Draft("predicate", name, [n], summary, bodies, lambda rng: (rng.randint(-25, 25),), edge=[(0,), (6,)],
+                 claim=(n, "is", phrase))
 
 
 # ---- lists: filter, transform, aggregate ----------------------------------------------------------------------------
@@ -268,7 +272,11 @@ def list_pipeline(rng: random.Random, words: Wording) -> Draft:
         bodies = [f"    for {x} in {xs}:\n        if {condition}:\n            return {x}\n    return None\n",
                   f"    return next(({x} for {x} in {xs} if {condition}), None)\n"]
         name = f"first_{part}"
-    return Draft("list", name, [xs], summary, bodies, lambda rng: (int_list(rng),), edge=[([],), ([4, -3, 8, 0],)])
+    what = "" if request.endswith((".", "?")) else request
+    claim = (f"{'any' if aggregate == 'any' else 'every'} number in {xs}", "is", phrase) if aggregate in (
+        "any", "all") else ()
+    return Draft("list", name, [xs], summary, bodies, lambda rng: (int_list(rng),), edge=[([],), ([4, -3, 8, 0],)],
+                 what=what, claim=claim)
 
 
 # ---- strings --------------------------------------------------------------------------------------------------------

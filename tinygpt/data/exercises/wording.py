@@ -5,7 +5,8 @@ whether it understands a request rather than recognises it, part of the generato
 place where the generator chooses how to say something offers `Choices`, a `seen` share (training) and an `unseen`
 share (only `tinygpt exercises --unseen`, the fixed evaluation set in `tinygpt/eval/tasks/unseen.jsonl`):
 
-- sentence frames: "Return the sum of ..." (seen) against "Work out the sum of ..." (unseen);
+- sentence frames: "Return the sum of ..." (seen) against "Work out the sum of ..." (unseen); the wider frames of
+  `frames.py` (the inputs named with their kinds, questions, claims, two sentences) likewise;
 - verbs and synonyms of each operation: "a times b", "a multiplied by b" (seen) against "a and b multiplied
   together" (unseen);
 - parameter-name families: `nums`, `lst`, `arr` (seen) against `seq`, `series` (unseen);
@@ -28,7 +29,7 @@ import random
 import re
 from dataclasses import dataclass
 
-__all__ = ["SPLITS", "Choices", "Wording", "held_out_fragments"]
+__all__ = ["SPLITS", "Choices", "Wording", "fits", "held_out_fragments"]
 
 SPLITS = ("seen", "unseen")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
@@ -54,8 +55,17 @@ def choices(seen, unseen) -> Choices:
 
 VALUE_FRAMES = choices(["Return {what}.", "Compute and return {what}.", "Find and return {what}.",
                         "Calculate and return {what}.", "Give back {what}.", "Write a function that returns {what}.",
-                        "Get {what}.", "Returns {what}."],
+                        "Get {what}.", "Returns {what}.", "Compute {what}.", "Calculate {what}.",
+                        "Implement a function that returns {what}.", "Create a function that returns {what}.",
+                        "The function should return {what}.", "This function returns {what}.",
+                        "Write a function to compute {what}.", "Can you write a function that returns {what}?"],
                        ["Determine {what}.", "Work out {what}.", "Hand back {what}."])
+
+
+def fits(frame: str, what: str) -> bool:
+    """Whether a value frame reads well around `what`: "Compute ..." and "Calculate ..." only around a definite value
+    ("the sum of ...", "how many ..."), not around "a list of ..." or "s reversed"."""
+    return not ("ompute" in frame or "alculate" in frame) or what.startswith(("the ", "how "))
 
 
 class Wording:
@@ -79,25 +89,30 @@ class Wording:
 
     def value_request(self, rng: random.Random, what: str) -> str:
         """A request for a value ("the sum of a and b") in a sentence frame: "Return ..." half the time in training,
-        any seen frame otherwise; an unseen frame in the unseen share."""
-        frame = self.pick(rng, VALUE_FRAMES) if self.unseen or rng.random() < 0.5 else VALUE_FRAMES.seen[0]
+        a seen frame that fits the value otherwise (`fits`); an unseen frame in the unseen share."""
+        if self.unseen:
+            return self.pick(rng, VALUE_FRAMES).format(what=what)
+        frames = [frame for frame in VALUE_FRAMES.seen if fits(frame, what)]
+        frame = frames[rng.randrange(len(frames))] if rng.random() < 0.5 else VALUE_FRAMES.seen[0]
         return frame.format(what=what)
 
     def __repr__(self) -> str:
         return f"Wording({self.split!r})"
 
 
-def held_out_fragments(min_words: int = 2) -> set[str]:
+def held_out_fragments(min_words: int = 2, vocabulary: list[Choices] | None = None) -> set[str]:
     """The fixed words of every unseen choice that no seen choice also holds: each stretch between placeholders of
-    at least `min_words` words, lower case. Training requests must contain none of them."""
+    at least `min_words` words, lower case. Training requests must contain none of them. `vocabulary`: the choices
+    to look at (all that were made, unless told)."""
+    vocabulary = REGISTRY if vocabulary is None else vocabulary
     def stretches(text) -> list[str]:
         if not isinstance(text, str):
             return []
         return [" ".join(part.lower().split()) for part in PLACEHOLDER.split(text)]
 
-    seen_text = " | ".join(s for what in REGISTRY for option in what.seen for s in stretches(option))
+    seen_text = " | ".join(s for what in vocabulary for option in what.seen for s in stretches(option))
     fragments = set()
-    for what in REGISTRY:
+    for what in vocabulary:
         for option in what.unseen:
             for stretch in stretches(option):
                 words = re.findall(r"[a-z]+", stretch)
