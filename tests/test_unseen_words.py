@@ -172,3 +172,18 @@ def _mbpp_present() -> bool:
 
 
 MBPP_FILE_PRESENT = _mbpp_present()
+
+
+def test_eval_suite_splits_the_unseen_sets_passes_by_style():
+    from tinygpt.cli.eval_suite import by_group
+    from tinygpt.eval.task_eval import Attempt
+
+    def attempt(task_id: str, status: str) -> Attempt:
+        return Attempt(task_id, "", "function_end", True, True, 1, False, status, "")
+
+    attempts = [attempt("unseen/numpy/0", "passed"), attempt("unseen/numpy/1", "failed"),
+                attempt("unseen/comment/0", "failed")]
+    groups = by_group(attempts)
+    assert list(groups) == ["numpy", "comment"]
+    assert (groups["numpy"]["passed"], groups["numpy"]["attempts"], groups["comment"]["passed"]) == (1, 2, 0)
+    assert by_group([attempt("tinygpt/3", "passed")]) == {}  # the suite's ids name no group
