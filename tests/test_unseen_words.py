@@ -1,6 +1,7 @@
 """The honest yardsticks of the exercise data: the generator's language split into a seen and an unseen share, the
 fixed unseen-words set built from the unseen share only, and decontamination by normalised request sentence."""
 
+import gzip
 import json
 import random
 from collections import Counter
@@ -88,13 +89,13 @@ def test_the_sections_name_the_types_the_tests_use(values, expected):
 # ---- the unseen-words set --------------------------------------------------------------------------------------
 
 def test_the_committed_unseen_set_is_what_its_command_builds(tmp_path):
-    out = tmp_path / "unseen.jsonl"
+    out = tmp_path / "unseen.jsonl.gz"
     assert exercises_cli.main(["--unseen", "300", "--seed", "0", "--out", str(out)]) == 0
     assert out.read_bytes() == UNSEEN_PATH.read_bytes()  # fixed: rebuilt from its seed, byte for byte
 
 
 def test_the_unseen_set_is_judgeable_in_equal_style_shares_and_every_reference_passes():
-    records = [json.loads(line) for line in UNSEEN_PATH.read_text(encoding="utf-8").splitlines()]
+    records = [json.loads(line) for line in gzip.decompress(UNSEEN_PATH.read_bytes()).decode().splitlines()]
     tasks = load_tasks(UNSEEN_PATH)
     assert len(tasks) == 300 and len({task.task_id for task in tasks}) == 300
     assert Counter(task.task_id.split("/")[1] for task in tasks) == dict.fromkeys(unseen.UNSEEN_STYLE_ORDER, 60)

@@ -8,7 +8,7 @@ For the checkpoint `DIR/model.safetensors` it runs, in order, and keeps each com
 
     tinygpt evaluate --ood <numpy's installed source>    exact bits per byte per source and on numpy (never trained on)
     tinygpt eval-suite --verify K                        the project's task suite, greedy, and verified from K
-    tinygpt eval-suite --suite unseen.jsonl --verify K   the unseen-words set: the suite's kinds of task in words
+    tinygpt eval-suite --suite unseen.jsonl.gz --verify K   the unseen-words set: the suite's kinds of task in words
                                                          training never sees (its gap to the suite: recall)
     tinygpt eval-mbpp --verify K                         MBPP's test split (500 problems written by people)
     tinygpt eval-humaneval --verify K [--samples N]      HumanEval pass@1 greedy, verified from K (by the examples

@@ -5,7 +5,7 @@
     tinygpt eval-suite --check-contamination DIR [DIR ...]    # does any task occur in this training text?
 
 Each task of `tinygpt/eval/tasks/suite.jsonl` (or `--suite FILE`, any file in HumanEval's format, such as the
-unseen-words set `tinygpt/eval/tasks/unseen.jsonl`, whose report also splits the passes by style) is a prompt a user
+unseen-words set `tinygpt/eval/tasks/unseen.jsonl.gz`, whose report also splits the passes by style) is a prompt a user
 would write: a signature with a one-line docstring, or a comment followed by the `def` line. The model completes it
 with `--complete-function` semantics (greedy unless a sampling option is given); the completed function and the
 task's asserts run in the sandbox (`tinygpt/eval/sandbox.py`: a separate process with time, memory and file limits).

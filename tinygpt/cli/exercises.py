@@ -1,7 +1,7 @@
 """Build verified exercises: short requests in words, each followed by a body that does exactly that.
 
     tinygpt exercises --out data/exercises --train 120000 --val 2000 --seed 0       # training exercises (seen words)
-    tinygpt exercises --unseen 300 --seed 0 --out tinygpt/eval/tasks/unseen.jsonl  # the unseen-words evaluation set
+    tinygpt exercises --unseen 300 --seed 0 --out tinygpt/eval/tasks/unseen.jsonl.gz  # the unseen-words set
 
 `tinygpt exercises`: the options; how exercises are drawn, checked and written is `tinygpt.data.exercises.build`
 (and `.unseen` for the evaluation set).
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import sys
@@ -28,7 +29,7 @@ from tinygpt.data.exercises.build import (
 )
 from tinygpt.data.exercises.sentences import request_sentences
 from tinygpt.data.exercises.unseen import build_unseen, task_lines
-from tinygpt.outputs import OutputError, atomic_directory, atomic_write_text
+from tinygpt.outputs import OutputError, atomic_directory, atomic_write_bytes, atomic_write_text
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -63,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
 def write_unseen(args: argparse.Namespace, rng: random.Random) -> int:
     evaluation = evaluation_sets(with_unseen=False)
     tasks = build_unseen(args.unseen, rng, evaluation.names)
-    atomic_write_text(args.out, task_lines(tasks))
+    text = task_lines(tasks)
+    if args.out.suffix == ".gz":  # as HumanEval ships its problems; mtime 0: the same bytes from the same seed
+        atomic_write_bytes(args.out, gzip.compress(text.encode("utf-8"), mtime=0))
+    else:
+        atomic_write_text(args.out, text)
     styles = Counter(task["task_id"].split("/")[1] for task in tasks)
     print(json.dumps({"seed": args.seed, "tasks": len(tasks), "styles": dict(styles),
                       "skills": dict(Counter(task["skill"] for task in tasks).most_common())}, indent=2))

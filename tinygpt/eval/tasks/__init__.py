@@ -2,8 +2,8 @@
 keeps evaluation tasks out of training data.
 
 `suite.jsonl` (next to this file) holds small tasks written for this project, one JSON object a line, in HumanEval's
-schema, so that one loader and one runner serve both; `unseen.jsonl` holds the unseen-words set, the generator's kinds
-of function asked for in words training never sees (`tinygpt.data.exercises.unseen`), in the same schema:
+schema, so that one loader and one runner serve both; `unseen.jsonl.gz` holds the unseen-words set, the generator's
+kinds of function asked for in words training never sees (`tinygpt.data.exercises.unseen`), in the same schema:
 
     task_id             "tinygpt/0"
     prompt              a signature and a one-line docstring, or a comment followed by the `def` line
@@ -30,7 +30,7 @@ __all__ = ["SUITE_PATH", "UNSEEN_PATH", "Task", "TaskFileError", "contamination"
            "python_sources", "suite_contamination"]
 
 SUITE_PATH = Path(__file__).with_name("suite.jsonl")
-UNSEEN_PATH = Path(__file__).with_name("unseen.jsonl")  # the unseen-words set: `tinygpt exercises --unseen`
+UNSEEN_PATH = Path(__file__).with_name("unseen.jsonl.gz")  # the unseen-words set: `tinygpt exercises --unseen`
 FIELDS = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
 MIN_PIECE_CHARS = 80  # a prompt or a test alone is checked only when it is at least this long (normalized)
 
