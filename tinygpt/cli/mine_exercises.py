@@ -14,9 +14,8 @@ from pathlib import Path
 
 from tinygpt.cli import ArgumentParser, progress_bar
 from tinygpt.data.corpus import is_held_out, read_sources
-from tinygpt.data.exercises.build import NGRAM, evaluation_sets, ngrams, normalized
+from tinygpt.data.exercises.build import evaluation_sets, normalized
 from tinygpt.data.exercises.mine import OUTPUT_FILES, extract, verify
-from tinygpt.data.exercises.sentences import prompt_sentences
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.outputs import OutputError, atomic_directory
 
@@ -62,12 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     seen, unique = set(), []
     for exercise in candidates:
         key = normalized(exercise["prompt"] + exercise["completion"])
-        text = exercise["prompt"] + exercise["completion"]
-        sentences = prompt_sentences(exercise["prompt"]) & evaluation.sentences.keys()
-        reason = ("exact duplicate" if key in seen else "the name of an evaluation task" if exercise["name"] in
-                  evaluation.names else "a request sentence of an evaluation task" if sentences
-                  else f"shares a {NGRAM}-gram of words with an evaluation task" if ngrams(text) & evaluation.grams
-                  else "")
+        reason = "exact duplicate" if key in seen else evaluation.reason(exercise)
         seen.add(key)
         if reason:
             report[reason] += 1

@@ -29,7 +29,6 @@ from tinygpt.data.exercises.real import (
     MBPP_SPLITS,
     OUTPUT_FILES,
     STDLIB,
-    contamination,
     distinct_sentences,
     final_overlaps,
     function_records,
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     seen: set[str] = set()
     for split, record in gather(args, report):
         key = normalized(record["prompt"] + record["completion"])
-        reason = contamination(record, evaluation) or ("exact duplicate" if key in seen else "")
+        reason = evaluation.reason(record) or ("exact duplicate" if key in seen else "")
         seen.add(key)
         if reason:
             report[record["source"]][reason] += 1

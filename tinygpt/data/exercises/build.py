@@ -227,6 +227,20 @@ class EvaluationSets:
         for sentence in sentences:
             self.sentences.setdefault(sentence, []).append(task_id)
 
+    def reason(self, record: dict) -> str:
+        """Why a record must not be trained on, or "": an evaluation task's name, a request sentence of one (its
+        `request` with its `params`, where it has them, and every sentence of its prompt), or a shared 13-gram."""
+        sentences = prompt_sentences(record["prompt"])
+        if "request" in record:
+            sentences |= request_sentences(record["request"], record["params"])
+        if record["name"] in self.names:
+            return "the name of an evaluation task"
+        if sentences & self.sentences.keys():
+            return "a request sentence of an evaluation task"
+        if ngrams(record["prompt"] + record["completion"] + record.get("tests", "")) & self.grams:
+            return f"shares a {NGRAM}-gram of words with an evaluation task"
+        return ""
+
     def sentence_tasks(self, exercise: dict) -> list[str]:
         """The evaluation tasks one of whose request sentences is one of this exercise's."""
         found = request_sentences(exercise["request"], exercise["params"]) & self.sentences.keys()

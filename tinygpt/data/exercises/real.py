@@ -47,10 +47,9 @@ from dataclasses import replace
 
 from tinygpt.code_completion import compiles
 from tinygpt.data.corpus import SourceFile
-from tinygpt.data.exercises.build import NGRAM, EvaluationSets, ngrams, overlaps
+from tinygpt.data.exercises.build import EvaluationSets, overlaps
 from tinygpt.data.exercises.sentences import (
     prompt_parameters,
-    prompt_sentences,
     prose,
     request_sentences,
     split_sentences,
@@ -256,25 +255,13 @@ def mbpp_records(problems: Sequence[MBPPProblem], file_name: str, limits: Sandbo
     return passed, skipped
 
 
-def contamination(record: dict, evaluation: EvaluationSets) -> str:
-    """Why a record must not be trained on (an evaluation task's name, request sentence or 13-gram), or ""."""
-    sentences = request_sentences(record["request"], record["params"]) | prompt_sentences(record["prompt"])
-    if record["name"] in evaluation.names:
-        return "the name of an evaluation task"
-    if sentences & evaluation.sentences.keys():
-        return "a request sentence of an evaluation task"
-    if ngrams(record["prompt"] + record["completion"] + record.get("tests", "")) & evaluation.grams:
-        return f"shares a {NGRAM}-gram of words with an evaluation task"
-    return ""
-
-
 def final_overlaps(records: list[dict], evaluation: EvaluationSets) -> list[str]:
-    """The kept records that overlap an evaluation set, "name (why)", by `build.overlaps` and by `contamination`; a
-    record of MBPP's test split counts as one."""
+    """The kept records that overlap an evaluation set, "name (why)", by `build.overlaps` and by
+    `EvaluationSets.reason`; a record of MBPP's test split counts as one."""
     found = []
     for record in records:
         flagged = overlaps([{"tests": "", **record}], evaluation) or [f"{record['name']} ({reason})" for reason in
-                                                                        [contamination(record, evaluation)] if reason]
+                                                                        [evaluation.reason(record)] if reason]
         if record["source"] == MBPP and not is_mbpp_training_split(int(record["task_id"].split("/")[1])):
             flagged.append(f"{record['name']} ({record['task_id']} is in MBPP's test split)")
         found += flagged[:1]
