@@ -1,8 +1,9 @@
 """The `tinygpt` command: one entry point that dispatches to each tool's own `main(argv)`, and the one error style
 every tool shares.
 
-    tinygpt exercises | mine-exercises | real-requests | prepare | train | generate | evaluate | eval-functions
-            | eval-suite | eval-humaneval | eval-mbpp | bench | export-hf | import-hf | contamination | serve  [options]
+    tinygpt exercises | mine-exercises | real-requests | prepare | train | widen | generate | evaluate
+            | eval-functions | eval-suite | eval-humaneval | eval-mbpp | bench | export-hf | import-hf | contamination
+            | serve  [options]
 
 Each command is a module of this package (`COMMANDS` names it) holding its options and exit statuses; the work is
 in the library (`tinygpt.data`, `.train`, `.eval`, `.hf`, `.serve`, `.generate`), which never imports this package.
@@ -47,6 +48,7 @@ COMMANDS = {
     "eval-humaneval": ("tinygpt.cli.eval_humaneval", "HumanEval pass@1 (greedy) and pass@k (sampled), tests sandboxed"),
     "eval-mbpp": ("tinygpt.cli.eval_mbpp", "MBPP's test problems, written by people: pass@1, tests sandboxed"),
     "bench": ("tinygpt.cli.bench", "throughput and memory against PyTorch eager"),
+    "widen": ("tinygpt.cli.widen", "a checkpoint k times as wide that computes the same logits, to train further"),
     "export-hf": ("tinygpt.cli.export", "write a checkpoint as a Hugging Face GPT-2 model directory"),
     "import-hf": ("tinygpt.cli.export", "read a Hugging Face GPT-2 model directory into a TinyGPT checkpoint"),
     "contamination": ("tinygpt.cli.contamination", "does a HumanEval problem occur verbatim in a dataset or folder?"),
