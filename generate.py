@@ -25,6 +25,7 @@ from pathlib import Path
 from tinygpt.cli import EXIT_BAD_ARGUMENT, print_stderr
 from tinygpt.cli.generate import main as generate_main
 from tinygpt.cli.generate import run_generating_command
+from tinygpt.console import printable
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.eval.task_eval import describe, judge
 from tinygpt.eval.tasks import load_tasks
@@ -115,7 +116,7 @@ def show_seed_prompts(model, tokenizer, settings: dict, limits: SandboxLimits) -
               f"({which_candidate(result, config, checked)}; {len(completion.tokens)} tokens, {seconds:.2f} s) ---")
         code = candidate_code(completion, options["complete_function"])
         print((code or completion.prompt + completion.text).rstrip("\n"))
-        print("" if result.verified else f"why the first fails: {result.results[0].reason}\n")
+        print("" if result.verified else f"why the first fails: {printable(result.results[0].reason)}\n")
 
 
 def which_candidate(result: VerifiedCompletion, config: GenerationConfig, checked: str) -> str:
@@ -146,7 +147,7 @@ def show_request(model, tokenizer, settings: dict, allow_unconfined: bool = Fals
     print(attempt.code.rstrip("\n"))
     tests = " and ".join(line.removeprefix("assert ") for line in task.test.splitlines() if line.strip())
     print(f"its tests, run {where} ({tests}): {attempt.status.upper()}"
-          + ("" if attempt.status == "passed" else f" ({attempt.reason})") + "\n")
+          + ("" if attempt.status == "passed" else f" ({printable(attempt.reason)})") + "\n")
     if attempt.status != "passed":
         show_verified(model, tokenizer, task, config, limits)
 

@@ -80,7 +80,7 @@ def main() -> None:
     print(f"1. TinyGPT checkpoint: {checkpoint}")
 
     print("2. export-hf")
-    print("  " + "\n  ".join(export_hf(checkpoint, workdir / "hf")))
+    print("  " + "\n  ".join(export_hf(checkpoint, workdir / "hf", overwrite=True)))  # the workdir is ours
     hf_model = GPT2LMHeadModel.from_pretrained(workdir / "hf").float()  # the shipped weights are float16
     hf_tokenizer = AutoTokenizer.from_pretrained(workdir / "hf")
     model, _, _ = load_model(checkpoint)
@@ -102,7 +102,8 @@ def main() -> None:
     hf_tokenizer.save_pretrained(workdir / "hf-finetuned")
 
     print("4. import-hf")
-    print("  " + "\n  ".join(import_hf(workdir / "hf-finetuned", workdir / "finetuned" / "model.safetensors")))
+    print("  " + "\n  ".join(import_hf(workdir / "hf-finetuned", workdir / "finetuned" / "model.safetensors",
+                                        overwrite=True)))
     finetuned, _, _ = load_model(workdir / "finetuned" / "model.safetensors")
     difference = max_logit_difference(finetuned, hf_model.eval(), ids)
     print(f"  max |logits(TinyGPT) - logits(transformers)| after fine-tuning = {difference:.2e}")

@@ -141,6 +141,15 @@ def test_mining_without_the_sandbox_refuses_in_one_line(tmp_path: Path, capsys, 
     assert not (tmp_path / "mined").exists()
 
 
+@pytest.mark.parametrize("timeout", ["0", "nan", "601", "1e300"])
+def test_mining_refuses_a_timeout_the_sandbox_cannot_take_in_one_line(tmp_path: Path, capsys, timeout) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        mine_cli.main(["--source", str(tmp_path), "--out", str(tmp_path / "mined"), "--timeout", timeout])
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1, error
+    assert "--timeout must be > 0 seconds and at most 600" in error
+
+
 @pytest.fixture(scope="module")
 def finishing_data(exercise_set: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("finish") / "data"

@@ -334,3 +334,39 @@ def test_export_errors_are_one_line(tmp_path, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2 and "absent.safetensors" in lines[0] and "sinusoidal.safetensors" in lines[1], lines
     assert not (tmp_path / "hf").exists()
+
+
+# ---- outputs that hold someone else's files: refused unless --force -------------------------------------------------
+
+def test_export_refuses_to_overwrite_a_model_directorys_files_unless_forced(release, tmp_path, capsys):
+    out = tmp_path / "hf"
+    out.mkdir()
+    (out / "config.json").write_text('{"mine": true}')
+    (out / "notes.txt").write_text("keep")
+    assert export_main([str(release), str(out)]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "\n" not in message and "config.json" in message and "--force" in message and str(out) in message
+    assert (out / "config.json").read_text() == '{"mine": true}' and not (out / "model.safetensors").exists()
+    assert export_main([str(release), str(out), "--force"]) == 0
+    assert json.loads((out / "config.json").read_text())["model_type"] == "gpt2"
+    assert (out / "tokenizer.json").is_file() and (out / "notes.txt").read_text() == "keep"
+    assert export_main([str(release), str(out)]) == 2  # its own earlier export too: say --force to replace it
+
+
+def test_import_refuses_to_replace_a_checkpoint_or_a_tokenizer_unless_forced(hf_dir, tmp_path, capsys):
+    out = tmp_path / "ours" / "model.safetensors"
+    out.parent.mkdir()
+    out.write_bytes(b"keep")
+    assert main_import([str(hf_dir), "--out", str(out)]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "\n" not in message and str(out) in message and "--force" in message
+    assert out.read_bytes() == b"keep" and not (out.parent / "tokenizer.json").exists()
+    assert main_import([str(hf_dir), "--out", str(out), "--force"]) == 0
+    assert load_model(out)[0].config.n_embd == 16
+    beside = tmp_path / "other" / "tokenizer.json"
+    beside.parent.mkdir()
+    beside.write_text("mine")
+    assert main_import([str(hf_dir), "--out", str(beside.parent / "model.safetensors")]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "\n" not in message and str(beside) in message and "--force" in message
+    assert beside.read_text() == "mine" and not (beside.parent / "model.safetensors").exists()

@@ -178,6 +178,7 @@ def test_eval_mbpp_checks_the_references_without_a_model(capsys, toy_file, tmp_p
     (["--limit", "0"], "--limit must be >= 1, got 0"),
     (["--split", "dev"], "argument --split: invalid choice: 'dev'"),
     (["--timeout", "0"], "--timeout must be > 0 seconds"),
+    (["--timeout", "1e300"], "--timeout must be > 0 seconds and at most 600"),
     (["--verify", "0"], "--verify must be between 1 and 100"),
     (["--problems", "no/such.jsonl"], "cannot read MBPP problems no/such.jsonl (no such file); pass --problems FILE"),
 ])

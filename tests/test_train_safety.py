@@ -88,6 +88,23 @@ def test_release_dir_that_would_replace_other_files_is_refused(data_dir, tmp_pat
     assert not (out / "ckpt.safetensors").exists()
 
 
+@pytest.mark.parametrize("route", ["config file", "flag"])
+@pytest.mark.parametrize("key", ["data_dir", "out_dir", "release_dir", "init_from"])
+def test_a_nul_byte_in_any_path_setting_is_one_line(data_dir, tmp_path, capsys, route, key):
+    value = f"{tmp_path}/run\0x"
+    others = [flag for flag in flags(data_dir, tmp_path / "run", "--max_steps=2") if not flag.startswith(f"--{key}=")]
+    if route == "config file":
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({key: value}))
+        argv = [str(config), *others]
+    else:
+        argv = [*others, f"--{key}={value}"]
+    assert main(argv) == 2
+    line = error_line(capsys)
+    assert "error: " in line and f"{key} must not hold a NUL byte" in line, line
+    assert not (tmp_path / "run").exists()
+
+
 def test_output_dir_under_a_file_or_read_only_is_one_line(data_dir, tmp_path, capsys, monkeypatch):
     (tmp_path / "file").write_text("x")
     assert main(flags(data_dir, tmp_path / "file" / "run", "--max_steps=2")) == 2

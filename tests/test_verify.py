@@ -191,11 +191,17 @@ def test_generate_verify_without_examples_says_it_passed_the_structural_checks(r
     assert code == 0 and len(err.strip().splitlines()) == 1
     assert err.startswith(("verified: candidate ", "not verified: none of 2 candidates passed "))
     assert "the structural checks: it compiles, defines `f` and its module-level code runs (no examples" in err
+
+
+@pytest.mark.parametrize("text", ["", "# nothing yet\n\n"])
+def test_generate_verify_refuses_a_tests_file_with_nothing_to_run(release, capsys, tmp_path, text) -> None:
+    """An empty --tests file is a mistake (unsaved, the wrong file): refused at once, not run as no tests."""
     empty = tmp_path / "empty.py"
-    empty.write_text("# nothing yet\n")
-    code = generate_main(["--checkpoint", str(release), "--prompt", "def f(x):\n", "--verify", "2", "--tests",
-                          str(empty), "--max-new-tokens", "8"])
-    assert code == 0 and "(the tests given hold no statement)" in capsys.readouterr().err
+    empty.write_text(text)
+    code = generate_main(["--checkpoint", str(release), "--prompt", PROMPT, "--verify", "2", "--tests", str(empty)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"--tests {empty} holds no statement to run" in err and "leave --tests out" in err and ">>> examples" in err
 
 
 @needs_sandbox

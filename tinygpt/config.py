@@ -86,6 +86,9 @@ class TrainConfig:
             raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.pos_encoding not in ("learned", "sinusoidal"):
             raise ConfigError(f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}")
+        for name in PATH_KEYS:
+            if "\0" in getattr(self, name):  # no file system takes one; the OS would refuse with a traceback
+                raise ConfigError(f"{name} must not hold a NUL byte (no path can), got {getattr(self, name)!r}")
         for name in ("data_dir", "out_dir"):
             if not getattr(self, name).strip():
                 raise ConfigError(f"{name} must name a directory, got {getattr(self, name)!r}")
@@ -96,6 +99,7 @@ class TrainConfig:
 
 
 OPTIMIZERS = ("muon", "adamw")
+PATH_KEYS = ("data_dir", "out_dir", "release_dir", "init_from")  # the settings that name a file or directory
 
 
 def at_least(low: int) -> tuple:

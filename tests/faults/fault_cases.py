@@ -332,6 +332,9 @@ def train_cases() -> list[Case]:
         Case("train/config-unknown-key", train("{case}/c.json"), setup=write("c.json", '{"layers": 2}')),
         Case("train/config-wrong-type", train("{case}/c.json"), setup=write("c.json", '{"lr": "fast"}')),
         Case("train/config-empty", train("{case}/c.json"), setup=write("c.json", "")),
+        *[Case(f"train/config-{key}-nul-byte", train("{case}/c.json"),
+               setup=write("c.json", f'{{"{key}": "a\\u0000"}}'))
+          for key in ("release_dir", "init_from")],  # data_dir and out_dir: the harness's flags override the file
         Case("train/config-duplicate-key", train("{case}/c.json"), setup=write("c.json", '{"lr": 0.001, "lr": 0.1}')),
         Case("train/config-nested-100000-deep", train("{case}/c.json"), setup=write("c.json", NESTED)),
         Case("train/eval-batches-billion", train("--eval_batches=1000000000"), timeout=60,
@@ -652,6 +655,8 @@ def eval_suite_cases() -> list[Case]:
         Case("eval-suite/timeout-zero", es("--timeout", "0")),
         Case("eval-suite/timeout-nan", es("--timeout", "nan")),
         Case("eval-suite/timeout-inf", es("--timeout", "inf")),
+        Case("eval-suite/timeout-1e300", es("--timeout", "1e300")),
+        Case("eval-suite/memory-2-to-the-50-mb", es("--memory-mb", str(1 << 50))),
         Case("eval-suite/memory-one-mb", es("--memory-mb", "1")),
         Case("eval-suite/temperature-nan", es("--temperature", "nan")),
         Case("eval-suite/greedy-with-temperature", es("--strategy", "greedy", "--temperature", "0.5")),
@@ -715,6 +720,10 @@ def export_cases() -> list[Case]:
         Case("export-hf/ok", ex("{ckpt}", "{case}/out"), "ok", check=exists("{case}/out/config.json"), quick=True),
         Case("export-hf/ok-keeps-other-files", ex("{ckpt}", "{case}/out"), "ok", setup=write("out/notes.txt", "mine"),
              protect=("{case}/out/notes.txt",)),
+        Case("export-hf/out-holds-a-users-config", ex("{ckpt}", "{case}/out"), setup=write("out/config.json", "{}"),
+             protect=("{case}/out/config.json",)),
+        Case("export-hf/ok-force-over-a-users-config", ex("{ckpt}", "{case}/out", "--force"), "ok",
+             setup=write("out/config.json", "{}"), check=exists("{case}/out/model.safetensors")),
         Case("export-hf/stdout-dev-full", ex("{ckpt}", "{case}/out"), "either", shell="> /dev/full"),
         Case("export-hf/weights-write-fails", ex("{ckpt}", "{case}/out"), codes=(1,), max_file_bytes=8192),
     ]
@@ -775,10 +784,12 @@ def import_cases() -> list[Case]:
              check=exists("{case}/m/model.safetensors", "{case}/m/tokenizer.json")),
         Case("import-hf/ok-default-out", ["import-hf", "{case}/hf"], "ok", setup=hf,
              check=exists("{case}/models/hf/model.safetensors")),
-        Case("import-hf/failure-keeps-previous-import", im(), setup=steps(
+        Case("import-hf/out-exists", im(), setup=steps(hf, write("m/model.safetensors", "keep")),
+             protect=("{case}/m",)),
+        Case("import-hf/failure-keeps-previous-import", im("--force"), setup=steps(
             hf, lambda fx, d: (d / "m").mkdir(), copy("ckpt", "m/model.safetensors"), copy("tok", "m/tokenizer.json"),
             truncate("hf/model.safetensors", 0.9)), protect=("{case}/m",)),
-        Case("import-hf/weights-write-fails-keeps-previous-import", im(), codes=(1,), max_file_bytes=8192,
+        Case("import-hf/weights-write-fails-keeps-previous-import", im("--force"), codes=(1,), max_file_bytes=8192,
              setup=steps(hf, lambda fx, d: (d / "m").mkdir(), copy("ckpt", "m/model.safetensors"),
                          copy("tok", "m/tokenizer.json")), protect=("{case}/m",), check=absent_temporaries("m")),
     ]

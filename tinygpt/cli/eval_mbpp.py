@@ -23,6 +23,7 @@ from pathlib import Path
 from tinygpt.cli import ArgumentParser, print_stderr, write_text_file
 from tinygpt.cli.eval_options import add_common_arguments, decoding_config, sandbox_limits
 from tinygpt.cli.generate import run_generating_command
+from tinygpt.console import printable
 from tinygpt.eval.mbpp import DEFAULT_PROBLEMS, SPLITS, check_references, load_problems, mbpp_tasks, select_split
 from tinygpt.eval.task_eval import describe, report_verified, run_tasks, share, summarize, summary_lines
 from tinygpt.generate import load_generator
@@ -85,7 +86,7 @@ def run(argv: list[str] | None) -> int:
         if args.verify:
             report["verified"] = report_verified(model, tokenizer, tasks, args.verify, config, limits)
     print(f"skipped: {len(skipped)} of {len(selected)} problems" + "".join(
-        f"\n  {problem.task_id}: {problem.reason}" for problem in skipped))
+        f"\n  {problem.task_id}: {printable(problem.reason)}" for problem in skipped))
     if args.json:
         write_text_file(args.json, json.dumps(report, indent=1) + "\n")
     return 0
@@ -98,7 +99,7 @@ def report_references(tasks: list, args: argparse.Namespace) -> dict:
     failing = [{"task_id": task.task_id, "status": result.status, "reason": result.reason}
                for task, result in zip(tasks, results) if result.status != "passed"]
     for failure in failing:
-        print(f"  {failure['task_id']}: {failure['status']}, {failure['reason']}")
+        print(f"  {failure['task_id']}: {failure['status']}, {printable(failure['reason'])}")
     passed = len(tasks) - len(failing)
     print(f"references passing their tests: {share(passed, len(tasks))}  (sandboxed, {limits.timeout_s:g} s each)")
     return {"passed": passed, "total": len(tasks), "failing": failing}

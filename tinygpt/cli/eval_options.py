@@ -4,7 +4,6 @@ decoding config and sandbox limits (the engine they drive is `task_eval.py`)."""
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 from tinygpt.cli import output_file, print_stderr
@@ -14,11 +13,15 @@ from tinygpt.generate import DEFAULT_CHECKPOINT, GenerateError
 from tinygpt.generate import decoding_config as api_decoding_config
 from tinytorch.generation import GenerationConfig, GenerationConfigError
 
-__all__ = ["BEAM_OPTIONS", "SAMPLING_OPTIONS", "add_beam_arguments", "add_common_arguments", "decoding_config",
-           "sandbox_limits"]
+__all__ = ["BEAM_OPTIONS", "MAX_MEMORY_MB", "MAX_TIMEOUT_S", "SAMPLING_OPTIONS", "add_beam_arguments",
+           "add_common_arguments", "decoding_config", "sandbox_limits", "timeout_problem"]
 
 SAMPLING_OPTIONS = ("temperature", "top_k", "top_p", "min_p", "seed")
 BEAM_OPTIONS = ("num_beams", "length_penalty")
+# The sandbox's limits as the kernel takes them (setrlimit): the CPU time in whole seconds and the address space in
+# bytes. Far beyond these they overflow and every program ends in "error"; these bounds are far past any test.
+MAX_TIMEOUT_S = 600
+MAX_MEMORY_MB = 1 << 20  # 1 TiB
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, with_strategy: bool = True) -> None:
@@ -35,8 +38,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, w
     decoding.add_argument("--max-new-tokens", type=int, default=max_new_tokens, help="tokens to generate at most")
     add_sampling_arguments(decoding)
     sandbox = parser.add_argument_group("sandbox and output")
-    sandbox.add_argument("--timeout", type=float, default=5.0, help="seconds per program, wall clock (default 5)")
-    sandbox.add_argument("--memory-mb", type=int, default=1024, help="address-space limit per program (default 1024)")
+    sandbox.add_argument("--timeout", type=float, default=5.0,
+                         help=f"seconds per program, wall clock, at most {MAX_TIMEOUT_S} (default 5)")
+    sandbox.add_argument("--memory-mb", type=int, default=1024,
+                         help=f"address-space limit per program, in [64, {MAX_MEMORY_MB}] (default 1024)")
     sandbox.add_argument("--verify", type=int, metavar="K", help="also: pick each task's completion from K (greedy, "
                          "then samples) by the examples in its prompt, never its tests; reported apart")
     sandbox.add_argument("--allow-unconfined", action="store_true",
@@ -76,15 +81,23 @@ def decoding_config(args: argparse.Namespace, strategy: str | None = None, **ove
         raise GenerateError(option_message(err)) from None
 
 
+def timeout_problem(seconds: float) -> str | None:
+    """Why `--timeout seconds` cannot bound one sandboxed program (not > 0, not finite, past MAX_TIMEOUT_S); None
+    when it can. Every command with a sandbox timeout checks it here."""
+    if not 0 < seconds <= MAX_TIMEOUT_S:
+        return f"--timeout must be > 0 seconds and at most {MAX_TIMEOUT_S}, got {seconds:g}"
+    return None
+
+
 def sandbox_limits(args: argparse.Namespace) -> SandboxLimits:
     """The sandbox settings the options ask for. Where bubblewrap cannot run, refuses in one line (GenerateError)
     unless --allow-unconfined, which is then said on stderr."""
-    if not 0 < args.timeout < math.inf:
-        raise GenerateError(f"--timeout must be > 0 seconds and finite, got {args.timeout:g}")
+    if problem := timeout_problem(args.timeout):
+        raise GenerateError(problem)
     if args.verify is not None and not 1 <= args.verify <= 100:
         raise GenerateError(f"--verify must be between 1 and 100 candidates, got {args.verify}")
-    if args.memory_mb < 64:
-        raise GenerateError(f"--memory-mb must be >= 64, got {args.memory_mb}")
+    if not 64 <= args.memory_mb <= MAX_MEMORY_MB:
+        raise GenerateError(f"--memory-mb must be in [64, {MAX_MEMORY_MB}], got {args.memory_mb}")
     limits = SandboxLimits(timeout_s=args.timeout, memory_mb=args.memory_mb, allow_unconfined=args.allow_unconfined)
     try:
         confined = check_isolation(limits)

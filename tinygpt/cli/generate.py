@@ -24,7 +24,7 @@ from pathlib import Path
 from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, print_stderr, run_command
 from tinygpt.code_completion import prepare_prompt
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
-from tinygpt.eval.verify import first_candidate_config, verify
+from tinygpt.eval.verify import first_candidate_config, has_statement, verify
 from tinygpt.explain import format_trace
 from tinygpt.generate import (
     DEFAULT_CHECKPOINT,
@@ -244,6 +244,9 @@ def verify_options(args: argparse.Namespace, prompts: list[str] | None) -> tuple
             compile(tests, str(args.tests), "exec")
         except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as err:
             raise GenerateError(f"cannot use --tests {args.tests}: {err}") from None
+        if not has_statement(tests):  # an unsaved or wrong file: checking against nothing is never what was meant
+            raise GenerateError(f"--tests {args.tests} holds no statement to run (it is empty or only comments): "
+                                "write asserts in it, or leave --tests out to check against the prompt's >>> examples")
     limits = SandboxLimits(allow_unconfined=args.allow_unconfined)
     try:
         if not check_isolation(limits):

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tinygpt.cli import ArgumentParser, progress_bar
+from tinygpt.cli.eval_options import MAX_TIMEOUT_S, timeout_problem
 from tinygpt.data.corpus import is_held_out, read_sources
 from tinygpt.data.exercises.build import evaluation_sets, normalized
 from tinygpt.data.exercises.mine import OUTPUT_FILES, extract, verify
@@ -27,7 +28,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("data/mined"), help="output folder")
     parser.add_argument("--max-body-lines", type=int, default=25, help="longest body kept, in lines")
     parser.add_argument("--val-fraction", type=float, default=0.05, help="as `tinygpt prepare`: held-out files")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per function's doctests")
+    parser.add_argument("--timeout", type=float, default=5.0,
+                        help=f"seconds per function's doctests, at most {MAX_TIMEOUT_S}")
     parser.add_argument("--jobs", type=int, default=2, help="functions verified at once")
     parser.add_argument("--allow-unconfined", action="store_true",
                         help="run the doctests even where bubblewrap is missing (no isolation)")
@@ -35,8 +37,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for folder in args.source:
         if not folder.is_dir():
             parser.error(f"--source {folder} is not a directory")
-    if args.max_body_lines < 1 or args.jobs < 1 or not 0 < args.timeout < 600 or not 0 < args.val_fraction < 1:
-        parser.error("--max-body-lines and --jobs must be >= 1, --timeout in (0, 600), --val-fraction in (0, 1)")
+    if args.max_body_lines < 1 or args.jobs < 1 or not 0 < args.val_fraction < 1:
+        parser.error("--max-body-lines and --jobs must be >= 1, --val-fraction in (0, 1)")
+    if problem := timeout_problem(args.timeout):
+        parser.error(problem)
     try:
         check_isolation(SandboxLimits(allow_unconfined=args.allow_unconfined))
     except SandboxUnavailable as err:

@@ -34,7 +34,7 @@ import ast
 import dataclasses
 import doctest
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tinygpt.code_completion import BLOCK_HEADER, compile_error
@@ -43,7 +43,7 @@ from tinygpt.generate import STRATEGY_DEFAULTS, Completion, generate
 from tinytorch.generation import GenerationConfig
 
 __all__ = ["LEVELS", "VerifiedCompletion", "candidate_code", "checks_from_prompt", "completed_code",
-           "first_candidate_config", "name_the_prompt_starts", "structural_checks", "verify"]
+           "first_candidate_config", "has_statement", "name_the_prompt_starts", "structural_checks", "verify"]
 
 DOCSTRING = re.compile(r'("""|\'\'\')(.*?)\1', re.DOTALL)
 SAMPLING = STRATEGY_DEFAULTS["sample"]  # the samples after the first candidate: `tinygpt generate`'s sampling
@@ -200,13 +200,15 @@ def choose_checks(prompt: str, tests: str | None, run_code: bool) -> tuple[str, 
 def verify(model, tokenizer, prompt: str, candidates: int, config: GenerationConfig | None = None,
            tests: str | None = None, limits: SandboxLimits | None = None, seed: int = 0, *,
            complete_function: bool = True, stop_strings: Sequence[str] = (),
-           run_code: bool = True) -> VerifiedCompletion:
+           run_code: bool = True, time_left: Callable[[], float] | None = None) -> VerifiedCompletion:
     """Up to `candidates` completions of `prompt` (the first by `config` where it is deterministic, else greedy; then
     samples seeded by `seed`), the first that passes `tests`, else the prompt's examples, else the structural checks
     (the module docstring), returned; the first candidate when none passes. `config` gives the strategy of the first
     candidate, max_new_tokens and the penalties; `complete_function` and `stop_strings` go to `generate` (a prompt
     that is not a function: `complete_function=False`, stopped at a blank line). `run_code=False`: compile-only
-    checks, for a caller without a sandbox. Running raises SandboxUnavailable where the sandbox cannot run."""
+    checks, for a caller without a sandbox. Running raises SandboxUnavailable where the sandbox cannot run.
+    `time_left`, for a caller with a deadline (the playground): called before each candidate runs and after a run
+    that timed out, it returns the seconds left (> 0) or raises to stop; each run is killed once they are spent."""
     if candidates < 1:
         raise ValueError(f"--verify needs at least 1 candidate, got {candidates}")
     config = config or GenerationConfig(max_new_tokens=128)
@@ -223,7 +225,10 @@ def verify(model, tokenizer, prompt: str, candidates: int, config: GenerationCon
                                        **shared_settings(config))
             completions += generate(model, tokenizer, prompt, sampled, **options)
         name = name_to_define(prompt, completions[index], complete_function) if structural else None
-        results.append(check_candidate(completions[index], level, checks, name, complete_function, limits))
+        run_limits = limits if time_left is None else within(limits or SandboxLimits(), time_left())
+        results.append(check_candidate(completions[index], level, checks, name, complete_function, run_limits))
+        if time_left is not None and results[-1].status == "timeout":
+            time_left()  # raises if it was the deadline that cut the run, not the candidate's own limit
         if results[-1].status == "passed":
             return VerifiedCompletion(completions[index], True, len(results), describe_checks(level, checks, name, why),
                                       results, level, name)
@@ -231,6 +236,11 @@ def verify(model, tokenizer, prompt: str, candidates: int, config: GenerationCon
     unnamed_block = structural and complete_function and name is None  # each candidate names its own block
     return VerifiedCompletion(completions[0], False, len(results),
                               describe_checks(level, checks, name, why, unnamed_block), results, level, name)
+
+
+def within(limits: SandboxLimits, seconds: float) -> SandboxLimits:
+    """`limits` with a time limit of at most `seconds`."""
+    return dataclasses.replace(limits, timeout_s=min(limits.timeout_s, seconds))
 
 
 def describe_checks(level: str, checks: str, name: str | None, why: str, unnamed_block: bool = False) -> str:

@@ -1,11 +1,14 @@
 """Hugging Face interop: `tinygpt export-hf` writes a checkpoint as a GPT-2 model directory, `tinygpt import-hf`
 reads one back.
 
-    tinygpt export-hf CHECKPOINT OUTDIR [--tokenizer PATH]
+    tinygpt export-hf CHECKPOINT OUTDIR [--tokenizer PATH] [--force]
         OUTDIR/config.json, model.safetensors, tokenizer.json, tokenizer_config.json, special_tokens_map.json
         -> transformers.GPT2LMHeadModel.from_pretrained(OUTDIR), AutoTokenizer.from_pretrained(OUTDIR)
-    tinygpt import-hf DIR [--out PATH]
+    tinygpt import-hf DIR [--out PATH] [--force]
         any GPT-2 directory with config.json and safetensors weights -> a TinyGPT checkpoint
+
+Neither replaces files that are already there unless asked (`overwrite`, the commands' --force): export refuses an
+OUTDIR holding any model file (MODEL_DIR_FILES), import an existing checkpoint or a tokenizer.json beside it.
 
 The weights cross unchanged (renamed, the four Conv1D matrices per block transposed: see `hf_mapping`), in
 float32, or float16 when that is what the source holds, so import followed by export is bit-identical. An imported
@@ -70,6 +73,9 @@ HF_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens
                       "merges.txt", "added_tokens.json")
 HF_TOKENIZER_DIR = "hf_tokenizer"  # where import-hf copies a tokenizer it cannot convert, beside the checkpoint
 BUFFER_SUFFIXES = (".attn.bias", ".attn.masked_bias")  # causal-mask buffers in old GPT-2 files, not weights
+# The files of a model directory that export may write: one holding any of them is someone's model (or an earlier
+# export), replaced only when asked (`overwrite`, the commands' --force); other files there are left alone.
+MODEL_DIR_FILES = ("config.json", "model.safetensors", *HF_TOKENIZER_FILES)
 
 
 class InteropError(ValueError):
@@ -78,6 +84,16 @@ class InteropError(ValueError):
 
 def write_json(path: Path, document: dict) -> None:
     atomic_write_text(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def refuse_to_replace(paths: list[Path], what: str, instead: str) -> None:
+    """OutputError naming those of `paths` that exist (`what` would replace them), --force, and what else to do."""
+    present = [str(path) for path in paths if path.exists()]
+    if present:
+        one = len(present) == 1
+        them = "it" if one else "them"
+        raise OutputError(f"{', '.join(present)} already exist{'s' if one else ''}; {what} would replace {them}: "
+                          f"pass --force to replace {them}, or {instead}")
 
 
 # ---- export: TinyGPT checkpoint -> Hugging Face directory ----------------------------------------------------------
@@ -133,8 +149,10 @@ def write_tokenizer(out_dir: Path, tokenizer: BPETokenizer | CharTokenizer | Non
     return f"tokenizer: {tokenizer_path} -> tokenizer.json, tokenizer_config.json, special_tokens_map.json"
 
 
-def export_hf(checkpoint: str | Path, out_dir: str | Path, tokenizer_path: str | Path | None = None) -> list[str]:
-    """Write `checkpoint` as a GPT-2 model directory `out_dir`; returns one line per thing written."""
+def export_hf(checkpoint: str | Path, out_dir: str | Path, tokenizer_path: str | Path | None = None,
+              overwrite: bool = False) -> list[str]:
+    """Write `checkpoint` as a GPT-2 model directory `out_dir`; returns one line per thing written. An `out_dir`
+    that holds any of MODEL_DIR_FILES is refused (OutputError) unless `overwrite`."""
     checkpoint, out_dir = Path(checkpoint), Path(out_dir)
     model, document, tensors = load_model(checkpoint, tokenizer_path)
     weights = {name[len("model."):]: array for name, array in tensors.items() if name.startswith("model.")}
@@ -159,6 +177,9 @@ def export_hf(checkpoint: str | Path, out_dir: str | Path, tokenizer_path: str |
         raise InteropError(f"{checkpoint}: cannot be written as GPT-2: {err}") from None
     if out_dir.exists() and not out_dir.is_dir():
         raise InteropError(f"{out_dir}: exists and is not a directory")
+    if not overwrite:
+        refuse_to_replace([out_dir / name for name in MODEL_DIR_FILES], "the export", "choose a new or empty "
+                          "directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     hf_weights = {name: np.ascontiguousarray(array, dtype=dtype) for name, array in to_hf_state_dict(weights).items()}
     write_safetensors(hf_weights, out_dir / "model.safetensors", {"format": "pt"})
@@ -342,18 +363,23 @@ def write_import(out: Path, model: GPT, metadata: dict, dtype, directory: Path, 
     return line
 
 
-def import_hf(directory: str | Path, out: str | Path) -> list[str]:
+def import_hf(directory: str | Path, out: str | Path, overwrite: bool = False) -> list[str]:
     """Read the GPT-2 directory `directory` into the TinyGPT checkpoint `out`; returns one line per thing written.
     Everything is checked (config, the weights' shapes from their headers, the tokenizer files) before the model
-    is allocated or anything written."""
+    is allocated or anything written. An existing `out`, or a `tokenizer.json` beside it where the tokenizer is
+    converted, is refused (OutputError) unless `overwrite`."""
     directory, out = Path(directory), Path(out)
     if out.is_dir():
         raise InteropError(f"{out}: is a directory; --out names the checkpoint file to write")
     check_writable_parent(out, "--out")
+    if not overwrite:
+        refuse_to_replace([out], "the import", "choose another --out")
     hf_config, config = read_hf_config(directory)
     source, shards = weight_files(directory)
     check_hf_shapes(source, shards, config)
     present, tokenizer, reason = read_tokenizer_files(directory, config.vocab_size)
+    if tokenizer is not None and not overwrite:
+        refuse_to_replace([out.parent / "tokenizer.json"], "the converted tokenizer", "choose another --out")
     hf_weights = read_hf_weights(source, shards)
     dtype = np.float16 if all(array.dtype == np.float16 for array in hf_weights.values()) else np.float32
     model = GPT(config)

@@ -15,7 +15,8 @@ Every request runs through the same `tinygpt.generate.generate` as the command l
 that `tinygpt generate` builds from the same options (schema.py), on the one worker thread (worker.py). Errors:
 422 names the field (`detail[i].loc`, `detail[i].msg`), 429 a client that already has a request running, 503 a full
 line, 503 a verify request on a machine without the sandbox (unless `tinygpt serve --allow-unconfined`), 504 a
-verification that ran out of time; each with `detail` for a person.
+verification that ran out of time (`request_timeout_s`, running the candidates included); each with `detail` for a
+person. A candidate's reason is sent `printable`: generated code cannot put control characters in it.
 
 The Host header. A web page from anywhere can make a browser send requests to 127.0.0.1; once its own domain name
 resolves to 127.0.0.1 (DNS rebinding) the browser even lets it read the answers. Such requests name the page's domain
@@ -40,6 +41,7 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tinygpt.console import printable
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable
 from tinygpt.eval.verify import verify
 from tinygpt.serve.inspection import CacheComparison, attention_maps
@@ -117,7 +119,7 @@ def refused(_: Request, error: Refused) -> JSONResponse:
 def timed_out(request: Request, _: TimedOut) -> JSONResponse:
     timeout = request.app.state.limits.request_timeout_s
     return JSONResponse({"detail": f"the request took longer than this server's timeout ({timeout:g} s); ask for "
-                                   "less (fewer tokens)"}, status_code=504)
+                                   "less (fewer tokens or candidates)"}, status_code=504)
 
 
 def settings_refused(_: Request, error: GenerationConfigError) -> JSONResponse:
@@ -144,17 +146,20 @@ def model_info(model, name: str) -> dict:
 
 
 def verification(model, tokenizer, request: VerifyRequest, sandbox: SandboxLimits, job: Job) -> dict:
-    """The work of POST /api/verify, in the worker: `tinygpt.eval.verify.verify`, its result as JSON."""
+    """The work of POST /api/verify, in the worker: `tinygpt.eval.verify.verify`, its result as JSON. Generating
+    and running the candidates both count against the job's deadline: past it, the running candidate is killed, no
+    other is judged, and the request ends in `TimedOut` (504)."""
     config = GenerationConfig(max_new_tokens=request.max_new_tokens)
     result = verify(StoppableModel(model, job), tokenizer, request.prompt, request.candidates, config,
-                    tests=request.tests, limits=sandbox, seed=request.seed)
+                    tests=request.tests, limits=sandbox, seed=request.seed, time_left=job.time_left)
     completion = result.completion
     job.tokens, job.outcome = len(completion.tokens), completion.finish_reason
     function = completion.function
     return {"text": completion.text, "verified": result.verified, "tried": result.tried, "checks": result.checks,
             "level": result.level, "finish_reason": completion.finish_reason,
             "function": None if function is None else {"text": function.text, "compiles": function.compiles},
-            "results": [{"status": r.status, "reason": r.reason, "confined": r.confined} for r in result.results]}
+            "results": [{"status": r.status, "reason": printable(r.reason), "confined": r.confined}
+                        for r in result.results]}
 
 
 def create_app(model, tokenizer, limits: Limits | None = None, model_name: str = "TinyGPT",

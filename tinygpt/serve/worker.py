@@ -11,7 +11,8 @@ is one worker thread and a bounded line in front of it. The limits it enforces, 
 
 A job stops between two forward passes of the model: `StoppableModel` stands in for the model inside `generate`
 and checks the job before each call, so the decoding code needs no knowledge of clients or clocks and computes
-exactly what it computes for `tinygpt generate`. Each finished job leaves a `JobRecord` in `Worker.history`
+exactly what it computes for `tinygpt generate`. Code a job runs in the sandbox (verify's candidates) gets at most
+`Job.time_left()` and is killed at the deadline. Each finished job leaves a `JobRecord` in `Worker.history`
 (its outcome and how many tokens it produced), which the tests read.
 """
 
@@ -75,10 +76,16 @@ class Job:
         self.cancelled.set()
 
     def check(self) -> None:
+        self.time_left()
+
+    def time_left(self) -> float:
+        """Seconds to the deadline, > 0; raises `ClientGone` or `TimedOut` when the job must stop instead."""
         if self.cancelled.is_set():
             raise ClientGone("the client went away")
-        if time.monotonic() >= self.deadline:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
             raise TimedOut("the request timed out")
+        return left
 
 
 @dataclass
