@@ -1,19 +1,19 @@
 """The sandbox: a pass is earned by the tests' own process; failures, hangs, memory and file bombs, process starts and
-early exits are caught and each reported in one line; every escape of issue 20 ends contained and every forged pass
-fails. The tests that run code need bubblewrap (CI installs it) and are skipped without it."""
+early exits are caught and each reported in one line; every forged pass fails, even unconfined; values cross exactly
+(escapes: tests/test_sandbox_escapes.py). The tests that run code need bubblewrap (CI installs it) and are skipped
+without it."""
 
 from __future__ import annotations
 
+import ast
+import math
 import os
 import shutil
-import signal
-import socket
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tinygpt.eval import sandbox
+from tinygpt.eval import sandbox, sandbox_runner
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, isolation_problem, run_program, run_tests
 
 QUICK = SandboxLimits(timeout_s=2.0, memory_mb=256, max_file_bytes=1 << 20, output_chars=500)
@@ -86,8 +86,7 @@ def test_the_limits_are_in_force_inside_the_program():
                  "assert resource.getrlimit(resource.RLIMIT_CPU) == (3, 4)\n"  # CPU seconds back up the wall clock
                  "assert resource.getrlimit(resource.RLIMIT_AS) == (256 << 20, 256 << 20)\n"
                  "assert resource.getrlimit(resource.RLIMIT_FSIZE) == (1 << 20, 1 << 20)\n"
-                 "assert resource.getrlimit(resource.RLIMIT_NOFILE) == (64, 64)\n"
-                 "assert resource.getrlimit(resource.RLIMIT_NPROC) == (0, 0)\n")
+                 "assert resource.getrlimit(resource.RLIMIT_NOFILE) == (64, 64)\n")
     assert result.status == "passed", result.reason
 
 
@@ -162,120 +161,6 @@ def test_invalid_limits_name_the_setting():
         run_program("pass", SandboxLimits(timeout_s=0))
 
 
-# --- escapes: each must end contained ---
-
-@pytest.fixture
-def victims(tmp_path, monkeypatch):
-    """A precious file in the user's home (HOME points at a temporary folder) and one in a folder the sandbox shows
-    read-only (beside these tests): (paths, the folders' listings before)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    visible = Path(tempfile.mkdtemp(prefix=".sandbox-victim-", dir=Path(__file__).resolve().parent))
-    paths = [home / "notes.txt", visible / "notes.txt"]
-    for path in paths:
-        path.write_text("precious")
-    yield paths
-    shutil.rmtree(visible)
-
-
-ESCAPES = {
-    "ctypes unlink": "import ctypes\n"
-                     "if ctypes.CDLL(None, use_errno=True).unlink(path.encode()) != 0:\n"
-                     "    raise OSError(ctypes.get_errno(), 'unlink')",
-    "re-imported posix": "import importlib, sys\nsys.modules.pop('posix', None)\n"
-                         "importlib.import_module('posix').unlink(path)",
-    "hard link": "import os\nos.link(path, path + '.link')",
-    "symlink, then write through it": "import os\nos.symlink(path, 'link')\nopen('link', 'w').write('gone')",
-    "open for writing": "open(path, 'w').write('gone')",
-    "rename": "import os\nos.rename(path, path + '.moved')",
-    "a new file beside it": "import os\nopen(os.path.join(os.path.dirname(path), 'new.txt'), 'w').write('x')",
-    "remove the folder": "import os, shutil\nshutil.rmtree(os.path.dirname(path))",
-}
-
-
-@pytest.mark.parametrize("attempt", ESCAPES.values(), ids=ESCAPES.keys())
-def test_files_outside_the_sandbox_cannot_be_changed(victims, attempt):
-    body = "\n".join("        " + line for line in attempt.splitlines())
-    program = (f"for path in {[str(path) for path in victims]!r}:\n    try:\n{body}\n"
-               "        print('CHANGED', path)\n    except OSError as error:\n        print(error)\n")
-    result = run(program)
-    assert result.status == "passed" and "CHANGED" not in result.output, result.output
-    for path in victims:
-        assert path.read_text() == "precious" and os.listdir(path.parent) == ["notes.txt"]
-
-
-WRITE_ATTEMPTS = """
-import ctypes, os
-for path in ('/proc/sys/kernel/core_pattern', '/sys/kernel/mm/transparent_hugepage/enabled',
-             '/dev/new', '/etc/new', '/root/new', '/home/new', '/var/new', '/run/new', '/usr/new'):
-    kernel_setting = path.startswith(('/proc', '/sys'))  # opening one for writing changes nothing; writing would
-    try:
-        os.close(os.open(path, os.O_WRONLY | (0 if kernel_setting else os.O_CREAT)))
-        print('WRITABLE', path)
-    except OSError as error:
-        print(error)
-open('/tmp/mine', 'w').write('fine')
-assert [line.split() for line in open('/proc/self/status') if line.startswith('CapEff')] == [['CapEff:', '0' * 16]]
-libc = ctypes.CDLL(None, use_errno=True)
-assert libc.unshare(0x10000000) != 0  # CLONE_NEWUSER: no new user namespace
-assert libc.mount(b'none', b'/', None, 0x20 | 0x1000, None) != 0  # MS_REMOUNT | MS_BIND: no read-write remount
-"""
-
-
-def test_only_the_private_tmp_is_writable_and_no_privilege_is_held():
-    result = run(WRITE_ATTEMPTS)
-    assert result.status == "passed" and "WRITABLE" not in result.output, (result.reason, result.output)
-
-
-def test_secret_files_cannot_be_read():
-    result = run("for path in ('/etc/shadow', '/etc/gshadow', '/root/.bash_history', '/etc/ssh/ssh_host_rsa_key'):\n"
-                 "    try:\n        print(open(path).read())\n    except OSError as error:\n        print(error)\n")
-    assert result.status == "passed" and "root:" not in result.output and "PRIVATE KEY" not in result.output
-
-
-def test_the_parent_environment_cannot_be_read(monkeypatch):
-    monkeypatch.setenv("TINYGPT_SECRET_FOR_TEST", "hush-7f3a")
-    result = run("import os\n"
-                 "for pid in [os.getppid(), 'self', *[name for name in os.listdir('/proc') if name.isdigit()]]:\n"
-                 "    try:\n        print(open(f'/proc/{pid}/environ', 'rb').read())\n"
-                 "    except OSError as error:\n        print(error)\n")
-    assert result.status == "passed" and "hush-7f3a" not in result.output
-
-
-def test_the_parent_output_cannot_be_written(capfd):
-    result = run("import os\n"
-                 "for path in ('/proc/1/fd/1', f'/proc/{os.getppid()}/fd/1', '/dev/tty', '/dev/console'):\n"
-                 "    try:\n        open(path, 'w').write('pass@1: 100.0%\\n')\n"
-                 "    except OSError as error:\n        print(error)\n")
-    captured = capfd.readouterr()
-    assert result.status == "passed" and "pass@1" not in captured.out + captured.err
-
-
-def test_the_evaluating_process_cannot_be_signalled():
-    received = []
-    previous = signal.signal(signal.SIGUSR1, lambda *_: received.append(True))
-    try:
-        result = run("import ctypes, os, signal\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-                     f"print(libc.kill({os.getpid()}, signal.SIGUSR1), ctypes.get_errno())\n"
-                     "print(libc.kill(os.getppid(), signal.SIGKILL), libc.kill(-1, signal.SIGKILL))\n"
-                     f"pidfd = libc.syscall(434, {os.getpid()}, 0)\n"  # pidfd_open, then pidfd_send_signal
-                     "print(pidfd, ctypes.get_errno(), libc.syscall(424, pidfd, signal.SIGUSR1, None, 0))\n")
-    finally:
-        signal.signal(signal.SIGUSR1, previous)
-    assert result.status == "passed" and received == [], result.output
-
-
-def test_there_is_no_network_even_to_loopback():
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        listener.setblocking(False)
-        port = listener.getsockname()[1]
-        result = run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1).sendall(b'leak')\n")
-        assert result.status == "error" and "Connection refused" in result.reason, result.reason  # its own loopback
-        with pytest.raises(BlockingIOError):
-            listener.accept()
-
-
 # --- the verdict: comes from the tests' process, never from the candidate ---
 
 def test_the_tests_call_the_candidates_functions():
@@ -319,6 +204,15 @@ FORGERIES = {
         "marks = [m for text in found for m in re.findall(rb'marker-in-tests-[0-9a-f]+', text)]\n"
         "print('FOUND' if marks else 'nothing')\n\ndef f():\n    return marks[0].decode() if marks else None\n",
         "assert f() == 'marker-in-tests-7f3a'\n"),
+    "raises StopIteration where map calls it": ("def is_even(n):\n    raise StopIteration\n",
+                                                "assert all(map(is_even, [0, 2, 4]))\n"),
+    "raises StopIteration where a comprehension iterates": ("def is_even(n):\n    raise StopIteration\n",
+                                                            "assert [n for n in map(is_even, [1, 3])] == []\n"),
+    "raises StopAsyncIteration where an async for iterates": (
+        "def is_even(n):\n    raise StopAsyncIteration\n",
+        "import asyncio\n\nclass Evens:\n    def __aiter__(self):\n        return self\n\n"
+        "    async def __anext__(self):\n        return is_even(1)\n\n"
+        "async def collect():\n    return [n async for n in Evens()]\n\nassert asyncio.run(collect()) == []\n"),
 }
 
 
@@ -339,6 +233,25 @@ def test_what_cannot_cross_is_not_judged(code, tests):
     assert result.status == "error" and result.reason.startswith("not judged:"), result.reason
 
 
+def test_big_ints_and_complex_infinities_cross_exactly():
+    code = "def power(n):\n    return 10 ** n\n\ndef same(value):\n    return value\n"
+    tests = ("assert power(5000) == 10 ** 5000 and power(5000) != 10 ** 5000 + 1\n"
+             "assert same(-(7 ** 9000)) == -(7 ** 9000) and same(12) == 12\n"
+             "inf = float('inf')\n"
+             "assert same(complex(1, inf)) == complex(1, inf) and same(complex(-inf, -2.5)) == complex(-inf, -2.5)\n"
+             "assert same([complex(0, -inf), 3j, complex(2, -0.0)]) == [complex(0, -inf), 3j, 2]\n")
+    result = judged(code, tests)
+    assert result.status == "passed", result.reason
+    assert judged(code, "assert power(5000) == 10 ** 5000 + 1\n").status == "failed"
+
+
+@pytest.mark.parametrize("value", [10 ** 5000, -(7 ** 9000), complex(1, math.inf), complex(-math.inf, -2.5),
+                                   complex(0, -0.0), (2 ** 70000, [complex(math.inf, math.inf)])],
+                         ids=["big", "big-negative", "complex-inf", "complex-inf-negative", "complex-zero", "nested"])
+def test_literals_read_back_equal(value):
+    assert ast.literal_eval(sandbox_runner.literal(value)) == value
+
+
 # --- where bubblewrap is unavailable ---
 
 def test_without_bubblewrap_running_refuses_unless_unconfined_is_allowed(monkeypatch):
@@ -355,3 +268,67 @@ def test_without_bubblewrap_running_refuses_unless_unconfined_is_allowed(monkeyp
 def test_a_missing_bwrap_is_detected(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert sandbox.isolation_problem.__wrapped__() == "bubblewrap (bwrap) is not installed"
+
+
+FORGED_VERDICT = ("import os, signal\n"  # the verdict descriptor is the judge's last argument
+                  "verdict_fd = int(open('/proc/self/cmdline', 'rb').read().split(b'\\0')[-2])\n"
+                  "os.write(verdict_fd, b\"('passed', 'ran to the end')\\n\")\n"
+                  "os.kill(os.getpid(), signal.SIGKILL)\n")
+
+
+@pytest.mark.parametrize("isolated", [True, False], ids=["confined", "unconfined"])
+def test_a_verdict_from_a_judge_that_did_not_exit_normally_does_not_count(monkeypatch, isolated):
+    """What a candidate running unconfined can do (find the judge in /proc, write a pass into its verdict pipe
+    through /proc/PID/fd/N, kill it), done here by the tests themselves."""
+    if isolated:
+        confined()
+    else:
+        monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
+    result = run_tests("def f():\n    return 1\n", FORGED_VERDICT, SandboxLimits(timeout_s=10, allow_unconfined=True))
+    assert (result.status, result.confined) == ("error", isolated) and "SIGKILL" in result.reason, result
+
+
+DAEMONS = """import os, time
+for _ in range(2):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv(SLEEP, ['sleep', MARKER])
+        os._exit(0)
+
+def daemons():
+    found = 0
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            found += open(f'/proc/{pid}/cmdline', 'rb').read() == b'sleep\\0' + MARKER.encode() + b'\\0'
+        except OSError:
+            pass
+    return found
+
+deadline = time.monotonic() + 5
+while daemons() < 2 and time.monotonic() < deadline:
+    time.sleep(0.01)
+"""
+
+
+def test_unconfined_processes_that_left_the_session_do_not_outlive_the_run(monkeypatch):
+    """Unconfined, where no seccomp filter refuses new processes (an architecture without a table here) and the
+    kernel ignores RLIMIT_NPROC (root): daemons that called setsid are still found and ended."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can start processes where no seccomp filter refuses them (RLIMIT_NPROC is 0)")
+    monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
+    monkeypatch.setattr(sandbox, "process_filter", lambda: None)
+    marker = f"31.{os.getpid()}"
+    code = DAEMONS.replace("SLEEP", repr(shutil.which("sleep"))).replace("MARKER", repr(marker))
+    result = run_tests(code, "assert daemons() == 2\n", SandboxLimits(timeout_s=10, allow_unconfined=True))
+    assert (result.status, result.confined) == ("passed", False), result
+    survivors = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit() and
+                 readable(entry / "cmdline") == f"sleep\0{marker}\0".encode()]
+    assert survivors == []
+
+
+def readable(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""

@@ -94,3 +94,8 @@ def test_the_command_refuses_bad_input_in_one_line(tmp_path, release, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "checkpoint not found" in err
     assert not (tmp_path / "w.safetensors").exists()
+    (tmp_path / "w.safetensors").write_text("a user's file")
+    assert widen_main([str(release), str(tmp_path / "w.safetensors")]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert (tmp_path / "w.safetensors").read_text() == "a user's file"
+    assert widen_main([str(release), str(tmp_path / "w.safetensors"), "--force"]) == 0

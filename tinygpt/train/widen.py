@@ -29,7 +29,7 @@ import numpy as np
 
 from tinygpt.checkpoint import load_model, save_checkpoint
 from tinygpt.model import GPT, GPTConfig
-from tinygpt.outputs import atomic_write_bytes, file_sha256
+from tinygpt.outputs import OutputError, atomic_write_bytes, file_sha256
 from tinygpt.train.trainer import TOKENIZER_NAME
 
 
@@ -91,10 +91,14 @@ def widen(model: GPT, factor: int, noise: float = 0.5, seed: int = 0) -> GPT:
     return wide
 
 
-def widen_checkpoint(source: str | Path, out: str | Path, factor: int, noise: float = 0.5, seed: int = 0) -> GPT:
+def widen_checkpoint(source: str | Path, out: str | Path, factor: int, noise: float = 0.5, seed: int = 0,
+                     overwrite: bool = False) -> GPT:
     """Write the widened model of checkpoint `source` to `out` (atomically), its tokenizer copied beside it, with a
-    record of where it came from; `tinygpt train --init_from=OUT --n_embd=... --n_head=...` trains it further."""
+    record of where it came from; `tinygpt train --init_from=OUT --n_embd=... --n_head=...` trains it further. An
+    existing `out` is refused (OutputError) unless `overwrite`."""
     source, out = Path(source), Path(out)
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out} already exists; pass --force to replace it, or choose another path")
     model, document, _ = load_model(source)
     wide = widen(model, factor, noise, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
