@@ -1,5 +1,6 @@
-"""Product code never imports torch or transformers: every module of both packages imports with them blocked; and a
-clone stays light (the tracked files under 30 MB)."""
+"""Product code never imports torch or transformers: every module of both packages imports with them blocked, but for
+the scale-out path (`tinygpt.scale`, the `scale` extra), which only its command imports; and a clone stays light (the
+tracked files under 30 MB)."""
 
 import subprocess
 import sys
@@ -11,7 +12,7 @@ sys.modules["transformers"] = None
 import tinygpt, tinytorch
 for package in (tinytorch, tinygpt):
     for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-        if not module.name.endswith("__main__"):
+        if not module.name.endswith("__main__") and not module.name.startswith("tinygpt.scale."):
             importlib.import_module(module.name)
 print("ok")
 """
@@ -77,6 +78,17 @@ def test_the_library_imports_no_command_line():
                  if not is_command_line(name := info.name)
                  for module in sorted(imports_of(name)) if module == "argparse" or is_command_line(module)]
     assert offenders == []
+
+
+def test_only_the_scale_train_command_imports_the_scale_out_path():
+    import pkgutil
+
+    import tinygpt
+
+    importers = {info.name for info in pkgutil.walk_packages(tinygpt.__path__, "tinygpt.")
+                 if not info.name.startswith("tinygpt.scale")
+                 and any(module.startswith("tinygpt.scale") for module in imports_of(info.name))}
+    assert importers == {"tinygpt.cli.scale_train"}
 
 
 def test_the_playground_is_an_extra_and_its_command_says_so():

@@ -6,6 +6,7 @@ one check of a GenerationConfig), `checkpoint` (safetensors with metadata), `con
     train/   the Trainer and what it measures and writes
     eval/    bits per byte, held-out functions, the task suite, HumanEval, the sandbox
     hf/      export to and import from Hugging Face's GPT-2
+    scale/   continue training on many processes with PyTorch (`tinygpt scale-train`; the only torch in tinygpt)
     serve/   the playground
     cli/     the `tinygpt` command, one module per subcommand; nothing else imports it
 """

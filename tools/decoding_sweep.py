@@ -1,6 +1,6 @@
 """Which decoding settings should the demo use? Run the project's task suite under each candidate and pick on it.
 
-    python tools/decoding_sweep.py --checkpoint models/tinygpt-mixture/model.safetensors \\
+    python tools/decoding_sweep.py --checkpoint models/tinygpt-finish/model.safetensors \\
         --out benchmarks/results/decoding_sweep.json --write-demo models/tinygpt-mixture/demo.json
     python tools/decoding_sweep.py --checkpoint CKPT --only greedy --only greedy-rep1.1 -n 10   # a subset
 

@@ -3,7 +3,7 @@ every tool shares.
 
     tinygpt exercises | mine-exercises | real-requests | prepare | train | widen | generate | evaluate
             | eval-functions | eval-suite | eval-humaneval | eval-mbpp | bench | export-hf | import-hf | contamination
-            | serve  [options]
+            | serve | scale-train  [options]
 
 Each command is a module of this package (`COMMANDS` names it) holding its options and exit statuses; the work is
 in the library (`tinygpt.data`, `.train`, `.eval`, `.hf`, `.serve`, `.generate`), which never imports this package.
@@ -53,6 +53,7 @@ COMMANDS = {
     "import-hf": ("tinygpt.cli.export", "read a Hugging Face GPT-2 model directory into a TinyGPT checkpoint"),
     "contamination": ("tinygpt.cli.contamination", "does a HumanEval problem occur verbatim in a dataset or folder?"),
     "serve": ("tinygpt.cli.serve", "the playground: a local web page to generate and look inside the model"),
+    "scale-train": ("tinygpt.cli.scale_train", "continue training on many processes with PyTorch (under torchrun)"),
 }
 
 EXIT_BAD_ARGUMENT = 2
