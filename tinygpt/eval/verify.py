@@ -35,7 +35,7 @@ import dataclasses
 import doctest
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tinygpt.code_completion import BLOCK_HEADER, compile_error
 from tinygpt.eval.sandbox import SandboxLimits, SandboxResult, check_isolation, run_tests
@@ -61,6 +61,7 @@ class VerifiedCompletion:
     results: list[SandboxResult]  # each tried candidate's result, in order
     level: str  # one of LEVELS: "tests" and "examples" test behaviour; "runs" and "compiles" do not
     name: str | None = None  # runs and compiles: the function or class it had to define (None: no name checked)
+    candidates: list[Completion] = field(default_factory=list)  # each tried candidate, in order (as `results`)
 
 
 def checks_from_prompt(prompt: str) -> str:
@@ -231,11 +232,12 @@ def verify(model, tokenizer, prompt: str, candidates: int, config: GenerationCon
             time_left()  # raises if it was the deadline that cut the run, not the candidate's own limit
         if results[-1].status == "passed":
             return VerifiedCompletion(completions[index], True, len(results), describe_checks(level, checks, name, why),
-                                      results, level, name)
+                                      results, level, name, completions[:len(results)])
     name = name_the_prompt_starts(prompt) if structural else None
     unnamed_block = structural and complete_function and name is None  # each candidate names its own block
     return VerifiedCompletion(completions[0], False, len(results),
-                              describe_checks(level, checks, name, why, unnamed_block), results, level, name)
+                              describe_checks(level, checks, name, why, unnamed_block), results, level, name,
+                              completions[:len(results)])
 
 
 def within(limits: SandboxLimits, seconds: float) -> SandboxLimits:

@@ -11,6 +11,9 @@
                                user's tests in the sandbox (without either: the first that compiles, defines the
                                function and runs), the first that passes returned (else the greedy one)
 
+Every response carries the page's security headers (`SECURITY_HEADERS`: a Content-Security-Policy, nosniff, no
+referrer), the API's and the static files' as well as the page's, errors included.
+
 Every request runs through the same `tinygpt.generate.generate` as the command line, with the GenerationConfig
 that `tinygpt generate` builds from the same options (schema.py), on the one worker thread (worker.py). Errors:
 422 names the field (`detail[i].loc`, `detail[i].msg`), 429 a client that already has a request running, 503 a full
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -37,13 +41,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tinygpt.console import printable
 from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable
-from tinygpt.eval.verify import verify
+from tinygpt.eval.verify import candidate_code, verify
 from tinygpt.serve.inspection import CacheComparison, attention_maps
 from tinygpt.serve.schema import (
     AttentionRequest,
@@ -57,18 +61,20 @@ from tinygpt.serve.schema import (
     request_defaults,
     strategy_defaults,
 )
-from tinygpt.serve.session import EventChannel, EventStream, Generation
+from tinygpt.serve.session import EventChannel, EventStream, Generation, function_json
 from tinygpt.serve.worker import Job, Refused, StoppableModel, TimedOut, Worker
 from tinytorch.generation import GenerationConfig, GenerationConfigError, GenerationError
 
-__all__ = ["STATIC", "LoopbackHostsOnly", "create_app", "is_loopback_host"]
+__all__ = ["SECURITY_HEADERS", "STATIC", "LoopbackHostsOnly", "SecurityHeaders", "create_app", "is_loopback_host"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 # The page loads only its own files and draws model text as text: a browser enforcing this policy refuses inline
-# scripts, `eval`, plugins and any fetch to another origin, whatever a bug in the page might try.
-PAGE_POLICY = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-                                          "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-               "X-Content-Type-Options": "nosniff"}
+# scripts, `eval`, plugins and any fetch to another origin, whatever a bug in the page might try. nosniff: a file is
+# only ever what its content type says; no-referrer: the page's address (and the prompt in it, if ever) stays here.
+SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                                              "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer"}
 
 
 def is_loopback_host(host: str) -> bool:
@@ -103,6 +109,28 @@ class LoopbackHostsOnly:
                 await PlainTextResponse(message, status_code=400)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """ASGI middleware: `SECURITY_HEADERS` on every HTTP response (set, replacing any the app gave), streams
+    included."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -146,20 +174,23 @@ def model_info(model, name: str) -> dict:
 
 
 def verification(model, tokenizer, request: VerifyRequest, sandbox: SandboxLimits, job: Job) -> dict:
-    """The work of POST /api/verify, in the worker: `tinygpt.eval.verify.verify`, its result as JSON. Generating
-    and running the candidates both count against the job's deadline: past it, the running candidate is killed, no
-    other is judged, and the request ends in `TimedOut` (504)."""
+    """The work of POST /api/verify, in the worker: `tinygpt.eval.verify.verify`, its result as JSON: the completion
+    shown (`prompt` as the model read it, then `text`), the checks, the seconds it all took, and for each candidate
+    tried its verdict and its code. Generating and running the candidates both count against the job's deadline:
+    past it, the running candidate is killed, no other is judged, and the request ends in `TimedOut` (504)."""
+    started = time.perf_counter()
     config = GenerationConfig(max_new_tokens=request.max_new_tokens)
     result = verify(StoppableModel(model, job), tokenizer, request.prompt, request.candidates, config,
                     tests=request.tests, limits=sandbox, seed=request.seed, time_left=job.time_left)
     completion = result.completion
     job.tokens, job.outcome = len(completion.tokens), completion.finish_reason
-    function = completion.function
-    return {"text": completion.text, "verified": result.verified, "tried": result.tried, "checks": result.checks,
-            "level": result.level, "finish_reason": completion.finish_reason,
-            "function": None if function is None else {"text": function.text, "compiles": function.compiles},
-            "results": [{"status": r.status, "reason": printable(r.reason), "confined": r.confined}
-                        for r in result.results]}
+    return {"prompt": completion.prompt, "text": completion.text, "verified": result.verified, "tried": result.tried,
+            "checks": result.checks, "level": result.level, "name": result.name,
+            "finish_reason": completion.finish_reason, "function": function_json(completion),
+            "seconds": time.perf_counter() - started,
+            "results": [{"status": r.status, "reason": printable(r.reason), "confined": r.confined,
+                         "code": printable(candidate_code(c) or c.prompt + c.text)}
+                        for r, c in zip(result.results, result.candidates, strict=True)]}
 
 
 def create_app(model, tokenizer, limits: Limits | None = None, model_name: str = "TinyGPT",
@@ -187,13 +218,14 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
     app.add_exception_handler(SandboxUnavailable, no_sandbox)
     if loopback_only:
         app.add_middleware(LoopbackHostsOnly)
+    app.add_middleware(SecurityHeaders)  # added last: the outermost, so a refused host gets the headers too
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     info = {"model": model_info(model, model_name), "limits": limits.to_dict(), "defaults": request_defaults(),
             "strategy_defaults": strategy_defaults(), "strategies": ["greedy", "sample", "beam"]}
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers=PAGE_POLICY)
+        return FileResponse(STATIC / "index.html")
 
     @app.get("/api/info")
     def get_info() -> dict:
@@ -206,7 +238,8 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
         job = worker.admit("generate", request.client_id, limits.request_timeout_s)
         channel = EventChannel()
         worker.submit(job, partial(generation.run, channel=channel))
-        return EventStream(channel.events(generation.start_event()), job)
+        start = generation.start_event(worker.ahead(job))
+        return EventStream(channel.events(start, partial(worker.ahead, job)), job)
 
     @app.post("/api/attention")
     async def post_attention(request: AttentionRequest) -> dict:
@@ -232,7 +265,8 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
         job = worker.admit("compare-cache", request.client_id, limits.request_timeout_s)
         channel = EventChannel()
         worker.submit(job, partial(comparison.run, channel=channel))
-        return EventStream(channel.events(comparison.start_event()), job)
+        start = comparison.start_event(worker.ahead(job))
+        return EventStream(channel.events(start, partial(worker.ahead, job)), job)
 
     @app.post("/api/verify")
     async def post_verify(request: VerifyRequest) -> dict:

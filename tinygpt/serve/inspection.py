@@ -12,19 +12,24 @@ KV cache. The same request generated twice, with the cache and then without it (
 every token), streamed as server-sent events like a generation, and stopped like one (a client that goes away
 cancels it):
 
-    start   the prompt as the model reads it, max_new_tokens, the two runs in order
+    start   the prompt as the model reads it, max_new_tokens, the two runs in order, `queue_position` (as for a
+            generation; `queue` events follow while it waits)
     tick    one per token of each run as soon as it is chosen: {run, index, seconds}, the time of that token (time
             spent waiting for a slow reader is not counted)
     run     a run ended: its seconds, tokens, text, seconds_per_token, finished (false: the request's time ran out)
     done    both runs (null for one that never started), `threads`, `same_tokens` (the cache must not change a
-            single token; compared over the tokens both runs produced) and `outcome`: "done", or "timeout" when the
-            request's time ran out (what finished is kept: the cached run, usually)
+            single token; compared over the tokens both runs produced), `outcome`: "done", or "timeout" when the
+            request's time ran out (what finished is kept: the cached run, usually), and each run's `trend`
+            (`time_trend`): whether its time per token grew with the text, as measured
     error   decoding could not go on
 
 Both runs use the same number of BLAS threads (`fixed_blas_threads`, counted once from the free cores). Otherwise
 the uncached run's large products would use every core while the cached run's small steps use only the free ones,
-and on a busy machine the speed-up shown would measure the thread policy, not the cache. With the cache the time
-per token stays flat; without it, it grows with the window.
+and on a busy machine the speed-up shown would measure the thread policy, not the cache. In principle the time per
+token stays flat with the cache and grows with the window without it; whether it visibly does depends on the model
+and the length (a tiny model over a few tokens is dominated by fixed costs), so the page states what `time_trend`
+measured, not what should happen. The first token of either run also reads the whole prompt (the prefill): it is
+left out of the trend.
 """
 
 from __future__ import annotations
@@ -43,9 +48,12 @@ from tinygpt.serve.worker import Job, StoppableModel, Stopped, TimedOut
 from tinytorch.generation import GenerationConfig
 from tinytorch.threads import fixed_blas_threads, usable_blas_threads
 
-__all__ = ["RUNS", "CacheComparison", "attention_maps", "encode_map"]
+__all__ = ["RUNS", "CacheComparison", "attention_maps", "encode_map", "time_trend"]
 
 RUNS = (("with_cache", True), ("without_cache", False))
+MIN_TREND_TOKENS = 4  # tokens after the prefill needed to fit a line at all
+GROWTH = 0.2  # a time per token that grows by less than this fraction over the run is called flat
+SIGNIFICANCE = 3.0  # and a slope within this many standard errors of 0 is noise
 log = logging.getLogger("tinygpt.serve")
 
 
@@ -77,9 +85,9 @@ class CacheComparison:
         self.encoded = encode_prompt(tokenizer, prepare_prompt(request.prompt))
         self.eot = end_of_text_id(tokenizer)
 
-    def start_event(self) -> dict:
+    def start_event(self, queue_position: int = 0) -> dict:
         return {"prompt": self.encoded.text, "max_new_tokens": self.config.max_new_tokens,
-                "runs": [name for name, _ in RUNS]}
+                "runs": [name for name, _ in RUNS], "queue_position": queue_position}
 
     def run(self, job: Job, channel: EventChannel) -> None:
         """Both runs with one BLAS thread count, then `done`; an `error` event if decoding fails. Raises ClientGone
@@ -104,7 +112,9 @@ class CacheComparison:
             return
         finished = all(run is not None and run["finished"] for run in runs.values())
         job.outcome = "done" if finished else "timeout"
-        done = {**runs, "threads": threads, "outcome": job.outcome, "same_tokens": same_tokens(*runs.values())}
+        done = {**runs, "threads": threads, "outcome": job.outcome, "same_tokens": same_tokens(*runs.values()),
+                "trend": {name: None if run is None else time_trend(run["seconds_per_token"])
+                          for name, run in runs.items()}}
         job.release()  # before the last event: the client may start its next request as soon as it reads it
         channel.put("done", done, job)
 
@@ -141,3 +151,23 @@ def same_tokens(with_cache: dict | None, without_cache: dict | None) -> bool | N
         return None
     common = min(len(with_cache["tokens"]), len(without_cache["tokens"]))
     return with_cache["tokens"][:common] == without_cache["tokens"][:common]
+
+
+def time_trend(seconds_per_token: list[float]) -> dict | None:
+    """How the time per token changed over a run, leaving out the first token (the prefill, which also reads the
+    prompt): a least-squares line through the others, its value at the first and the last of them (`start_s`,
+    `end_s`), and `grows`: the line rose by more than GROWTH of its start and more than SIGNIFICANCE standard errors
+    of its slope (on a busy machine single tokens are noisy). None when fewer than MIN_TREND_TOKENS tokens follow
+    the prefill."""
+    times = np.asarray(seconds_per_token[1:], dtype=np.float64)
+    if len(times) < MIN_TREND_TOKENS:
+        return None
+    index = np.arange(len(times), dtype=np.float64)
+    slope, intercept = np.polyfit(index, times, 1)
+    residuals = times - (slope * index + intercept)
+    spread = float(np.sqrt((residuals ** 2).sum() / (len(times) - 2)))
+    slope_error = spread / float(np.sqrt(((index - index.mean()) ** 2).sum()))
+    start, end = float(intercept), float(intercept + slope * index[-1])
+    grows = bool(end - start > GROWTH * max(start, 1e-12) and slope > SIGNIFICANCE * slope_error)
+    return {"prefill_s": float(seconds_per_token[0]), "tokens": len(times), "start_s": start, "end_s": end,
+            "mean_s": float(times.mean()), "grows": grows}

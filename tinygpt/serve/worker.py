@@ -5,7 +5,8 @@ Generation is NumPy work that already uses the machine's cores; two at once woul
 is one worker thread and a bounded line in front of it. The limits it enforces, for a shared laptop:
 
     one at a time per client   a request whose `client_id` already has a job admitted gets 429
-    bounded line               beyond `max_queue` requests waiting behind the running one, 503
+    bounded line               beyond `max_queue` requests waiting behind the running one, 503; a job knows how
+                               many were admitted before it and are not finished yet (`Worker.ahead`)
     deadline                   `request_timeout_s` after admission, the job stops (`TimedOut`)
     cancellation               a client that went away cancels its job (`ClientGone`)
 
@@ -70,6 +71,7 @@ class Job:
     tokens: int = 0  # tokens generated so far
     outcome: str = "done"  # a finish_reason, "timeout", "disconnected" or "error" once finished
     release: Callable[[], None] = field(default=lambda: None, repr=False)  # frees the client's slot (idempotent)
+    ticket: int = 0  # the order of admission
 
     def cancel(self) -> None:
         """Ask the job to stop at its next check (harmless once it has finished)."""
@@ -123,6 +125,7 @@ class Worker:
         self._jobs: set[Job] = set()  # admitted and not finished: the running one and those waiting
         self._clients: set[str] = set()
         self._running = 0  # 1 while the thread runs a job (which may already be released)
+        self._admitted = 0  # jobs admitted so far: the next job's ticket
 
     def admit(self, kind: str, client_id: str | None, timeout_s: float) -> Job:
         """A new job, or `Refused` (429: this client already has one; 503: the line is full)."""
@@ -133,12 +136,19 @@ class Worker:
             if len(self._jobs) > self.max_queue:
                 raise Refused(503, f"the server is busy: {self.max_queue} requests are already waiting; try again "
                                    "in a moment")
-            job = Job(kind, client_id, time.monotonic() + timeout_s)
+            job = Job(kind, client_id, time.monotonic() + timeout_s, ticket=self._admitted)
+            self._admitted += 1
             job.release = functools.partial(self._release, job)
             self._jobs.add(job)
             if client_id is not None:
                 self._clients.add(client_id)
         return job
+
+    def ahead(self, job: Job) -> int:
+        """How many jobs are before `job` in the line: admitted earlier and not released (the running one
+        included); 0 once it runs."""
+        with self._changed:
+            return sum(other.ticket < job.ticket for other in self._jobs)
 
     def submit(self, job: Job, work: Callable[[Job], Result]) -> Future:
         """Run `work(job)` when the worker is free; the job is released (its client may start another) when it

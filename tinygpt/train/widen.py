@@ -19,6 +19,9 @@ The noise e_i is what lets the copies become different units. Without it every c
 stays the same forever (the wide model would still be the narrow one); with it the layer after each copy weighs it
 differently, the gradients differ, and training pulls the copies apart. At the start it cancels exactly, whatever its
 size, so the widened model's logits equal the original's up to float32 rounding (a test holds them).
+
+Only whole multiples preserve the function: a stream widened by a fraction (256 -> 384) would hold some units twice
+and others once, and LayerNorm's mean and variance over it would no longer be the narrow model's.
 """
 
 from __future__ import annotations
