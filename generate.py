@@ -10,7 +10,7 @@ fixed: those recorded in `demo.json` next to the checkpoint, which `tools/decodi
 project's task suite (never by trying seeds on these prompts), printed with the figures measured for them there.
 Without a `demo.json`, top-p sampling with seed 0.
 
-Each seed block is checked for what can be checked without examples (`tinygpt.eval.verify`, as `--verify 10`): of
+Each seed block is checked for what can be checked without examples (`tinygpt.tasks.verify`, as `--verify 10`): of
 10 candidates, the first decoded with those settings (greedy where they sample), then samples at a seed fixed below,
 the first that compiles, defines the function or class it starts and runs its module-level code in the sandbox is
 printed, its header saying which candidate it is and what it passed; where none does, the first, saying so. Without
@@ -26,10 +26,11 @@ from tinygpt.cli import EXIT_BAD_ARGUMENT, print_stderr
 from tinygpt.cli.generate import main as generate_main
 from tinygpt.cli.generate import run_generating_command
 from tinygpt.console import printable
-from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
-from tinygpt.eval.task_eval import describe, judge
-from tinygpt.eval.tasks import load_tasks
-from tinygpt.eval.verify import (
+from tinygpt.generate import DEFAULT_CHECKPOINT, STRATEGY_DEFAULTS, GenerateError, generate, load_generator
+from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
+from tinygpt.tasks import load_tasks
+from tinygpt.tasks.task_eval import describe, judge
+from tinygpt.tasks.verify import (
     VerifiedCompletion,
     candidate_code,
     completed_code,
@@ -37,7 +38,6 @@ from tinygpt.eval.verify import (
     structural_checks,
     verify,
 )
-from tinygpt.generate import DEFAULT_CHECKPOINT, STRATEGY_DEFAULTS, GenerateError, generate, load_generator
 from tinytorch.generation import GenerationConfig
 
 CHECKPOINT = DEFAULT_CHECKPOINT  # models/tinygpt-finish/model.safetensors

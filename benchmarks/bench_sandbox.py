@@ -20,7 +20,7 @@ import sys
 import time
 from unittest import mock
 
-from tinygpt.eval import sandbox
+from tinygpt import sandbox
 
 CODE = "def add_one(x):\n    return x + 1\n"
 TESTS = "assert add_one(1) == 2\nassert add_one(-1) == 0\n"

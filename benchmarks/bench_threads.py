@@ -7,7 +7,7 @@ Reproduces the measurement behind `tinytorch.threads`: the decoder runs its smal
 weight matrix) with as many BLAS threads as `usable_blas_threads()` gives when a generation starts (the free cores,
 capped by the BLAS setting). Here that count is
 forced to 1 and to 2 (by replacing `tinytorch.generation.decoder.usable_blas_threads`) and two runs are timed with each:
-batch-1 greedy decoding (`bench.py`'s `our_greedy_decode`) and 4-beam search (`our_generate`), TinyGPT at the
+batch-1 greedy decoding (`tinygpt.bench`'s `our_greedy_decode`) and 4-beam search (`our_generate`), TinyGPT at the
 `tinygpt bench` configuration (vocabulary 4,096, 4 layers, 4 heads, width 256, context 256), 16-token prompt.
 Two conditions: the machine as it is ("idle"), then with a neighbour, a separate busy-loop process holding one core.
 What `free_cores()` itself returns in each condition is reported beside the timings, so one can see whether the
@@ -32,9 +32,8 @@ from unittest import mock
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench.py beside this script
-import bench  # noqa: E402
-
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from a source checkout
+from tinygpt import bench  # noqa: E402
 from tinygpt.model import GPT  # noqa: E402
 from tinytorch.generation import decoder  # noqa: E402
 from tinytorch.threads import free_cores  # noqa: E402

@@ -38,11 +38,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
-from bench import load_torch_reference, thread_count  # noqa: E402
+sys.path.insert(0, str(ROOT))  # run as a script from a source checkout
 
 import tinytorch as tt  # noqa: E402
+from tinygpt.bench import load_torch_reference, thread_count  # noqa: E402
 from tinygpt.checkpoint import atomic_write_bytes, atomic_write_text  # noqa: E402
 from tinygpt.data import dataset as data  # noqa: E402
 from tinygpt.model import GPT, GPTConfig, decay_groups  # noqa: E402

@@ -6,17 +6,26 @@ PyTorch is imported inside `check_op` only, so the finite-difference tests run w
 For the tests of training runs: `stdlib_source` (a folder of copied standard-library modules), `TINY_RUN_FLAGS`
 and `run_flags` (a one-layer model that checkpoints every 5 steps), `trained` (a Trainer after a few steps, saved)
 and `error_line` (the one line a failed command printed).
+
+For the playground's tests: `serve` (a test client of the app), `parse_events`, `run_events` and `read_until` (its
+server-sent events), and `scripted_generate` (a stand-in for `tinygpt.generate.generate` that chooses tokens given
+in advance, each step traced, so a test can stream exactly the tokens it needs).
 """
 
 from __future__ import annotations
 
+import json
 import sysconfig
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import tinytorch as tt
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 def _as_tuple(out) -> tuple:
@@ -162,3 +171,76 @@ def error_line(capsys) -> str:
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "Traceback" not in err, err
     return err
+
+
+# ---- the playground --------------------------------------------------------------------------------------------------
+
+def serve(loaded, **limits) -> TestClient:
+    """A client of the app for `loaded` (model, tokenizer) under `limits`, addressing it as a browser on this
+    machine does (Host: 127.0.0.1)."""
+    from fastapi.testclient import TestClient
+
+    from tinygpt.serve import Limits, create_app
+
+    model, tokenizer = loaded
+    return TestClient(create_app(model, tokenizer, Limits(**limits), model_name="tiny"), base_url="http://127.0.0.1")
+
+
+def parse_events(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.split("\n\n"):
+        if block.strip():
+            fields = dict(line.split(": ", 1) for line in block.split("\n"))
+            events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def run_events(client: TestClient, body: dict, path: str = "/api/generate") -> dict[str, list[dict]]:
+    """POST /api/generate (or another streamed endpoint), read to the end; events by name, in order."""
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = parse_events(response.text)
+    assert events[0][0] == "start" and events[-1][0] == "done", [name for name, _ in events]
+    by_name: dict[str, list[dict]] = {}
+    for name, data in events:
+        by_name.setdefault(name, []).append(data)
+    return by_name
+
+
+def read_until(lines, wanted: str) -> list[tuple[str, dict]]:
+    """Events from a streamed response's lines, up to and including the first `wanted` one. Keep `lines` alive
+    while the response should stay open: closing the line iterator closes the response."""
+    events, fields = [], {}
+    for line in lines:
+        if line:
+            key, value = line.split(": ", 1)
+            fields[key] = value
+            continue
+        events.append((fields["event"], json.loads(fields["data"])))
+        fields = {}
+        if events[-1][0] == wanted:
+            return events
+    raise AssertionError(f"the stream ended without a {wanted!r} event: {[name for name, _ in events]}")
+
+
+def scripted_generate(tokens: Sequence[int]) -> Callable:
+    """A stand-in for `tinygpt.generate.generate` (one prompt, one sequence) that "chooses" `tokens` in order: each
+    step is traced with the chosen token as the model's only candidate, `on_token` hears each as it comes, and the
+    completion is built as `generate` builds it (stop strings, end-of-text, the completed function)."""
+    from tinygpt.code_completion import prepare_prompt
+    from tinygpt.generate import encode_prompt, end_of_text_id, make_completion
+    from tinytorch.generation import Candidates, StepTrace
+
+    def generate(model, tokenizer, prompt, config, *, stop_strings=(), complete_function=False, use_cache=True,
+                 trace=None, on_token=None):
+        for step, token in enumerate(tokens):
+            if trace is not None:
+                trace.steps.append(StepTrace(step, [Candidates("model", [token], [1.0], 1)], token, [1.0]))
+            if on_token is not None:
+                on_token(token)
+        encoded = encode_prompt(tokenizer, prepare_prompt(prompt))
+        return [make_completion(encoded.text, list(tokens), tokenizer, end_of_text_id(tokenizer), stop_strings,
+                                complete_function, None)]
+
+    return generate

@@ -6,12 +6,11 @@ import json
 
 import pytest
 
-from tinygpt import cli
-from tinygpt.cli.bench import load_bench
+from tinygpt import bench, cli
+from tinygpt.cli.bench import main as bench_main
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_TRANSFORMERS = importlib.util.find_spec("transformers") is not None
-bench = load_bench()  # benchmarks/bench.py
 MEASURES = [key for key, _ in bench.ROWS]
 
 
@@ -51,6 +50,17 @@ def test_quick_bench_against_torch_agrees_on_losses_and_tokens(tmp_path):
 
 def test_bad_steps_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        bench.main(["--quick", "--steps", "0"])
+        bench_main(["--quick", "--steps", "0"])
     assert exit_info.value.code == 2
     assert "--steps must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_the_script_is_the_command():
+    """`python benchmarks/bench.py` is `tinygpt bench`: the script imports the command, which imports the benchmark."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+    result = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("usage: tinygpt bench"), result.stderr

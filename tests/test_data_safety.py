@@ -278,7 +278,7 @@ def test_import_writes_checkpoint_and_tokenizer_as_a_pair(hf_dir, tmp_path, monk
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("tinygpt.hf.export.save_checkpoint", fails)
-    assert main_import([str(hf_dir), "--out", str(out)]) == 1
+    assert main_import([str(hf_dir), "--out", str(out), "--force"]) == 1  # asked to replace: the write fails
     assert "No space left on device" in one_line(capsys)
     assert snapshot(out.parent) == before  # the old checkpoint beside the old tokenizer, no temporary files
 

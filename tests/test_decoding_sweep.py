@@ -6,7 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from tinygpt.eval.mbpp import DEFAULT_PROBLEMS
+from tinygpt.tasks.mbpp import DEFAULT_PROBLEMS
 
 SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "decoding_sweep.py"
 spec = importlib.util.spec_from_file_location("decoding_sweep", SCRIPT)

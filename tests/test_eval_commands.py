@@ -11,18 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tinygpt import cli
+from tinygpt import cli, sandbox
 from tinygpt.cli import eval_humaneval as humaneval_cli
 from tinygpt.cli import eval_suite
 from tinygpt.code_completion import extract_function
 from tinygpt.eval import functions as eval_functions
 from tinygpt.eval import humaneval as eval_humaneval
-from tinygpt.eval import sandbox
 from tinygpt.eval.functions import FunctionSample
-from tinygpt.eval.sandbox import STATUSES, SandboxLimits
-from tinygpt.eval.task_eval import judge
-from tinygpt.eval.tasks import SUITE_PATH, Task, load_tasks
 from tinygpt.generate import Completion
+from tinygpt.sandbox import STATUSES, SandboxLimits
+from tinygpt.tasks import SUITE_PATH, Task, load_tasks
+from tinygpt.tasks.task_eval import judge
 
 # Problems in HumanEval's format, made up for these tests.
 TOY_PROBLEMS = [

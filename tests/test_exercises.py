@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinygpt import sandbox
 from tinygpt.cli import exercises as exercises_cli
 from tinygpt.cli import mine_exercises as mine_cli
 from tinygpt.cli.prepare import main as prepare_main
@@ -16,8 +17,7 @@ from tinygpt.data import dataset as data
 from tinygpt.data.exercises import build
 from tinygpt.data.exercises.skills import Draft
 from tinygpt.data.exercises.wording import SPLITS, Wording
-from tinygpt.eval import sandbox
-from tinygpt.eval.tasks import load_tasks
+from tinygpt.tasks import load_tasks
 from tinygpt.train.trainer import Trainer
 from tinytorch.text import load_tokenizer
 

@@ -228,7 +228,7 @@ def test_root_demo_completes_the_three_prompts(capsys, root_script, release):
 
 
 def test_root_demo_without_a_sandbox_shows_the_function_but_runs_no_test(capsys, root_script, release, monkeypatch):
-    from tinygpt.eval import sandbox
+    from tinygpt import sandbox
 
     monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
     assert root_script.demo(release) == 0
@@ -279,8 +279,8 @@ def test_root_demo_prints_the_first_candidate_that_compiles_and_runs(capsys, roo
     """Each seed block goes through verify's structural checks: a duplicate argument, module code that raises and a
     loop with a module-level `return` are passed over for the next candidate, and the header says which it is."""
     from tinygpt.code_completion import extract_function
-    from tinygpt.eval import verify as verify_module
     from tinygpt.generate import Completion
+    from tinygpt.tasks import verify as verify_module
 
     texts = {"def": [" f(n, n):\n    return n\n", " g(n=1 / 0):\n    return n\n", " h(n):\n    return n\n"],
              "class": [" Stack:\n    items = []\n"],

@@ -19,7 +19,7 @@ from tinygpt.data.exercises.tables import ROLES
 from tinygpt.data.exercises.two_lists import TWO_LIST_OPS
 from tinygpt.data.exercises.word_ops import WORD_OPS
 from tinygpt.data.exercises.wording import Choices, Wording, held_out_fragments
-from tinygpt.eval.tasks import UNSEEN_PATH
+from tinygpt.tasks import UNSEEN_PATH
 
 TABLES = {"lists": LIST_OPS, "two_lists": TWO_LIST_OPS, "strings": STRING_OPS, "words": WORD_OPS,
           "numbers": NUMBER_OPS, "mappings": MAPPING_OPS}

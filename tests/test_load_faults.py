@@ -224,7 +224,7 @@ def test_a_full_disk_while_importing_is_one_line_and_keeps_the_old_checkpoint(hf
     before = out.read_bytes()
     capsys.readouterr()
     monkeypatch.setattr("tinygpt.checkpoint.save_file", disk_full)
-    assert main_import([str(hf_dir), "--out", str(out)]) == 1
+    assert main_import([str(hf_dir), "--out", str(out), "--force"]) == 1
     assert "No space left on device" in one_line(capsys)
     assert out.read_bytes() == before and sorted(os.listdir(out.parent)) == ["model.safetensors", "tokenizer.json"]
 

@@ -1,4 +1,4 @@
-"""MBPP as tasks (`tinygpt/eval/mbpp.py`) on a few made-up problems in MBPP's format: the prompt a user would write,
+"""MBPP as tasks (`tinygpt/tasks/mbpp.py`) on a few made-up problems in MBPP's format: the prompt a user would write,
 the splits by task_id, problems skipped with a reason, the references passing their tests in the sandbox; and
 `tinygpt eval-mbpp` end to end on the tiny random checkpoint. The real file's test split, where it exists."""
 
@@ -12,12 +12,11 @@ import pytest
 
 from tinygpt.cli import eval_mbpp
 from tinygpt.code_completion import compiles, extract_function
-from tinygpt.eval import mbpp
-from tinygpt.eval.sandbox import STATUSES, SandboxLimits
-from tinygpt.eval.task_eval import judge
-from tinygpt.eval.tasks import TaskFileError
-from tinygpt.eval.verify import checks_from_prompt
 from tinygpt.generate import Completion
+from tinygpt.sandbox import STATUSES, SandboxLimits
+from tinygpt.tasks import TaskFileError, mbpp
+from tinygpt.tasks.task_eval import judge
+from tinygpt.tasks.verify import checks_from_prompt
 
 # Invented problems, one in each split (3: prompt, 42 and 12: test, 550: validation, 700: train).
 TOY_PROBLEMS = [

@@ -14,7 +14,7 @@ from tinygpt.data.corpus import SourceFile, is_held_out, split_position
 from tinygpt.data.exercises import real
 from tinygpt.data.exercises.build import EvaluationSets
 from tinygpt.data.exercises.source_functions import four_space_indentation
-from tinygpt.eval.mbpp import MBPPProblem
+from tinygpt.tasks.mbpp import MBPPProblem
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKENIZER = ROOT / "models" / "tinygpt-mixture" / "tokenizer.json"

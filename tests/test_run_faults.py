@@ -180,7 +180,7 @@ def test_eval_batches_beyond_the_split_are_refused_before_training(data_dir, tmp
 
 
 def test_a_timeline_suite_without_the_sandbox_is_refused_before_training(data_dir, tmp_path, capsys, monkeypatch):
-    from tinygpt.eval import sandbox
+    from tinygpt import sandbox
     monkeypatch.setattr(sandbox, "isolation_problem", lambda: "bubblewrap (bwrap) is not installed")
     run = flags(data_dir, tmp_path / "run", "--timeline_interval=5", "--timeline_suite=true")
     assert main(run) == 2

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tinygpt.eval import sandbox, sandbox_runner
-from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, isolation_problem, run_program, run_tests
+from tinygpt import sandbox
+from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, isolation_problem, run_program, run_tests
+from tinygpt.sandbox import runner as sandbox_runner
 
 QUICK = SandboxLimits(timeout_s=2.0, memory_mb=256, max_file_bytes=1 << 20, output_chars=500)
 

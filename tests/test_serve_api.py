@@ -6,26 +6,26 @@ client, 503 for a full line, the request timeout, a client that disconnects stop
 from __future__ import annotations
 
 import base64
-import json
 import socket
 from collections import deque
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from helpers import parse_events, read_until, run_events, serve
 
 from tinygpt import cli
+from tinygpt import sandbox as sandbox_module
 from tinygpt.cli import generate as generate_command
 from tinygpt.cli.generate import build_parser, config_from_args
 from tinygpt.code_completion import extract_function
-from tinygpt.eval import sandbox as sandbox_module
-from tinygpt.eval import verify as verify_module
-from tinygpt.eval.sandbox import isolation_problem
 from tinygpt.generate import Completion, generate, load_generator
+from tinygpt.sandbox import isolation_problem
 from tinygpt.serve import Limits, create_app, inspection
 from tinygpt.serve.app import STATIC, is_loopback_host
 from tinygpt.serve.session import EVENTS_AHEAD
 from tinygpt.serve.worker import TimedOut
+from tinygpt.tasks import verify as verify_module
 from tinytorch import threads
 from tinytorch.generation import DecodingTrace, GenerationConfig, GenerationConfigError
 
@@ -38,54 +38,10 @@ def loaded(release):
     return load_generator(release)
 
 
-def serve(loaded, **limits) -> TestClient:
-    """A client of the app, addressing it as a browser on this machine does (Host: 127.0.0.1)."""
-    model, tokenizer = loaded
-    return TestClient(create_app(model, tokenizer, Limits(**limits), model_name="tiny"), base_url="http://127.0.0.1")
-
-
 @pytest.fixture(scope="module")
 def client(loaded):
     with serve(loaded) as test_client:
         yield test_client
-
-
-def parse_events(text: str) -> list[tuple[str, dict]]:
-    events = []
-    for block in text.split("\n\n"):
-        if block.strip():
-            fields = dict(line.split(": ", 1) for line in block.split("\n"))
-            events.append((fields["event"], json.loads(fields["data"])))
-    return events
-
-
-def run_events(client: TestClient, body: dict, path: str = "/api/generate") -> dict[str, list[dict]]:
-    """POST /api/generate (or another streamed endpoint), read to the end; events by name, in order."""
-    response = client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/event-stream")
-    events = parse_events(response.text)
-    assert events[0][0] == "start" and events[-1][0] == "done", [name for name, _ in events]
-    by_name: dict[str, list[dict]] = {}
-    for name, data in events:
-        by_name.setdefault(name, []).append(data)
-    return by_name
-
-
-def read_until(lines, wanted: str) -> list[tuple[str, dict]]:
-    """Events from a streamed response's lines, up to and including the first `wanted` one. Keep `lines` alive
-    while the response should stay open: closing the line iterator closes the response."""
-    events, fields = [], {}
-    for line in lines:
-        if line:
-            key, value = line.split(": ", 1)
-            fields[key] = value
-            continue
-        events.append((fields["event"], json.loads(fields["data"])))
-        fields = {}
-        if events[-1][0] == wanted:
-            return events
-    raise AssertionError(f"the stream ended without a {wanted!r} event: {[name for name, _ in events]}")
 
 
 def cli_completions(loaded, body: dict, trace: DecodingTrace | None = None):
@@ -147,8 +103,9 @@ def test_every_control_gives_the_tokens_of_tinygpt_generate(client, loaded, sett
         assert done["finish_reason"] == "stop_string" and not any(stop in done["text"] for stop in settings["stop"])
     if settings.get("complete_function"):
         function = expected[0].function
-        assert done["function"] == (None if function is None
-                                    else {"text": function.text, "compiles": function.compiles})
+        assert done["function"] == (None if function is None else {
+            "text": function.text, "compiles": function.compiles, "ended": function.ended,
+            "truncated": function.truncated, "added_pass": done["function"]["added_pass"]})
 
 
 def test_the_command_line_prints_what_the_api_streams(client, release, capsys):
@@ -503,6 +460,9 @@ def test_verify_returns_the_first_candidate_that_passes_the_prompts_examples(cli
     assert result["verified"] and result["tried"] == 3 and "x * x" in result["text"]
     assert [r["status"] for r in result["results"]] == ["failed", "failed", "passed"]
     assert all(r["confined"] for r in result["results"]) and "1 example" in result["checks"]
+    assert result["prompt"] + result["text"] == SQUARE + "    return x * x\n" and result["seconds"] > 0
+    assert [r["code"].removeprefix(SQUARE) for r in result["results"]] == [
+        "    return x + x\n", "    return x ** 3\n", "    return x * x\n"]  # each candidate's code, as it ran
     failing = client.post("/api/verify", json={"prompt": SQUARE, "candidates": 4, "tests": "assert square(2) == 5"})
     assert not failing.json()["verified"] and "x + x" in failing.json()["text"]  # none passes: the greedy one
 

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tinygpt.code_completion import extract_function
-from tinygpt.eval import verify as verify_module
-from tinygpt.eval.sandbox import SandboxLimits, isolation_problem
 from tinygpt.generate import Completion, load_generator
+from tinygpt.sandbox import SandboxLimits, isolation_problem
 from tinygpt.serve import Limits, create_app
+from tinygpt.tasks import verify as verify_module
 
 SQUARE = 'def square(x):\n    """Return x times x.\n\n    >>> square(3)\n    9\n    """\n'
 SLEEPER = "    import time\n    time.sleep(60)\n    return x * x\n"  # each candidate sleeps through its own limit

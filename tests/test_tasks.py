@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tinygpt.eval.sandbox import SandboxLimits, run_program
-from tinygpt.eval.tasks import (
+from tinygpt.sandbox import SandboxLimits, run_program
+from tinygpt.tasks import (
     SUITE_PATH,
     Task,
     TaskFileError,
@@ -64,7 +64,7 @@ def test_reference_solutions_pass_in_the_sandbox_too():
 def test_the_suite_ships_as_package_data():
     assert SUITE_PATH.is_file() and SUITE_PATH.parent.name == "tasks"
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    assert "*.jsonl" in package_data["tinygpt.eval.tasks"]
+    assert "*.jsonl" in package_data["tinygpt.tasks"]
 
 
 def test_humaneval_style_tests_call_check():

@@ -293,7 +293,7 @@ def test_init_from_refuses_a_dataset_with_another_tokenizer_of_the_same_size(dat
 def test_the_timeline_tracks_the_suite_the_unseen_words_set_and_mbpp_validation_side_by_side():
     """The timeline's task sets, and its plot drawn from records that hold all three (and from old ones that say
     "parses", recorded before compile() was the test)."""
-    from tinygpt.eval.mbpp import DEFAULT_PROBLEMS
+    from tinygpt.tasks.mbpp import DEFAULT_PROBLEMS
     from tinygpt.train.report import plot_timeline
     from tinygpt.train.timeline import task_sets
 

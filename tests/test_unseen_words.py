@@ -12,7 +12,7 @@ from tinygpt.cli import exercises as exercises_cli
 from tinygpt.data.exercises import build, render, unseen
 from tinygpt.data.exercises.sentences import normalize, prompt_request, prompt_sentences, request_sentences
 from tinygpt.data.exercises.wording import REGISTRY, SPLITS, Choices, Wording, held_out_fragments
-from tinygpt.eval.tasks import UNSEEN_PATH, load_tasks
+from tinygpt.tasks import UNSEEN_PATH, load_tasks
 
 
 def draws(split: str, count: int, seed: int = 0, styles=None) -> list[dict]:
@@ -168,7 +168,7 @@ def build_has_humaneval() -> bool:
 
 
 def _mbpp_present() -> bool:
-    from tinygpt.eval import mbpp
+    from tinygpt.tasks import mbpp
     return mbpp.DEFAULT_PROBLEMS.is_file()
 
 
@@ -177,7 +177,7 @@ MBPP_FILE_PRESENT = _mbpp_present()
 
 def test_eval_suite_splits_the_unseen_sets_passes_by_style():
     from tinygpt.cli.eval_suite import by_group
-    from tinygpt.eval.task_eval import Attempt
+    from tinygpt.tasks.task_eval import Attempt
 
     def attempt(task_id: str, status: str) -> Attempt:
         return Attempt(task_id, "", "function_end", True, True, 1, False, status, "")

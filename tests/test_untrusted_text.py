@@ -16,11 +16,11 @@ from tinygpt.cli import eval_mbpp, eval_suite
 from tinygpt.cli.generate import main as generate_main
 from tinygpt.code_completion import extract_function
 from tinygpt.console import printable
-from tinygpt.eval import task_eval
-from tinygpt.eval import verify as verify_module
-from tinygpt.eval.sandbox import isolation_problem
 from tinygpt.generate import Completion, load_generator
+from tinygpt.sandbox import isolation_problem
 from tinygpt.serve import create_app
+from tinygpt.tasks import task_eval
+from tinygpt.tasks import verify as verify_module
 
 ROOT = Path(__file__).resolve().parents[1]
 ESCAPES = "\x1b[2J\x1b[32mPASSED\x1b[0m\x07"

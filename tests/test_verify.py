@@ -1,4 +1,4 @@
-"""Code that checks itself (`tinygpt.eval.verify`, `tinygpt generate --verify`, `eval-suite --verify`): the checks come
+"""Code that checks itself (`tinygpt.tasks.verify`, `tinygpt generate --verify`, `eval-suite --verify`): the checks come
 from the prompt's examples or the user's tests, else the structural checks (compiles, defines what the prompt starts,
 its module-level code runs); the first passing candidate is returned, else the first one."""
 
@@ -11,9 +11,9 @@ import pytest
 from tinygpt.cli.eval_suite import main as eval_suite_main
 from tinygpt.cli.generate import main as generate_main
 from tinygpt.code_completion import FunctionBlock, extract_function
-from tinygpt.eval import verify as verify_module
-from tinygpt.eval.sandbox import isolation_problem
 from tinygpt.generate import Completion, load_generator
+from tinygpt.sandbox import isolation_problem
+from tinygpt.tasks import verify as verify_module
 from tinytorch.generation import GenerationConfig
 
 needs_sandbox = pytest.mark.skipif(isolation_problem() is not None, reason="bubblewrap is not available here")

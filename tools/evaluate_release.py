@@ -39,9 +39,9 @@ from tinygpt.cli.eval_humaneval import main as eval_humaneval_main  # noqa: E402
 from tinygpt.cli.eval_mbpp import main as eval_mbpp_main  # noqa: E402
 from tinygpt.cli.eval_suite import main as eval_suite_main  # noqa: E402
 from tinygpt.cli.evaluate import main as evaluate_main  # noqa: E402
-from tinygpt.eval.mbpp import DEFAULT_PROBLEMS  # noqa: E402
-from tinygpt.eval.tasks import UNSEEN_PATH  # noqa: E402
 from tinygpt.outputs import atomic_write_bytes, atomic_write_text  # noqa: E402
+from tinygpt.tasks import UNSEEN_PATH  # noqa: E402
+from tinygpt.tasks.mbpp import DEFAULT_PROBLEMS  # noqa: E402
 
 QUICK_TASKS = 3
 

@@ -111,7 +111,7 @@ def make_fixtures(root: Path) -> Fixtures:
     tensors[first] = tensors[first].copy()
     tensors[first].flat[0] = np.nan
     write_checkpoint(nan / "model.safetensors", tensors, document)
-    suite = (REPO / "tinygpt" / "eval" / "tasks" / "suite.jsonl").read_text(encoding="utf-8")
+    suite = (REPO / "tinygpt" / "tasks" / "suite.jsonl").read_text(encoding="utf-8")
     (shared / "tasks.jsonl").write_text("".join(suite.splitlines(keepends=True)[:2]), encoding="utf-8")
     (shared / "problems.jsonl").write_text(json.dumps(PROBLEM) + "\n", encoding="utf-8")
     values = {"src": src, "bigsrc": bigsrc, "data": data, "run": run, "rel": release,

@@ -6,7 +6,8 @@ every tool shares.
             | serve | scale-train  [options]
 
 Each command is a module of this package (`COMMANDS` names it) holding its options and exit statuses; the work is
-in the library (`tinygpt.data`, `.train`, `.eval`, `.hf`, `.serve`, `.generate`), which never imports this package.
+in the library (`tinygpt.data`, `.train`, `.tasks`, `.eval`, `.hf`, `.bench`, `.serve`, `.generate`), which
+never imports this package.
 
 The error style, for every command:
 - a bad argument is one line on stderr, `tinygpt COMMAND: error: ...`, naming the option and what was expected, and

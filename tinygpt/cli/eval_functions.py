@@ -17,13 +17,13 @@ from tinygpt.cli import ArgumentParser, output_file, write_text_file
 from tinygpt.cli.generate import run_generating_command
 from tinygpt.code_completion import REPEATED_LINE_LIMIT
 from tinygpt.eval.functions import evaluate, held_out_functions, load_splits, normalize
-from tinygpt.eval.task_eval import share
 from tinygpt.generate import (
     DEFAULT_CHECKPOINT,
     REPOSITORY,
     GenerateError,
     load_generator,
 )
+from tinygpt.tasks.task_eval import share
 from tinytorch.generation import GenerationConfig
 
 

@@ -21,9 +21,9 @@ from tinygpt.cli.eval_options import (
 )
 from tinygpt.cli.generate import run_generating_command
 from tinygpt.eval.humaneval import check_sampled_memory, humaneval_problems_file, report_sampled
-from tinygpt.eval.task_eval import describe, report_verified, run_tasks, summarize, summary_lines
-from tinygpt.eval.tasks import load_tasks
 from tinygpt.generate import load_generator
+from tinygpt.tasks import load_tasks
+from tinygpt.tasks.task_eval import describe, report_verified, run_tasks, summarize, summary_lines
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -5,10 +5,10 @@
     tinygpt eval-mbpp --check-references [--split train]    # do the reference solutions pass their own tests?
     tinygpt eval-mbpp --problems mbpp.jsonl          # problems from a file (default: ../shared/benchmarks/mbpp)
 
-Each problem becomes a prompt a user would write (`tinygpt/eval/mbpp.py`): the tested function's signature, the
+Each problem becomes a prompt a user would write (`tinygpt/tasks/mbpp.py`): the tested function's signature, the
 request as a one-line docstring and its first assert as a `>>>` example. The model completes it with
 `--complete-function` semantics (greedy unless a sampling option is given); the completed function runs against all
-three asserts in the sandbox (`tinygpt/eval/sandbox.py`). Reported as for `tinygpt eval-suite` (compiles without
+three asserts in the sandbox (`tinygpt/sandbox/`). Reported as for `tinygpt eval-suite` (compiles without
 trimming, has a body, repeats a line, pass@1, trimmed), with the problems skipped and why. `--check-references`
 loads no model: it runs each problem's reference solution against its tests and reports how many pass.
 """
@@ -24,9 +24,9 @@ from tinygpt.cli import ArgumentParser, print_stderr, write_text_file
 from tinygpt.cli.eval_options import add_common_arguments, decoding_config, sandbox_limits
 from tinygpt.cli.generate import run_generating_command
 from tinygpt.console import printable
-from tinygpt.eval.mbpp import DEFAULT_PROBLEMS, SPLITS, check_references, load_problems, mbpp_tasks, select_split
-from tinygpt.eval.task_eval import describe, report_verified, run_tasks, share, summarize, summary_lines
 from tinygpt.generate import load_generator
+from tinygpt.tasks.mbpp import DEFAULT_PROBLEMS, SPLITS, check_references, load_problems, mbpp_tasks, select_split
+from tinygpt.tasks.task_eval import describe, report_verified, run_tasks, share, summarize, summary_lines
 
 __all__ = ["main"]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from tinygpt.cli import output_file, print_stderr
 from tinygpt.cli.generate import add_sampling_arguments, option_message
-from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.generate import DEFAULT_CHECKPOINT, GenerateError
 from tinygpt.generate import decoding_config as api_decoding_config
+from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinytorch.generation import GenerationConfig, GenerationConfigError
 
 __all__ = ["BEAM_OPTIONS", "MAX_MEMORY_MB", "MAX_TIMEOUT_S", "SAMPLING_OPTIONS", "add_beam_arguments",

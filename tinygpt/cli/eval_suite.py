@@ -4,11 +4,11 @@
                        [--repetition-penalty 1.2] [--timeout 5] [--json OUT] [--verbose]
     tinygpt eval-suite --check-contamination DIR [DIR ...]    # does any task occur in this training text?
 
-Each task of `tinygpt/eval/tasks/suite.jsonl` (or `--suite FILE`, any file in HumanEval's format, such as the
-unseen-words set `tinygpt/eval/tasks/unseen.jsonl.gz`, whose report also splits the passes by style) is a prompt a user
+Each task of `tinygpt/tasks/suite.jsonl` (or `--suite FILE`, any file in HumanEval's format, such as the
+unseen-words set `tinygpt/tasks/unseen.jsonl.gz`, whose report also splits the passes by style) is a prompt a user
 would write: a signature with a one-line docstring, or a comment followed by the `def` line. The model completes it
 with `--complete-function` semantics (greedy unless a sampling option is given); the completed function and the
-task's asserts run in the sandbox (`tinygpt/eval/sandbox.py`: a separate process with time, memory and file limits).
+task's asserts run in the sandbox (`tinygpt/sandbox/`: a separate process with time, memory and file limits).
 Reported, each as a share of the tasks (see `task_eval.py` for the exact rules): compiles without trimming, has a body
 beyond its docstring, repeats a line 5+ times, passes its tests, and how many completions were trimmed.
 
@@ -27,9 +27,9 @@ from pathlib import Path
 from tinygpt.cli import ArgumentParser, print_stderr, write_text_file
 from tinygpt.cli.eval_options import add_common_arguments, decoding_config, sandbox_limits
 from tinygpt.cli.generate import run_generating_command
-from tinygpt.eval.task_eval import describe, report_verified, run_tasks, share, summarize, summary_lines
-from tinygpt.eval.tasks import SUITE_PATH, contamination, load_tasks, python_sources
 from tinygpt.generate import load_generator
+from tinygpt.tasks import SUITE_PATH, contamination, load_tasks, python_sources
+from tinygpt.tasks.task_eval import describe, report_verified, run_tasks, share, summarize, summary_lines
 
 __all__ = ["main"]
 

@@ -1,7 +1,7 @@
 """Build verified exercises: short requests in words, each followed by a body that does exactly that.
 
     tinygpt exercises --out data/exercises --train 120000 --val 2000 --seed 0       # training exercises (seen words)
-    tinygpt exercises --unseen 300 --seed 0 --out tinygpt/eval/tasks/unseen.jsonl.gz  # the unseen-words set
+    tinygpt exercises --unseen 300 --seed 0 --out tinygpt/tasks/unseen.jsonl.gz  # the unseen-words set
 
 `tinygpt exercises`: the options; how exercises are drawn, checked and written is `tinygpt.data.exercises.build`
 (and `.unseen` for the evaluation set).

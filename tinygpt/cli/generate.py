@@ -23,8 +23,6 @@ from pathlib import Path
 
 from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, print_stderr, run_command
 from tinygpt.code_completion import prepare_prompt
-from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
-from tinygpt.eval.verify import first_candidate_config, has_statement, verify
 from tinygpt.explain import format_trace
 from tinygpt.generate import (
     DEFAULT_CHECKPOINT,
@@ -36,6 +34,8 @@ from tinygpt.generate import (
     generate,
     load_generator,
 )
+from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
+from tinygpt.tasks.verify import first_candidate_config, has_statement, verify
 from tinytorch.generation import (
     STRATEGIES,
     DecodingTrace,
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     stopping.add_argument("--explain", action="store_true",
                           help="after the text, print each step's candidates after each logits processor")
     stopping.add_argument("--explain-top", type=int, default=5, help="--explain: candidates shown per stage (1-50)")
-    checking = parser.add_argument_group("code that checks itself (tinygpt.eval.verify)")
+    checking = parser.add_argument_group("code that checks itself (tinygpt.tasks.verify)")
     checking.add_argument("--verify", type=int, metavar="K", help="try K completions (greedy, or beam with "
                           "--strategy beam; then samples) and print the first that passes the prompt's >>> examples "
                           "(or --tests), else the first that compiles, defines the function and runs; implies "

@@ -17,8 +17,8 @@ from tinygpt.cli.eval_options import MAX_TIMEOUT_S, timeout_problem
 from tinygpt.data.corpus import is_held_out, read_sources
 from tinygpt.data.exercises.build import evaluation_sets, normalized
 from tinygpt.data.exercises.mine import OUTPUT_FILES, extract, verify
-from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.outputs import OutputError, atomic_directory
+from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -35,10 +35,9 @@ from tinygpt.data.exercises.real import (
     is_stdlib_file,
     mbpp_records,
 )
-from tinygpt.eval import mbpp
-from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
-from tinygpt.eval.tasks import TaskFileError
 from tinygpt.outputs import OutputError, atomic_directory
+from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
+from tinygpt.tasks import TaskFileError, mbpp
 
 EXAMPLES = 8
 MAX_FILE_BYTES = 1_000_000

@@ -26,8 +26,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tinygpt.cli import ArgumentParser
 from tinygpt.cli.generate import run_generating_command
-from tinygpt.eval.sandbox import SandboxLimits
 from tinygpt.generate import DEFAULT_CHECKPOINT, GenerateError, load_generator
+from tinygpt.sandbox import SandboxLimits
 from tinygpt.serve.app import create_app, is_loopback_host
 from tinygpt.serve.schema import Limits
 

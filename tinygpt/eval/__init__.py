@@ -1,1 +1,2 @@
-"""Evaluation: bits per byte, held-out functions, the task suite and HumanEval, run in a sandbox."""
+"""Evaluation: bits per byte, held-out functions and HumanEval's sampled pass@k; the tasks, the suite's runner and
+the sandbox they run in are the floors below (`tinygpt.tasks`, `tinygpt.sandbox`)."""

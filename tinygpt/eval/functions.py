@@ -9,7 +9,7 @@
    docstring (dedented to column 0); the model writes the body. `-n` of them are drawn with `--seed`.
 3. Each prompt is completed with `--complete-function` semantics (stop when the body ends, trim to parse when
    `--max-new-tokens` runs out).
-4. Reported, each as a share of the functions, counted honestly (the rules are `tinygpt.eval.task_eval`'s):
+4. Reported, each as a share of the functions, counted honestly (the rules are `tinygpt.tasks.task_eval`'s):
    - compiles without trimming: a completion cut by `--max-new-tokens` and trimmed back until it compiles does not
      count;
    - wrote a body: a statement besides the docstring and `pass` (a completion trimmed to its docstring has none);

@@ -7,7 +7,7 @@
 
 Each problem's prompt (imports, sometimes a helper function, then a signature and a docstring with examples) is
 completed with `--complete-function` semantics. The prompt's preamble, the completed function, the problem's
-`check(candidate)` and a call of it on the entry point run in tinygpt's sandbox (`tinygpt/eval/sandbox.py`: a separate
+`check(candidate)` and a call of it on the entry point run in tinygpt's sandbox (`tinygpt/sandbox/`: a separate
 process with time, memory, file and process limits); the package's own executor, which runs the code in-process
 once enabled by hand, is never used. Reported:
 - pass@1, greedy: the share of problems whose greedy completion passes its tests (with --num-beams, beam
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygpt.eval.task_eval import Attempt, share
 from tinygpt.generate import GenerateError, gpt_decoder
+from tinygpt.tasks.task_eval import Attempt, share
 from tinytorch.generation import GenerationConfig, GenerationConfigError
 
 __all__ = ["humaneval_problems_file", "mean_pass_at_k", "pass_at_k"]

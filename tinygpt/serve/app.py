@@ -46,8 +46,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tinygpt.console import printable
-from tinygpt.eval.sandbox import SandboxLimits, SandboxUnavailable
-from tinygpt.eval.verify import candidate_code, verify
+from tinygpt.sandbox import SandboxLimits, SandboxUnavailable
 from tinygpt.serve.inspection import CacheComparison, attention_maps
 from tinygpt.serve.schema import (
     AttentionRequest,
@@ -63,6 +62,7 @@ from tinygpt.serve.schema import (
 )
 from tinygpt.serve.session import EventChannel, EventStream, Generation, function_json
 from tinygpt.serve.worker import Job, Refused, StoppableModel, TimedOut, Worker
+from tinygpt.tasks.verify import candidate_code, verify
 from tinytorch.generation import GenerationConfig, GenerationConfigError, GenerationError
 
 __all__ = ["SECURITY_HEADERS", "STATIC", "LoopbackHostsOnly", "SecurityHeaders", "create_app", "is_loopback_host"]
@@ -174,7 +174,7 @@ def model_info(model, name: str) -> dict:
 
 
 def verification(model, tokenizer, request: VerifyRequest, sandbox: SandboxLimits, job: Job) -> dict:
-    """The work of POST /api/verify, in the worker: `tinygpt.eval.verify.verify`, its result as JSON: the completion
+    """The work of POST /api/verify, in the worker: `tinygpt.tasks.verify.verify`, its result as JSON: the completion
     shown (`prompt` as the model read it, then `text`), the checks, the seconds it all took, and for each candidate
     tried its verdict and its code. Generating and running the candidates both count against the job's deadline:
     past it, the running candidate is killed, no other is judged, and the request ends in `TimedOut` (504)."""

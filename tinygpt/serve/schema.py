@@ -88,7 +88,7 @@ class GenerateRequest(BaseModel):
 class VerifyRequest(BaseModel):
     """POST /api/verify: `tinygpt generate --verify CANDIDATES [--tests FILE]` for one function. `tests` are asserts
     (null: the `>>>` examples in the prompt's docstring; without any, the structural checks of
-    `tinygpt.eval.verify`)."""
+    `tinygpt.tasks.verify`)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 

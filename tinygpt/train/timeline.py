@@ -5,7 +5,9 @@ and whether it generalises to requests in other words or memorises the generator
 
     records = [timeline.record(model, tokenizer, step, tokens, suite=True), ...]  -> OUT/timeline.jsonl
 
-Everything is greedy and deterministic: the same weights always give the same record.
+Everything is greedy and deterministic: the same weights always give the same record. The suite counts come from the
+engine `tinygpt eval-suite` runs (`tinygpt.tasks.task_eval`), which lies in a floor below training (the floors:
+`tinygpt/__init__.py`), so a run counts exactly what the command counts, and training never reaches up into `eval`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from __future__ import annotations
 from tinygpt.code_completion import compiles
 from tinygpt.generate import generate
 from tinygpt.model import GPT
+from tinygpt.sandbox import SandboxLimits
+from tinygpt.tasks import UNSEEN_PATH, TaskFileError, load_tasks, mbpp
+from tinygpt.tasks.task_eval import run_tasks, summarize
 from tinytorch.generation import GenerationConfig
 
 # The seed's three prompts and two natural-language ones (a comment, and a signature with its docstring).
@@ -37,9 +42,6 @@ def task_sets() -> dict[str, list]:
     """The task sets a timeline runs, greedy: the project's suite, the unseen-words set (the same kinds of task in
     words training never sees: the gap between the two is recall), and MBPP's validation split (problems written by
     people; left out when MBPP's file is not beside the checkout)."""
-    from tinygpt.eval import mbpp
-    from tinygpt.eval.tasks import UNSEEN_PATH, TaskFileError, load_tasks
-
     sets = {"suite": load_tasks(), "unseen": load_tasks(UNSEEN_PATH)}
     try:
         sets["mbpp_validation"] = mbpp.mbpp_tasks(mbpp.select_split(mbpp.load_problems(), "validation"))[0]
@@ -50,9 +52,6 @@ def task_sets() -> dict[str, list]:
 
 def task_counts(model: GPT, tokenizer) -> dict[str, dict[str, int]]:
     """Each of `task_sets()`, greedy, as `tinygpt eval-suite` runs it: counts of compiles, bodies, passes."""
-    from tinygpt.eval.sandbox import SandboxLimits
-    from tinygpt.eval.task_eval import run_tasks, summarize
-
     config = GenerationConfig(strategy="greedy", max_new_tokens=128)
     counts = {}
     for name, tasks in task_sets().items():

@@ -144,7 +144,7 @@ class Trainer:
         check_dataset_tokenizer(self.tokenizer_path, self.meta["vocab_size"])
         data.check_eval_batches(self.meta, config.eval_batches, config.batch_size)
         if config.timeline_suite and config.timeline_interval > 0:
-            from tinygpt.eval.sandbox import isolation_problem  # the suite runs generated code: only in the sandbox
+            from tinygpt.sandbox import isolation_problem  # the suite runs generated code: only in the sandbox
             if (problem := isolation_problem()) is not None:
                 raise ConfigError(f"timeline_suite runs generated code, which needs the sandbox: {problem} "
                                   "(apt-get install bubblewrap), or set --timeline_suite=false")

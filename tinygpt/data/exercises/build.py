@@ -251,8 +251,7 @@ def evaluation_sets(with_unseen: bool = True) -> EvaluationSets:
     """The evaluation sets training is checked against: the project's suite, HumanEval (when installed), MBPP's test
     split (when its file is present) and the unseen-words set (unless `with_unseen` is False: when it is built)."""
     from tinygpt.data.contamination import BenchmarkNotFound, humaneval_path, load_problems
-    from tinygpt.eval import mbpp
-    from tinygpt.eval.tasks import UNSEEN_PATH, TaskFileError, load_tasks
+    from tinygpt.tasks import UNSEEN_PATH, TaskFileError, load_tasks, mbpp
 
     problems = [vars(task) for task in load_tasks()]
     try:

@@ -7,7 +7,7 @@ body is at most `--max-body-lines` lines:
 1. extract it as a standalone exercise: the module's imports that the function uses, its signature and docstring
    (the prompt, a docstring with examples: the third prompt style users write) and the rest of its body (the
    completion);
-2. run its doctests in the sandbox (`tinygpt.eval.sandbox`), imports and function alone; keep it only if every example
+2. run its doctests in the sandbox (`tinygpt.sandbox`), imports and function alone; keep it only if every example
    passes (a function that needs another function of its module, a file or the network fails here and is dropped);
 3. drop exact duplicates, functions named like an evaluation task, any whose docstring has a request sentence of an
    evaluation task (normalised: `sentences.py`) and any that shares a 13-gram of words with the
@@ -31,7 +31,7 @@ from tinygpt.data.exercises.source_functions import (
     parse_module,
     with_imports,
 )
-from tinygpt.eval.sandbox import SandboxLimits, run_program
+from tinygpt.sandbox import SandboxLimits, run_program
 
 OUTPUT_FILES = ("train.jsonl", "val.jsonl", "report.json")
 DOCTEST_RUNNER = """

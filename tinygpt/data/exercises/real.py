@@ -22,7 +22,7 @@ nested functions are out; in the standard library, the `test`, `tests`, `idle_te
 The functions are not run; `request` is the docstring's prose, `params` its parameter names.
 
 **MBPP's train (601-974) and validation (511-600) splits.** The prompt is the one `tinygpt eval-mbpp` shows
-(`tinygpt.eval.mbpp.to_task`: the signature, the request as a docstring, the first test as a `>>>` example), below
+(`tinygpt.tasks.mbpp.to_task`: the signature, the request as a docstring, the first test as a `>>>` example), below
 whatever the reference defines before the tested function (imports, constants, helpers) and the definitions it
 makes after it (`def`, `class`, imports, assignments; other statements after it are left out); the completion is
 the reference's body of that function, four spaces per level, without spaces at the ends of lines. The record,
@@ -63,8 +63,8 @@ from tinygpt.data.exercises.source_functions import (
     top_level_imports,
     with_imports,
 )
-from tinygpt.eval.mbpp import SPLITS, MBPPProblem, Unusable, check_references, requests, tested_function, to_task
-from tinygpt.eval.sandbox import SandboxLimits
+from tinygpt.sandbox import SandboxLimits
+from tinygpt.tasks.mbpp import SPLITS, MBPPProblem, Unusable, check_references, requests, tested_function, to_task
 
 OUTPUT_FILES = ("train.jsonl", "val.jsonl", "report.json")
 STDLIB = "stdlib"

@@ -1,7 +1,7 @@
 """The unseen-words set: the generator's kinds of function, asked for only in words training never sees.
 
-    tinygpt exercises --unseen 300 --seed 0 --out tinygpt/eval/tasks/unseen.jsonl.gz
-    tinygpt eval-suite --suite tinygpt/eval/tasks/unseen.jsonl.gz
+    tinygpt exercises --unseen 300 --seed 0 --out tinygpt/tasks/unseen.jsonl.gz
+    tinygpt eval-suite --suite tinygpt/tasks/unseen.jsonl.gz
 
 Each task is drawn like a training exercise but from the unseen share of the generator's language (`wording.py`):
 held-out sentence frames, synonyms and parameter names. Its styles come in equal shares: the three every evaluation

@@ -3,7 +3,7 @@
 A model that recalls the sentences it was trained on scores well on any test written in those sentences. To see
 whether it understands a request rather than recognises it, part of the generator's language is held out: every
 place where the generator chooses how to say something offers `Choices`, a `seen` share (training) and an `unseen`
-share (only `tinygpt exercises --unseen`, the fixed evaluation set in `tinygpt/eval/tasks/unseen.jsonl.gz`):
+share (only `tinygpt exercises --unseen`, the fixed evaluation set in `tinygpt/tasks/unseen.jsonl.gz`):
 
 - sentence frames: "Return the sum of ..." (seen) against "Work out the sum of ..." (unseen); the wider frames of
   `frames.py` (the inputs named with their kinds, questions, claims, two sentences) likewise;

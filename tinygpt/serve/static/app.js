@@ -1,18 +1,22 @@
-/* The playground's behaviour: it reads the decoding controls (limits and defaults from GET /api/info), streams
-   POST /api/generate (server-sent events, read with fetch and a stream reader because the request is a POST), draws
-   each token coloured by its probability as it arrives, the beam hypotheses and the final statistics, and shows
-   errors naming the field. The views that look inside a token or a generation are in inspect.js.
+/* The playground's shared ground and wiring: the page state, small helpers to make elements and show text, the
+   decoding controls (limits and defaults from GET /api/info), messages and errors naming the field, the reader of
+   server-sent events (fetch and a stream reader, because the requests are POSTs), one request at a time, and
+   `init`, which ties every control to its behaviour. The other scripts, loaded after this one, hold the rest:
+   generate.js (the streamed output), verify.js, inspect.js (tooltip, explainer, tabs, sequences), attention.js and
+   cache.js.
 
-   Safety rule of this file: text from the model or the user only ever reaches the page through textContent or
-   createTextNode. Nothing here compiles HTML, so generated code is shown, never run. */
+   Safety rule of every script: text from the model or the user only ever reaches the page through textContent or
+   createTextNode. Nothing compiles HTML, so generated code is shown, never run. */
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const clientId = Math.random().toString(36).slice(2) + Date.now().toString(36);
 const state = {
   info: null, // GET /api/info
+  promptIds: [], // the prompt's token ids as the model reads it, from `start`
   tokens: [], // the `token` events of the current generation, by index
-  allTokens: null, // ids the model saw (prompt + generated), from `done`, for the attention view
+  pieces: [], // beam search or several sequences: the text of each token of the sequence shown (no trace)
+  allTokens: null, // ids the model saw (prompt + generated), for the attention view
   controller: null, // AbortController of the running request
   selectedStep: null,
   attention: null, // {tokens, n_layer, n_head, length, maps: [[Uint8Array]]}
@@ -56,6 +60,22 @@ function fillTokenText(node, text) {
     }
     if (part) node.appendChild(document.createTextNode(part));
   });
+}
+
+/* Writes code into `node` with every space, tab and newline visible (muted ·, ⇥ and ↵; the newline itself is kept),
+   so that text made only of whitespace does not look empty. */
+function fillVisibleText(node, text) {
+  if (text === "") {
+    node.appendChild(element("span", "ws", "(nothing yet)"));
+    return;
+  }
+  for (const part of text.split(/( +|\t|\n)/)) {
+    if (part === "") continue;
+    if (part === "\n") node.append(element("span", "ws", "↵"), document.createTextNode("\n"));
+    else if (part === "\t") node.appendChild(element("span", "ws", "⇥"));
+    else if (part[0] === " ") node.appendChild(element("span", "ws", "·".repeat(part.length)));
+    else node.appendChild(document.createTextNode(part));
+  }
 }
 
 /* ---------- settings ---------- */
@@ -112,8 +132,10 @@ function showInfo(info) {
   const l = info.limits;
   $("limits").textContent = `Limits: prompt ≤ ${l.max_prompt_chars} characters, ≤ ${l.max_new_tokens} new tokens, ` +
     `≤ ${l.max_num_beams} beams, ≤ ${l.max_return_sequences} sequences, ≤ ${l.max_stop_strings} stop strings, ` +
-    `${l.request_timeout_s} s per request.`;
+    `≤ ${l.max_verify_candidates} verify candidates, ${l.request_timeout_s} s per request.`;
   $("max_new_tokens").max = l.max_new_tokens;
+  $("verify-candidates").max = l.max_verify_candidates;
+  $("verify-cap").textContent = `1 to ${l.max_verify_candidates} on this server`;
   const strategies = $("strategy");
   strategies.replaceChildren(...info.strategies.map((name) => option(name)));
   for (const [name, value] of Object.entries(info.defaults || {})) {
@@ -148,16 +170,25 @@ function showError(message) {
 function clearError() {
   $("error").hidden = true;
   $("error").textContent = "";
-  document.querySelectorAll(".invalid").forEach((node) => node.classList.remove("invalid"));
+  document.querySelectorAll(".invalid").forEach((node) => {
+    node.classList.remove("invalid");
+    node.removeAttribute("aria-invalid");
+  });
 }
 
-function markInvalid(field) {
-  const input = $(field);
-  if (input && (input === $("prompt") || $("controls").contains(input))) input.classList.add("invalid");
+/* The input behind a field the server names: a decoding control or the prompt, or (`fields`) one of a panel's own
+   inputs, such as Verify's {candidates: "verify-candidates"}. */
+function markInvalid(field, fields) {
+  const input = $(fields?.[field] || field);
+  if (!input) return;
+  if (input === $("prompt") || $("controls").contains(input) || Object.values(fields || {}).includes(input.id)) {
+    input.classList.add("invalid");
+    input.setAttribute("aria-invalid", "true");
+  }
 }
 
 /* 422 lists each bad field (pydantic's `loc` and `msg`); 429 and 503 explain themselves in `detail`. */
-async function showHttpError(response) {
+async function showHttpError(response, fields) {
   let detail = null;
   try {
     detail = (await response.json()).detail;
@@ -171,11 +202,11 @@ async function showHttpError(response) {
   const lines = items.map((item) => {
     if (item && typeof item === "object") {
       const field = (item.loc || []).filter((part) => part !== "body").join(".");
-      if (field) markInvalid(field.split(".")[0]);
+      if (field) markInvalid(field.split(".")[0], fields);
       return field ? `${field}: ${item.msg}` : String(item.msg);
     }
     const text = String(item);
-    markInvalid((text.match(/^\w+/) || [""])[0]);
+    markInvalid((text.match(/^\w+/) || [""])[0], fields);
     return text;
   });
   showError(`${heading} (HTTP ${response.status}): ${lines.join("; ")}`);
@@ -193,7 +224,13 @@ function setBusy(busy) {
   $("verify").disabled = busy;
 }
 
-/* ---------- generation ---------- */
+/* "waiting for the model…", or how many requests are before this one in the server's line. */
+function showQueue(position) {
+  setStatus(position > 0 ? `waiting: ${position} request${position === 1 ? "" : "s"} before this one…` :
+    "waiting for the model…", "waiting");
+}
+
+/* ---------- requests ---------- */
 
 /* Reads a server-sent event stream: blocks separated by a blank line, `event:` and `data:` fields. */
 async function readEvents(response, onEvent) {
@@ -223,93 +260,6 @@ async function readEvents(response, onEvent) {
   }
 }
 
-function resetOutput() {
-  state.tokens = [];
-  state.allTokens = null;
-  state.attention = null;
-  state.selectedStep = null;
-  $("output").replaceChildren();
-  $("output").dataset.state = "waiting";
-  $("stats").textContent = "";
-  $("function").hidden = true;
-  $("explainer").replaceChildren();
-  $("step-summary").textContent = "Click a token to see how it was chosen.";
-  $("beams").replaceChildren();
-  $("beams-note").textContent = "";
-  $("beam-steps").replaceChildren();
-  $("heatmaps").replaceChildren();
-  $("attention-tokens").replaceChildren();
-  $("attention-status").textContent = "Open this tab after a generation to see the attention of every head.";
-  hideTooltip();
-}
-
-function addTokenSpan(event) {
-  const span = element("span", "token");
-  fillTokenText(span, event.text);
-  span.tabIndex = 0;
-  span.dataset.index = String(event.index);
-  span.dataset.prob = String(event.prob);
-  span.style.backgroundColor = probColour(event.prob);
-  $("output").appendChild(span);
-}
-
-const handlers = {
-  start(event) {
-    $("output").dataset.state = "streaming";
-    const prompt = element("span", "prompt-token"); // the prompt as the model reads it (see token healing)
-    fillTokenText(prompt, event.prompt);
-    $("output").appendChild(prompt);
-  },
-  token(event) {
-    state.tokens[event.index] = event;
-    addTokenSpan(event);
-    setStatus(`generating… ${state.tokens.length} tokens`, "streaming");
-  },
-  beam(event) {
-    const rows = event.hypotheses.map((hypothesis, rank) => {
-      const row = element("tr");
-      const text = element("td");
-      text.appendChild(element("pre", "beam-text", hypothesis.text));
-      row.append(element("td", "num", rank + 1));
-      const score = hypothesis.score == null ? "none" : hypothesis.score.toFixed(4);
-      if (event.scored) row.append(element("td", "num", score));
-      row.append(element("td", "num", hypothesis.tokens.length), text);
-      return row;
-    });
-    const head = element("tr");
-    head.append(element("th", "", "#"));
-    if (event.scored) head.append(element("th", "", "score"));
-    head.append(element("th", "", "tokens"), element("th", "", "text"));
-    $("beams").replaceChildren(head, ...rows);
-    $("beams-note").textContent = event.scored ? "" :
-      "Sampled sequences are independent draws, one after another: they have no beam score.";
-    showBeamSteps(event.steps);
-    openTab("beams-panel");
-  },
-  done(event) {
-    state.allTokens = event.all_tokens;
-    if (state.tokens.length === 0) $("output").appendChild(element("span", "plain", event.text));
-    $("output").dataset.state = "done";
-    const speed = event.tokens_per_second == null ? "" : `, ${event.tokens_per_second.toFixed(1)} tokens/s`;
-    const first = event.time_to_first_token_s == null ? "" :
-      `, first token after ${event.time_to_first_token_s.toFixed(3)} s`;
-    $("stats").textContent = `${event.tokens.length} tokens in ${event.seconds.toFixed(2)} s${speed}${first}; ` +
-      `finished: ${event.finish_reason}`;
-    if (event.function) {
-      $("function-text").textContent = event.function.text;
-      $("function").querySelector("h3").textContent =
-        `Completed function (${event.function.compiles ? "compiles" : "does not compile"})`;
-      $("function").hidden = false;
-    }
-    setStatus(`done (${event.finish_reason})`, "done");
-    if (state.tokens.length && state.selectedStep === null) showStep(0);
-    if (!$("attention-panel").hidden) loadAttention();
-  },
-  error(event) {
-    showError(`Generation failed: ${event.message}`);
-  },
-};
-
 /* Starts a request unless one is running (one at a time: the server would refuse a second with 429). A refused
    request leaves what is on the page as it was; only an accepted one clears the output. */
 function beginRequest() {
@@ -327,97 +277,6 @@ function endRequest(controller) {
   setBusy(false);
 }
 
-async function generate() {
-  const controller = beginRequest();
-  if (!controller) return;
-  setStatus("waiting for the model…", "waiting");
-  try {
-    const response = await fetch("/api/generate", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(readSettings()), signal: controller.signal,
-    });
-    if (!response.ok) {
-      await showHttpError(response);
-      return;
-    }
-    resetOutput();
-    await readEvents(response, (name, data) => handlers[name]?.(data));
-  } catch (err) {
-    if (err.name === "AbortError") {
-      setStatus(`stopped after ${state.tokens.length} tokens`, "stopped");
-      $("output").dataset.state = "stopped";
-    } else {
-      showError(`Generation failed: ${err.message}`);
-    }
-  } finally {
-    endRequest(controller);
-  }
-}
-
-/* ---------- verify: candidates checked in the sandbox (POST /api/verify) ---------- */
-
-function verifyBody() {
-  const settings = readSettings();
-  const body = { prompt: settings.prompt, client_id: clientId, candidates: controlValue($("verify-candidates")) };
-  if (settings.max_new_tokens !== undefined) body.max_new_tokens = settings.max_new_tokens;
-  if (settings.seed !== undefined) body.seed = settings.seed;
-  const tests = $("verify-tests").value;
-  if (tests.trim()) body.tests = tests;
-  if (body.candidates === null) delete body.candidates;
-  return body;
-}
-
-function showVerified(result) {
-  $("output").appendChild(element("span", "prompt-token", $("prompt").value));
-  $("output").appendChild(element("span", "plain", result.text));
-  $("output").dataset.state = "done";
-  if (result.function) {
-    $("function-text").textContent = result.function.text;
-    $("function").querySelector("h3").textContent =
-      `Completed function (${result.function.compiles ? "compiles" : "does not compile"})`;
-    $("function").hidden = false;
-  }
-  const summary = result.verified ? `Verified: candidate ${result.tried} of those tried passed ${result.checks}.` :
-    `None of ${result.tried} candidates passed ${result.checks}: the greedy completion is shown.`;
-  $("verify-summary").textContent = summary;
-  const head = element("tr");
-  head.append(element("th", "", "#"), element("th", "", "result"), element("th", "", "why"));
-  const rows = result.results.map((run, index) => {
-    const row = element("tr", run.status === "passed" ? "passed" : "");
-    row.append(element("td", "num", index + 1), element("td", "", run.confined ? run.status :
-      `${run.status} (unconfined)`), element("td", "", run.reason));
-    return row;
-  });
-  $("verify-runs").replaceChildren(head, ...rows);
-  setStatus(result.verified ? "verified" : "not verified", "done");
-}
-
-async function verifyRun() {
-  const controller = beginRequest();
-  if (!controller) return;
-  openTab("verify-panel");
-  setStatus("generating and checking candidates…", "waiting");
-  try {
-    const response = await fetch("/api/verify", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(verifyBody()), signal: controller.signal,
-    });
-    if (!response.ok) {
-      await showHttpError(response);
-      return;
-    }
-    resetOutput();
-    $("verify-summary").textContent = "";
-    $("verify-runs").replaceChildren();
-    showVerified(await response.json());
-  } catch (err) {
-    if (err.name === "AbortError") setStatus("stopped", "stopped");
-    else showError(`Verify failed: ${err.message}`);
-  } finally {
-    endRequest(controller);
-  }
-}
-
 /* ---------- wiring ---------- */
 
 function init() {
@@ -429,41 +288,15 @@ function init() {
   $("prompt").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) generate();
   });
-  const output = $("output");
-  const tokenOf = (event) => event.target.closest?.("#output .token");
-  output.addEventListener("mouseover", (event) => tokenOf(event) && showTooltip(tokenOf(event)));
-  output.addEventListener("focusin", (event) => tokenOf(event) && showTooltip(tokenOf(event)));
-  output.addEventListener("mouseout", (event) => !event.relatedTarget?.closest?.("#output .token") && hideTooltip());
-  output.addEventListener("focusout", hideTooltip);
-  output.addEventListener("click", (event) => tokenOf(event) && pickStep(Number(tokenOf(event).dataset.index)));
-  output.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && tokenOf(event)) pickStep(Number(tokenOf(event).dataset.index));
-  });
+  wireOutput();
+  document.addEventListener("keydown", (event) => event.key === "Escape" && hideTooltip());
+  document.addEventListener("click", (event) => !event.target.closest?.("#output .token") && hideTooltip());
   $("step").addEventListener("change", () => showStep(Number($("step").value)));
   $("step-prev").addEventListener("click", () => showStep((state.selectedStep ?? 0) - 1));
   $("step-next").addEventListener("click", () => showStep((state.selectedStep ?? -1) + 1));
-  for (const tab of document.querySelectorAll(".tab")) {
-    tab.addEventListener("click", () => openTab(tab.dataset.panel));
-  }
-  $("heatmaps").addEventListener("click", (event) => {
-    const canvas = event.target.closest("canvas.heatmap");
-    if (canvas) selectHead(Number(canvas.dataset.layer), Number(canvas.dataset.head));
-  });
-  const pickedHead = () => ($("attention-head").value === "all" ? "all" : Number($("attention-head").value));
-  $("attention-layer").addEventListener("change", () => selectHead(Number($("attention-layer").value), pickedHead()));
-  $("attention-head").addEventListener("change", () => selectHead(state.layer, pickedHead()));
-  $("attention-tokens").addEventListener("click", (event) => {
-    const span = event.target.closest(".att-token");
-    if (span) showQuery(Number(span.dataset.position));
-  });
+  wireTabs();
+  wireAttention();
   loadInfo();
-}
-
-/* Clicking a token opens its step in the explainer. */
-function pickStep(index) {
-  openTab("explainer-panel");
-  showStep(index);
-  $("explainer-panel").scrollIntoView({ block: "nearest" });
 }
 
 document.addEventListener("DOMContentLoaded", init);

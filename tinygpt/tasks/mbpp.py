@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinygpt.console import progress_bar
-from tinygpt.eval.sandbox import SandboxLimits, SandboxResult, run_tests
-from tinygpt.eval.tasks import Task, TaskFileError
+from tinygpt.sandbox import SandboxLimits, SandboxResult, run_tests
+from tinygpt.tasks import Task, TaskFileError
 
 __all__ = ["DEFAULT_PROBLEMS", "SPLITS", "MBPPProblem", "Request", "Skipped", "check_references", "load_problems",
            "mbpp_tasks", "requests", "select_split", "to_task"]

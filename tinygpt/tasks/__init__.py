@@ -16,6 +16,11 @@ looks for each task's prompt + solution (and its prompt and its tests on their o
 distinctive) in training text, verbatim as a run of whole lines once indentation and blank lines are dropped.
 `suite_contamination(task, source_dirs)` checks one task against every `.py` file under some directories: the
 corpora, the standard library, or a prepared training split.
+
+Beside the format, this package holds MBPP's problems as tasks (`mbpp.py`), code that checks itself (`verify.py`) and
+the runner (`task_eval.py`) that `tinygpt eval-suite`, `eval-mbpp`, `eval-humaneval` and the training timeline share.
+It lies below `tinygpt.data` and `tinygpt.train` (`tinygpt.LAYERS`): data keeps these tasks out of training, and the
+timeline runs them, so neither needs to reach up into `tinygpt.eval`.
 """
 
 from __future__ import annotations

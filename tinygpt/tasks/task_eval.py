@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from tinygpt.code_completion import REPEATED_LINE_LIMIT, has_body, most_repeated_line
 from tinygpt.console import progress_bar
-from tinygpt.eval.sandbox import SandboxLimits, run_tests
-from tinygpt.eval.tasks import Task
-from tinygpt.eval.verify import first_candidate_config, verify
 from tinygpt.generate import Completion, generate
+from tinygpt.sandbox import SandboxLimits, run_tests
+from tinygpt.tasks import Task
+from tinygpt.tasks.verify import first_candidate_config, verify
 from tinytorch.generation import GenerationConfig
 
 __all__ = ["Attempt", "attempt_task", "describe", "judge", "report_verified", "run_tasks", "run_verified", "share",
@@ -74,7 +74,7 @@ def run_tasks(model, tokenizer, tasks: Sequence[Task], config: GenerationConfig,
 
 def run_verified(model, tokenizer, tasks: Sequence[Task], candidates: int, config: GenerationConfig,
                  limits: SandboxLimits) -> tuple[list[Attempt], dict[str, int]]:
-    """One attempt per task: the completion `tinygpt.eval.verify` chose from `candidates` (never by the task's
+    """One attempt per task: the completion `tinygpt.tasks.verify` chose from `candidates` (never by the task's
     tests), then judged by the task's tests. Where the prompt has `>>>` examples it chose the first candidate that
     passes them; where it has none, the first that compiles, defines the function and runs (a structural pass,
     which says nothing of behaviour and is never counted as a pass: only the task's tests decide that); where none

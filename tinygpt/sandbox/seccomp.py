@@ -1,5 +1,5 @@
-"""The sandbox's seccomp filter (`tinygpt/eval/sandbox.py` hands it to bubblewrap, or, unconfined, to the reaper of
-`sandbox_reaper.py`, which installs it before the runner starts): a classic-BPF program the kernel runs on every
+"""The sandbox's seccomp filter (`tinygpt.sandbox` hands it to bubblewrap, or, unconfined, to the reaper of
+`reaper.py`, which installs it before the runner starts): a classic-BPF program the kernel runs on every
 system call of the sandboxed process and its threads.
 
 It refuses two things the resource limits cannot bound:

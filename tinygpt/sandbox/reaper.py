@@ -1,10 +1,10 @@
 """The reaper: what stands in for bubblewrap when the sandbox runs unconfined (`SandboxLimits(allow_unconfined=True)`
-where bubblewrap is unavailable). `tinygpt/eval/sandbox.py` starts it, from this file's text, in place of each
+where bubblewrap is unavailable). `tinygpt.sandbox` starts it, from this file's text, in place of each
 runner:
 
     python -I -c REAPER tinygpt-sandbox:reaper FILTER python -I -c RUNNER tinygpt-sandbox:ROLE ...
 
-FILTER is the seccomp program in hex (`sandbox_filter.py`), or `none` on an architecture without one.
+FILTER is the seccomp program in hex (`seccomp.py`), or `none` on an architecture without one.
 
 It starts the runner as its only child, after installing the filter in that child (no new process, no System V IPC,
 threads still work); without a filter it sets RLIMIT_NPROC to 0 instead, which refuses an ordinary user's processes
