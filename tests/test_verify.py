@@ -28,10 +28,20 @@ def completion_of(body: str) -> Completion:
 
 def test_checks_come_from_the_prompts_examples() -> None:
     checks = verify_module.checks_from_prompt(PROMPT)
-    assert checks == "assert repr(square(3)) == '9', 'square(3)'\nassert repr(square(-2)) == '4', 'square(-2)'\n"
+    assert checks == ("assert (_got := repr(square(3))) == '9', 'square(3) gave ' + _got + ', expected 9'\n"
+                      "assert (_got := repr(square(-2))) == '4', 'square(-2) gave ' + _got + ', expected 4'\n")
     assert verify_module.checks_from_prompt('def f(x):\n    """No examples."""\n') == ""
     statement = verify_module.checks_from_prompt('def f():\n    """\n    >>> x = 2\n    >>> x\n    2\n    """\n')
-    assert statement == "x = 2\nassert repr(x) == '2', 'x'\n"
+    assert statement == "x = 2\nassert (_got := repr(x)) == '2', 'x gave ' + _got + ', expected 2'\n"
+
+
+def test_a_failed_example_says_what_it_gave_against_what_was_expected() -> None:
+    namespace = {"square": lambda x: x * x + 1}
+    checks = verify_module.checks_from_prompt(PROMPT)
+    with pytest.raises(AssertionError, match=r"^square\(3\) gave 10, expected 9$"):
+        exec(checks, namespace)
+    namespace["square"] = lambda x: x * x
+    exec(checks, namespace)  # right: nothing raised
 
 
 @pytest.fixture

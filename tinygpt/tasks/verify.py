@@ -76,7 +76,9 @@ def checks_from_prompt(prompt: str) -> str:
         for example in examples:
             source = example.source.strip()
             want = example.want.strip()
-            lines.append(f"assert repr({source}) == {want!r}, {source!r}" if want else source)
+            # a failed example says what it gave against what the docstring expects: "square(3) gave 10, expected 9"
+            lines.append(f"assert (_got := repr({source})) == {want!r}, {source + ' gave '!r} + _got + "
+                         f"{', expected ' + want!r}" if want else source)
     return "\n".join(lines) + "\n" if lines else ""
 
 
