@@ -21,7 +21,7 @@ for share in $shares; do
         --source_weights=real=$share,exercises=$exercises > $run.log 2>&1
     model=(--checkpoint $run/release/model.safetensors)
     tinygpt eval-suite "${model[@]}" --json $run/suite.json > $run/suite.txt 2>/dev/null
-    tinygpt eval-suite "${model[@]}" --suite tinygpt/eval/tasks/unseen.jsonl.gz --json $run/unseen.json \
+    tinygpt eval-suite "${model[@]}" --suite tinygpt/tasks/unseen.jsonl.gz --json $run/unseen.json \
         > $run/unseen.txt 2>/dev/null
     tinygpt eval-mbpp "${model[@]}" --split validation --json $run/mbpp_validation.json \
         > $run/mbpp_validation.txt 2>/dev/null
