@@ -26,6 +26,7 @@ from tinygpt.config import ConfigError, TrainConfig, build_config, parse_args
 from tinygpt.generate import generate, load_generator
 from tinytorch import optim
 from tinytorch.generation import (
+    STRATEGIES,
     Decoder,
     GenerationConfig,
     GenerationConfigError,
@@ -81,7 +82,7 @@ def test_non_finite_and_degenerate_settings_are_refused(settings, message):
     assert message in str(error.value)
 
 
-@pytest.mark.parametrize("strategy", ["greedy", "sample", "beam"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_non_finite_logits_stop_generation(strategy):
     decoder = fixed_decoder(np.full(VOCAB, np.nan))
     config = GenerationConfig(strategy=strategy, max_new_tokens=4, **({"num_beams": 2} if strategy == "beam" else {}))

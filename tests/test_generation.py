@@ -14,6 +14,7 @@ from tinygpt.code_completion import FunctionEnd, block_end, extract_function, fi
 from tinygpt.generate import gpt_decoder
 from tinygpt.model import GPT, GPTConfig
 from tinytorch.generation import (
+    STRATEGIES,
     Decoder,
     GenerationConfig,
     GenerationConfigError,
@@ -93,7 +94,7 @@ def test_reorder_follows_the_chosen_rows(model):
     np.testing.assert_allclose(logits, full_forward_logits(model, expected), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("strategy", ["greedy", "sample", "beam"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_long_inputs_never_crash_and_cache_does_not_change_tokens(model, strategy):
     prompts = np.random.default_rng(5).integers(0, VOCAB, (2, 2 * BLOCK + 3))
     extra = {"seed": 1} if strategy == "sample" else {"num_beams": 3} if strategy == "beam" else {}

@@ -203,7 +203,7 @@ def test_training_on_a_mixture_logs_bits_per_byte_per_source_and_resumes_exactly
     for _ in range(3):
         interrupted.train_step()
     interrupted.save()
-    resumed = Trainer(config, resume=True)
+    resumed = Trainer(config, resume_from=Path(config.out_dir) / "ckpt.safetensors")
     for _ in range(3):
         resumed.train_step()
     assert resumed.history == straight.history

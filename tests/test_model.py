@@ -75,19 +75,34 @@ def test_kv_cache_matches_full_forward():
     full = model(idx)[0].data
     with tt.no_grad():
         caches = model.new_kv_caches(2)
-        prefix = model(idx[:, :5], kv_caches=caches)[0].data
-        steps = [model(idx[:, t:t + 1], kv_caches=caches)[0].data[:, 0] for t in range(5, 12)]
+        prefix = model.decode(idx[:, :5], caches)
+        steps = [model.decode(idx[:, t:t + 1], caches)[:, 0] for t in range(5, 12)]
     np.testing.assert_allclose(prefix, full[:, :5], atol=1e-5)
     np.testing.assert_allclose(np.stack(steps, 1), full[:, 5:], atol=1e-5)
+
+
+def test_forward_with_caches_is_decode_and_refuses_targets():
+    model = GPT(TINY, seed=0)
+    idx = tokens(2, 6)
+    with tt.no_grad():
+        decoded = model.decode(idx, model.new_kv_caches(2), last_only=True)
+        logits, loss = model(idx, kv_caches=model.new_kv_caches(2), last_only=True)
+        np.testing.assert_array_equal(logits.data, decoded)
+        assert loss is None and decoded.shape == (2, 1, 50)
+        with pytest.raises(ValueError, match="targets with kv_caches"):
+            model(idx, idx, kv_caches=model.new_kv_caches(2))
+        with pytest.raises(ValueError, match="1 KV caches for 2 layers"):
+            model.decode(idx, model.new_kv_caches(2)[:1])
+    with pytest.raises(RuntimeError, match="no_grad"):
+        model.decode(idx, model.new_kv_caches(2))
 
 
 def cached_steps(model, idx, prefix=3):
     """Logits of every position after `prefix`, fed one token at a time through the KV cache."""
     with tt.no_grad():
         caches = model.new_kv_caches(idx.shape[0])
-        model(idx[:, :prefix], kv_caches=caches)
-        return np.stack([model(idx[:, t:t + 1], kv_caches=caches)[0].data[:, 0] for t in range(prefix, idx.shape[1])],
-                        1)
+        model.decode(idx[:, :prefix], caches)
+        return np.stack([model.decode(idx[:, t:t + 1], caches)[:, 0] for t in range(prefix, idx.shape[1])], 1)
 
 
 def test_decoding_follows_weight_updates():
@@ -106,7 +121,7 @@ def test_decoding_follows_weight_updates():
 def test_decoding_rejects_token_ids_outside_the_vocabulary():
     model = GPT(TINY, seed=0)
     with tt.no_grad(), pytest.raises(ValueError, match=r"token ids must be in \[0, 50\)"):
-        model(np.array([[3, 50]]), kv_caches=model.new_kv_caches(1))
+        model.decode(np.array([[3, 50]]), model.new_kv_caches(1))
 
 
 def test_tiny_model_memorizes_a_sequence():

@@ -302,31 +302,45 @@ def test_multi_head_attention_rejects_indivisible_heads():
 def test_kv_cache_token_by_token_matches_full_causal_attention():
     tt.manual_seed(0)
     mha = nn.MultiHeadAttention(C, N_HEAD).eval()
-    x = tt.tensor(float_input(B, T, C))
+    x = float_input(B, T, C)
     with tt.no_grad():
-        full = mha(x).numpy()
+        full = mha(tt.tensor(x)).numpy()
         cache = nn.KVCache(B, N_HEAD, T, C // N_HEAD)
-        steps = [mha(x[:, t:t + 1], kv_cache=cache).numpy() for t in range(T)]
+        steps = [mha.infer(x[:, t:t + 1], cache) for t in range(T)]
     np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
     assert cache.length == T
 
 
 def test_kv_cache_prompt_then_tokens_through_a_block():
+    """The block's one function: a Tensor without a cache, raw arrays with one; the same outputs."""
     tt.manual_seed(0)
     block = nn.TransformerBlock(C, N_HEAD).eval()
-    x = tt.tensor(float_input(B, T, C))
+    x = float_input(B, T, C)
     with tt.no_grad():
-        full = block(x).numpy()
+        full = block(tt.tensor(x)).numpy()
         cache = nn.KVCache(B, N_HEAD, T + 2, C // N_HEAD)
-        outputs = [block(x[:, :3], kv_cache=cache).numpy()] + [block(x[:, t:t + 1], kv_cache=cache).numpy()
-                                                               for t in range(3, T)]
+        outputs = [block(x[:, :3], kv_cache=cache)] + [block(x[:, t:t + 1], kv_cache=cache) for t in range(3, T)]
     np.testing.assert_allclose(np.concatenate(outputs, axis=1), full, atol=1e-5)
 
 
-def test_kv_cache_needs_no_grad_and_room():
+def test_layers_infer_what_their_forward_computes():
+    tt.manual_seed(0)
+    x = float_input(B, T, C)
+    for layer in (nn.Linear(C, 3), nn.Linear(C, 3, bias=False), nn.LayerNorm(C), nn.LayerNorm(C, bias=False),
+                  nn.MLP(C), nn.MLP(C, approximate="none")):
+        np.testing.assert_allclose(layer.infer(x), layer(tt.tensor(x)).numpy(), atol=1e-5, err_msg=repr(layer))
+    positions = np.array([[0, 3, 1]])
+    for table in (nn.Embedding(5, C), nn.SinusoidalPositionalEncoding(5, C)):
+        np.testing.assert_array_equal(table.infer(positions), table(positions).numpy())
+
+
+def test_kv_cache_needs_no_grad_raw_arrays_and_room():
     mha = nn.MultiHeadAttention(C, N_HEAD)
+    block = nn.TransformerBlock(C, N_HEAD)
     cache = nn.KVCache(1, N_HEAD, 2, C // N_HEAD)
     with pytest.raises(RuntimeError, match="no_grad"):
-        mha(tt.randn(1, 1, C), kv_cache=cache)
+        mha.infer(float_input(1, 1, C), cache)
+    with tt.no_grad(), pytest.raises(TypeError, match="raw array"):
+        block(tt.randn(1, 1, C), kv_cache=cache)
     with tt.no_grad(), pytest.raises(ValueError, match="exceed"):
-        mha(tt.randn(1, 3, C), kv_cache=cache)
+        mha.infer(float_input(1, 3, C), cache)

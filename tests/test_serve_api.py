@@ -27,7 +27,7 @@ from tinygpt.serve.session import EVENTS_AHEAD
 from tinygpt.serve.worker import TimedOut
 from tinygpt.tasks import verify as verify_module
 from tinytorch import threads
-from tinytorch.generation import DecodingTrace, GenerationConfig, GenerationConfigError
+from tinytorch.generation import STRATEGIES, DecodingTrace, GenerationConfig, GenerationConfigError
 
 PROMPT = "def add(a, b):"
 NOT_OPTIONS = ("prompt", "stop", "complete_function", "use_cache", "client_id")
@@ -78,6 +78,7 @@ SETTINGS = [
     {"strategy": "beam", "max_new_tokens": 8, "num_beams": 3, "length_penalty": 0.5, "num_return_sequences": 2,
      "early_stopping": True},
     {"strategy": "beam", "max_new_tokens": 6, "complete_function": True},
+    {"max_new_tokens": 6, "num_beams": 2},  # beam search, as on the command line: the setting names the strategy
 ]
 
 
@@ -90,7 +91,7 @@ def test_every_control_gives_the_tokens_of_tinygpt_generate(client, loaded, sett
     assert done["finish_reason"] == expected[0].finish_reason
     assert events["start"][0]["prompt"] == expected[0].prompt
     assert done["all_tokens"][-len(done["tokens"]):] == done["tokens"]
-    if settings.get("strategy") == "beam":
+    if settings.get("strategy") == "beam" or "num_beams" in settings:
         hypotheses = events["beam"][0]["hypotheses"]
         assert [h["tokens"] for h in hypotheses] == [c.tokens for c in expected]
         assert [h["score"] for h in hypotheses] == pytest.approx([c.score for c in expected])
@@ -229,7 +230,7 @@ def test_info_describes_the_model_the_limits_and_the_defaults(client, loaded):
     assert info["defaults"]["temperature"] is None and info["defaults"]["stop"] == []
     assert info["strategy_defaults"]["sample"]["temperature"] == 0.8
     assert info["strategy_defaults"]["beam"]["num_beams"] == 4
-    assert info["strategies"] == ["greedy", "sample", "beam"]
+    assert info["strategies"] == list(STRATEGIES)
 
 
 def test_the_page_and_its_files_are_served_from_the_package(client):
@@ -384,7 +385,7 @@ def test_serve_checks_the_host_header_only_on_a_loopback_address():
     ({"seed": 1.5}, "seed", "integer"),
     ({"early_stopping": "maybe"}, "early_stopping", "'never'"),
     ({"strategy": "greedy", "temperature": 0.5}, "temperature", "only to strategy 'sample'"),
-    ({"num_beams": 3}, "num_beams", "only to strategy 'beam'"),
+    ({"strategy": "sample", "num_beams": 3}, "num_beams", "only to strategy 'beam'"),
     ({"strategy": "beam", "num_beams": 2, "num_return_sequences": 3}, "num_return_sequences", "<= num_beams"),
     ({"strategy": "greedy", "num_return_sequences": 2}, "num_return_sequences", "greedy"),
 ])

@@ -303,9 +303,9 @@ def test_non_ascii_text_streams_whole_characters_and_the_count_is_what_is_shown(
 
 
 def test_stop_leaves_what_was_generated_inspectable(server, browser, monkeypatch):
-    forward = StoppableModel.__call__
-    monkeypatch.setattr(StoppableModel, "__call__", lambda self, *args, **kwargs: (
-        time.sleep(0.05), forward(self, *args, **kwargs))[1])  # slow enough to stop half-way
+    decode = StoppableModel.decode  # each token's pass through the KV cache
+    monkeypatch.setattr(StoppableModel, "decode", lambda self, *args, **kwargs: (
+        time.sleep(0.05), decode(self, *args, **kwargs))[1])  # slow enough to stop half-way
     open_page(browser, server)
     fill(browser, "prompt", "def add(a, b):")
     fill(browser, "max_new_tokens", "300")

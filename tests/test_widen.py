@@ -83,6 +83,11 @@ def test_the_command_writes_a_checkpoint_that_training_continues(tiny_dataset, t
     assert train_main([*flags, f"--out_dir={tmp_path / 'grown'}", "--n_head=4", "--n_embd=64", "--max_steps=2",
                        f"--init_from={wide_path}"]) == 0
     assert (tmp_path / "grown" / "ckpt.safetensors").is_file()
+    # resumed with the narrow model still named as init_from (as a config file shared by both runs names it): the
+    # checkpoint has the weights, init_from is not read
+    assert train_main([*flags, f"--out_dir={tmp_path / 'grown'}", "--n_head=4", "--n_embd=64", "--max_steps=3",
+                       f"--init_from={base / 'ckpt.safetensors'}", "--resume"]) == 0
+    assert load_model(tmp_path / "grown" / "ckpt.safetensors")[1]["step"] == 3
 
 
 def test_the_command_refuses_bad_input_in_one_line(tmp_path, release, capsys):

@@ -18,6 +18,10 @@ How a prompt is read:
   and the model could never write an indented body after `def f(x):\n`. `Completion.prompt` is the prompt without
   that last token; `prompt + text` is the whole document.
 
+A decoding request becomes a GenerationConfig in one builder, `decoding_config`, whichever door it comes in by (the
+command line, the playground, the evaluations, verify): it owns the defaults (STRATEGY_DEFAULTS for every door,
+DOOR_DEFAULTS where a door differs, and why) and checks the request once.
+
 The decoding itself (processors, greedy, sampling, beam search, KV cache) lives in `tinytorch.generation`; this
 module connects it to a GPT and a tokenizer and adds code-aware stopping (`complete_function`, see
 `code_completion.py`). Bad input raises `GenerateError` (a checkpoint or tokenizer that cannot be read) or
@@ -37,6 +41,7 @@ from tinygpt.checkpoint import CheckpointError, load_model
 from tinygpt.code_completion import FunctionBlock, FunctionEnd, extract_function, prepare_prompt
 from tinygpt.model import GPT
 from tinytorch.generation import (
+    STRATEGY_SETTINGS,
     BeamTrace,
     Decoder,
     DecodingTrace,
@@ -52,9 +57,9 @@ from tinytorch.generation import (
 from tinytorch.generation import generate as generate_ids
 from tinytorch.text import END_OF_TEXT, load_tokenizer
 
-__all__ = ["DEFAULT_CHECKPOINT", "MAX_NEW_TOKENS", "STRATEGY_DEFAULTS", "Completion", "GenerateError",
-           "decoding_config", "encode_prompt", "end_of_text_id", "generate", "gpt_decoder", "load_generator",
-           "make_completion"]
+__all__ = ["DEFAULT_CHECKPOINT", "DOOR_DEFAULTS", "STRATEGY_DEFAULTS", "Completion", "DoorDefaults", "GenerateError",
+           "chosen_strategy", "decoding_config", "encode_prompt", "end_of_text_id", "generate", "gpt_decoder",
+           "load_generator", "make_completion"]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPOSITORY / "models" / "tinygpt-finish" / "model.safetensors"  # the shipped model, any cwd
@@ -64,23 +69,65 @@ class GenerateError(ValueError):
     """Bad input to generation (checkpoint, tokenizer, prompt, settings); the message is one line for a person."""
 
 
-# What a setting left out means, wherever a request comes from (`tinygpt generate`, the playground, the evaluations):
-# the strategy is beam search when num_beams is given, else sampling; sampling is top-p 0.95 at temperature 0.8,
-# beam search keeps 4 beams.
-MAX_NEW_TOKENS = 128
+# ---- the decoding request: one builder for every door a request comes in by -------------------------------------
+# A strategy's settings left out, the same at every door: sampling is top-p 0.95 at temperature 0.8, beam search
+# keeps 4 beams; every other setting left out is GenerationConfig's own (off).
 STRATEGY_DEFAULTS = {"greedy": {}, "sample": {"temperature": 0.8, "top_p": 0.95}, "beam": {"num_beams": 4}}
 
 
-def decoding_config(strategy: str | None = None, max_new_tokens: int = MAX_NEW_TOKENS,
+@dataclass(frozen=True)
+class DoorDefaults:
+    """What a request that leaves a setting out gets at one door."""
+
+    strategy: str  # when the request names none and gives no setting that only one strategy reads
+    max_new_tokens: int
+    seed: int | None = None  # sampling's seed when none is given; None draws afresh each time
+
+
+# Where a door's defaults differ from another's, the comment says why.
+DOOR_DEFAULTS = {
+    "api": DoorDefaults("greedy", 64),  # `generate` without a config: GenerationConfig's own defaults
+    "generate": DoorDefaults("sample", 128),  # `tinygpt generate`: a person reads varied completions, a screenful
+    "playground": DoorDefaults("sample", 64),  # streamed to a browser: 64 tokens keep the page responsive
+    "verify": DoorDefaults("greedy", 128),  # the first candidate is deterministic; verify draws the samples after it
+    "eval-suite": DoorDefaults("greedy", 128, seed=0),  # a measurement repeats exactly; suite bodies are short
+    "eval-mbpp": DoorDefaults("greedy", 256, seed=0),  # MBPP's solutions run longer than the suite's
+    "eval-humaneval": DoorDefaults("greedy", 256, seed=0),  # and so do HumanEval's
+    "eval-functions": DoorDefaults("greedy", 256, seed=0),  # a held-out function's whole body
+}
+
+
+def chosen_strategy(strategy: str | None, settings: dict, door: str = "generate") -> str:
+    """The strategy a request decodes with: the one it names, else the one whose own settings it gives
+    (`STRATEGY_SETTINGS`, sampling's first; None is a setting left out), else its door's."""
+    if strategy is not None:
+        return strategy
+    given = {name for name, value in settings.items() if value is not None}
+    owner = next((name for name, own in STRATEGY_SETTINGS.items() if given & own.keys()), None)
+    return owner or door_defaults(door).strategy
+
+
+def door_defaults(door: str) -> DoorDefaults:
+    if door not in DOOR_DEFAULTS:
+        raise ValueError(f"unknown door {door!r}; expected one of {', '.join(DOOR_DEFAULTS)}")
+    return DOOR_DEFAULTS[door]
+
+
+def decoding_config(strategy: str | None = None, max_new_tokens: int | None = None, *, door: str = "generate",
                     **settings) -> GenerationConfig:
-    """The GenerationConfig a request asks for: `settings` are GenerationConfig fields, None meaning left out (its
-    default above). Checked here, once: GenerationConfigError names the setting that is out of range."""
-    if strategy is None:
-        strategy = "beam" if settings.get("num_beams") is not None else "sample"
+    """The GenerationConfig a request asks for, whichever door (a key of DOOR_DEFAULTS) it came in by: `settings` are
+    GenerationConfig fields, None meaning left out. The strategy is `chosen_strategy`'s; a setting left out is the
+    strategy's default (STRATEGY_DEFAULTS), the door's token limit and, where the strategy reads a seed, the door's
+    seed. Checked here, once: GenerationConfigError names the setting that is out of range (its `field`)."""
+    defaults = door_defaults(door)
+    strategy = chosen_strategy(strategy, settings, door)
+    max_new_tokens = defaults.max_new_tokens if max_new_tokens is None else max_new_tokens
     if isinstance(max_new_tokens, int) and not isinstance(max_new_tokens, bool) and max_new_tokens < 1:
         # 0 would give back the prompt without the last token, which token healing took to regenerate it
-        raise GenerationConfigError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        raise GenerationConfigError(f"max_new_tokens must be >= 1, got {max_new_tokens}", "max_new_tokens")
     given = {name: value for name, value in settings.items() if value is not None}
+    if "seed" in STRATEGY_SETTINGS.get(strategy, {}) and "seed" not in given and defaults.seed is not None:
+        given["seed"] = defaults.seed
     return GenerationConfig(**{"strategy": strategy, "max_new_tokens": max_new_tokens,
                                **STRATEGY_DEFAULTS.get(strategy, {}), **given})
 
@@ -189,8 +236,9 @@ def gpt_decoder(model: GPT, use_cache: bool = True) -> Decoder:
 
     def step(tokens: np.ndarray, kv_caches: list | None) -> np.ndarray:
         with tt.no_grad():
-            logits, _ = model(tokens, kv_caches=kv_caches, last_only=True)
-        return logits.data[:, -1, :]
+            if kv_caches is None:  # the whole window again, as training reads it
+                return model(tokens, last_only=True)[0].data[:, -1, :]
+            return model.decode(tokens, kv_caches, last_only=True)[:, -1, :]
 
     return Decoder(step, model.config.block_size, model.new_kv_caches, use_cache=use_cache,
                    vocab_size=model.config.vocab_size, row_bytes=decoding_row_bytes(model))
@@ -201,7 +249,8 @@ def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: Genera
              stream: Callable[[str], object] | None = None, use_cache: bool = True,
              trace: DecodingTrace | BeamTrace | None = None,
              on_token: Callable[[int], object] | None = None) -> list[Completion]:
-    """Continue each prompt; returns `config.num_return_sequences` completions per prompt, prompt by prompt.
+    """Continue each prompt; returns `config.num_return_sequences` completions per prompt, prompt by prompt. Without
+    a config: the "api" door's defaults (greedy, 64 tokens).
 
     Prompts with the same number of tokens run as one batch (rows of a batch must line up position by position);
     with `complete_function` each prompt runs alone, because the end of a function depends on its own prompt.
@@ -218,7 +267,7 @@ def generate(model: GPT, tokenizer, prompts: str | Sequence[str], config: Genera
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     encoded = [encode_prompt(tokenizer, prepare_prompt(prompt)) for prompt in prompts]
     eot = end_of_text_id(tokenizer)
-    config = (config or GenerationConfig()).with_eos(eot)  # checked when it was built
+    config = (config or decoding_config(door="api")).with_eos(eot)  # checked when it was built
     if stream is not None and (len(encoded) != 1 or config.num_return_sequences != 1 or complete_function):
         raise ValueError("streaming shows a single sequence: one prompt, one return sequence, no complete_function")
     if trace is not None and len(encoded) != 1:

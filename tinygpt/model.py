@@ -6,6 +6,10 @@ Parameter names and math follow GPT-2 exactly (pre-LN blocks, GELU with the tanh
 epsilon 1e-5, learned positions, the output head tied to the token embedding), so a checkpoint exports to
 Hugging Face's GPT2LMHeadModel unchanged. Sinusoidal positions and bidirectional attention are options that
 GPT-2 lacks; they stay off by default.
+
+One computation, two ways to run it: `forward` on Tensors of whole windows, the graph recorded (training), and
+`decode` through a KV cache on raw arrays (generation). Both call each `TransformerBlock` the same way, with a cache
+or without.
 """
 
 from __future__ import annotations
@@ -118,21 +122,20 @@ class GPT(nn.Module):
             param._version += 1
 
     def forward(self, idx, targets=None, kv_caches: list[nn.KVCache] | None = None, last_only: bool = False):
-        """idx (B, T) token ids -> (logits (B, T, V), or (B, 1, V) if last_only, and None), or with targets (B, T)
-        (None, mean cross-entropy loss).
+        """Training and whole-window passes: idx (B, T) token ids -> (logits (B, T, V), or (B, 1, V) if last_only,
+        and None), or with targets (B, T) (None, mean cross-entropy loss).
 
-        With `kv_caches` (one per layer, inference only) idx holds just the new tokens, placed after the
-        positions already cached.
+        Cached inference is `decode`; `kv_caches` given here hands the call to it (its logits as a Tensor). It
+        computes no loss, so targets with kv_caches are refused.
         """
+        if kv_caches is not None:
+            if targets is not None:
+                raise ValueError("GPT: targets with kv_caches: the loss is forward's, without caches (training); "
+                                 "decoding through the caches is inference only")
+            return tt.Tensor._wrap(self.decode(idx, kv_caches, last_only)), None
         idx = idx.data if isinstance(idx, tt.Tensor) else np.asarray(idx)
-        batch, time = idx.shape
-        start = kv_caches[0].length if kv_caches else 0
-        if start + time > self.config.block_size:
-            raise ValueError(f"GPT: {start + time} positions exceed block_size {self.config.block_size}")
-        positions = np.arange(start, start + time)
-        if kv_caches:
-            return self._decode(idx, positions, kv_caches, last_only), None
-        x = self.drop(self.wte(idx) + self.wpe(positions))  # (B, T, C)
+        _, time = idx.shape
+        x = self.drop(self.wte(idx) + self.wpe(self._positions(0, time)))  # (B, T, C)
         for block in self.h:
             x = block(x)
         if last_only:
@@ -142,30 +145,41 @@ class GPT(nn.Module):
             return None, F.linear_cross_entropy(x, self.lm_head.weight, targets)
         return self.lm_head(x), None  # (B, T, V)
 
-    def _decode(self, idx: np.ndarray, positions: np.ndarray, kv_caches: list[nn.KVCache], last_only: bool,
-                attentions: list | None = None) -> tt.Tensor:
-        """forward's computation for inference, on raw arrays and without a graph, through the KV caches: the same
-        embeddings, blocks (`TransformerBlock.step`, which is `TransformerBlock.forward` writing to and reading from
-        the cache), final norm and tied head. It is the decoding hot path and, with `attentions` (each block appends
-        its attention probabilities), `forward_with_attentions`; tests hold its logits equal to forward's."""
-        if tt.is_grad_enabled():
-            raise RuntimeError("GPT: the KV cache is for inference; run it under tinytorch.no_grad()")
+    def decode(self, idx, kv_caches: list[nn.KVCache], last_only: bool = False,
+               attentions: list | None = None) -> np.ndarray:
+        """Cached inference, as generation runs it: idx (B, T) holds only the new tokens, placed after the positions
+        already in `kv_caches` (one per layer, from new_kv_caches), to which their keys and values are appended ->
+        logits (B, T, V), or (B, 1, V) if last_only, a raw array. Under tinytorch.no_grad() only.
+
+        forward's computation on raw arrays, without a graph: the same embeddings, the same blocks (each
+        `TransformerBlock` called with its cache), final norm and tied head; tests hold its logits equal to forward's.
+        With `attentions`, each block appends its attention probabilities (`forward_with_attentions`)."""
+        idx = idx.data if isinstance(idx, tt.Tensor) else np.asarray(idx)
+        if len(kv_caches) != len(self.h):
+            raise ValueError(f"GPT: {len(kv_caches)} KV caches for {len(self.h)} layers; make them with new_kv_caches")
+        _, time = idx.shape
+        positions = self._positions(kv_caches[0].length, time)
         if idx.size and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
             raise ValueError(f"GPT: token ids must be in [0, {self.config.vocab_size}), got {idx.min()}..{idx.max()}")
-        x = self.wte.weight.data[idx] + self.wpe(positions).data  # (B, T, C)
-        for block, cache in zip(self.h, kv_caches, strict=True):
-            x = block.step(x, cache, attentions)
+        x = self.wte.infer(idx) + self.wpe.infer(positions)  # (B, T, C)
+        for block, cache in zip(self.h, kv_caches):
+            x = block(x, kv_cache=cache, attentions=attentions)
         if last_only:
             x = x[:, -1:, :]
-        ln_f = self.ln_f
-        x = fused.layer_norm_inference(x, ln_f.weight.data, None if ln_f.bias is None else ln_f.bias.data, ln_f.eps)
-        return tt.Tensor._wrap(fused.linear_inference(x, self.lm_head.weight.data, None))  # (B, T, V)
+        x = self.ln_f.infer(x)
+        return fused.linear_inference(x, self.lm_head.weight.data, None)  # (B, T, V)
+
+    def _positions(self, start: int, time: int) -> np.ndarray:
+        """The positions of `time` tokens placed after `start` others; refused beyond block_size."""
+        if start + time > self.config.block_size:
+            raise ValueError(f"GPT: {start + time} positions exceed block_size {self.config.block_size}")
+        return np.arange(start, start + time)
 
     def forward_with_attentions(self, idx) -> tuple[np.ndarray, list[np.ndarray]]:
         """Inspection, as transformers' `output_attentions=True`: idx (B, T) -> (logits (B, T, V), attentions), where
         attentions[layer] (B, n_head, T, T) holds the attention probabilities of that layer's forward pass: row i of
         a head is how much position i drew on each earlier position (causal: zero above the diagonal; rows sum to 1).
-        Raw arrays, no graph: `_decode` over fresh caches; the logits equal forward's."""
+        Raw arrays, no graph: `decode` over fresh caches; the logits equal forward's."""
         idx = idx.data if isinstance(idx, tt.Tensor) else np.asarray(idx)
         if idx.ndim != 2 or idx.shape[1] > self.config.block_size:
             raise ValueError(f"GPT: forward_with_attentions takes (batch, time <= {self.config.block_size}) token "
@@ -173,8 +187,8 @@ class GPT(nn.Module):
         attentions: list[np.ndarray] = []
         with tt.no_grad():
             caches = self.new_kv_caches(idx.shape[0], max_len=max(idx.shape[1], 1))
-            logits = self._decode(idx, np.arange(idx.shape[1]), caches, False, attentions)
-        return logits.data, attentions
+            logits = self.decode(idx, caches, attentions=attentions)
+        return logits, attentions
 
     def new_kv_caches(self, batch_size: int, max_len: int | None = None) -> list[nn.KVCache]:
         head_size = self.config.n_embd // self.config.n_head

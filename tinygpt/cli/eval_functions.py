@@ -14,17 +14,20 @@ from pathlib import Path
 import numpy as np
 
 from tinygpt.cli import ArgumentParser, output_file, write_text_file
-from tinygpt.cli.generate import run_generating_command
+from tinygpt.cli.generate import config_from_args, run_generating_command
 from tinygpt.code_completion import REPEATED_LINE_LIMIT
 from tinygpt.eval.functions import evaluate, held_out_functions, load_splits, normalize
 from tinygpt.generate import (
     DEFAULT_CHECKPOINT,
+    DOOR_DEFAULTS,
     REPOSITORY,
     GenerateError,
     load_generator,
 )
 from tinygpt.tasks.task_eval import share
-from tinytorch.generation import GenerationConfig
+from tinytorch.generation import STRATEGIES, STRATEGY_SETTINGS, GenerationConfig
+
+DOOR = "eval-functions"  # this command's defaults in tinygpt.generate.DOOR_DEFAULTS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,9 +38,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="its meta.json names the source")
     parser.add_argument("--source", type=Path, help="directory of .py files (default: the one in meta.json)")
     parser.add_argument("-n", "--num-functions", type=int, default=50, help="functions to complete (default 50)")
-    parser.add_argument("--seed", type=int, default=0, help="which functions are drawn (and sampling draws)")
-    parser.add_argument("--max-new-tokens", type=int, default=256, help="tokens to generate at most")
-    parser.add_argument("--strategy", choices=["greedy", "sample"], default="greedy", help="(default: greedy)")
+    defaults = DOOR_DEFAULTS[DOOR]
+    parser.add_argument("--seed", type=int, default=defaults.seed,
+                        help="which functions are drawn (and sampling draws)")
+    parser.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens,
+                        help="tokens to generate at most")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=defaults.strategy,
+                        help=f"(default: {defaults.strategy})")
+    parser.set_defaults(door=DOOR)
     parser.add_argument("--json", type=output_file, help="also write every completion and its results here")
     parser.add_argument("--verbose", action="store_true", help="one line per function on stderr")
     args = parser.parse_args(argv)
@@ -48,6 +56,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.seed < 0:
         parser.error(f"--seed must be >= 0, got {args.seed}")
     return args
+
+
+def decoding(args: argparse.Namespace) -> GenerationConfig:
+    """The GenerationConfig of the options, from the one builder at this command's door; --seed, which also draws the
+    functions, seeds a strategy that reads one."""
+    reads_seed = "seed" in STRATEGY_SETTINGS.get(args.strategy, {})
+    return config_from_args(args, {"strategy": args.strategy, "max_new_tokens": args.max_new_tokens,
+                                   "seed": args.seed if reads_seed else None})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,8 +83,7 @@ def run(argv: list[str] | None) -> int:
     picked = sorted(rng.choice(len(candidates), min(args.num_functions, len(candidates)), replace=False))
     samples = [candidates[i] for i in picked]
     train_text = normalize("\n".join(f.text for f in train_files))
-    sampling = {"temperature": 0.8, "top_p": 0.95, "seed": args.seed} if args.strategy == "sample" else {}
-    config = GenerationConfig(strategy=args.strategy, max_new_tokens=args.max_new_tokens, **sampling)
+    config = decoding(args)
     results = evaluate(model, tokenizer, samples, train_text, config, args.verbose)
     total = len(results)
     print(f"eval-functions: {total} held-out functions (of {len(candidates)} with docstrings in {len(held_out)} "

@@ -16,7 +16,7 @@ from tinygpt.cli.eval_options import (
     SAMPLING_OPTIONS,
     add_beam_arguments,
     add_common_arguments,
-    decoding_config,
+    eval_config,
     sandbox_limits,
 )
 from tinygpt.cli.generate import run_generating_command
@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=0, help="sampled completions per problem for pass@k (default 0)")
     parser.add_argument("--k", type=int, nargs="+", default=[1, 10, 100], help="pass@k to report, each <= --samples "
                                                                                "(default: 1 10 100)")
-    add_common_arguments(parser, max_new_tokens=256, with_strategy=False)
+    add_common_arguments(parser, "eval-humaneval", with_strategy=False)
     add_beam_arguments(parser.add_argument_group("beam search (the pass@1 run, instead of greedy)"))
     args = parser.parse_args(argv)
     if args.length_penalty is not None and args.num_beams is None:
@@ -62,8 +62,8 @@ def run(argv: list[str] | None) -> int:
     args = parse_args(argv)
     problems_file = args.problems or humaneval_problems_file()
     problems = load_tasks(problems_file)[:args.limit]
-    first = decoding_config(args, "greedy" if args.num_beams is None else "beam")  # the pass@1 run
-    sampled = decoding_config(args, "sample", num_return_sequences=args.samples) if args.samples else None
+    first = eval_config(args, sampling_options=False)  # the pass@1 run: greedy, or beam search with --num-beams
+    sampled = eval_config(args, "sample", num_return_sequences=args.samples) if args.samples else None
     limits = sandbox_limits(args)
     model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
     if sampled is not None:

@@ -21,7 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tinygpt.cli import ArgumentParser, print_stderr, write_text_file
-from tinygpt.cli.eval_options import add_common_arguments, decoding_config, sandbox_limits
+from tinygpt.cli.eval_options import add_common_arguments, eval_config, sandbox_limits
 from tinygpt.cli.generate import run_generating_command
 from tinygpt.console import printable
 from tinygpt.generate import load_generator
@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="one line per problem on stderr")
     parser.add_argument("--check-references", action="store_true",
                         help="load no model: run each reference solution against its tests and count the passes")
-    add_common_arguments(parser, max_new_tokens=256)
+    add_common_arguments(parser, "eval-mbpp")
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error(f"--limit must be >= 1, got {args.limit}")
@@ -68,7 +68,7 @@ def run(argv: list[str] | None) -> int:
         print(f"eval-mbpp --check-references: {where}")
         report["references"] = report_references(tasks, args)
     else:
-        config = decoding_config(args)
+        config = eval_config(args)
         limits = sandbox_limits(args)
         model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
         print(f"eval-mbpp: {where}; {describe(config)}; {args.checkpoint}")

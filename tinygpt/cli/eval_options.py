@@ -1,5 +1,6 @@
-"""The command-line options that `tinygpt eval-suite` and `tinygpt eval-humaneval` share, and how they become a
-decoding config and sandbox limits (the engine they drive is `task_eval.py`)."""
+"""The command-line options that `tinygpt eval-suite`, `eval-mbpp` and `eval-humaneval` share, and how they become a
+decoding config (the one builder, `tinygpt.generate.decoding_config`, at each command's door) and sandbox limits (the
+engine they drive is `task_eval.py`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import argparse
 from pathlib import Path
 
 from tinygpt.cli import output_file, print_stderr
-from tinygpt.cli.generate import add_sampling_arguments, option_message
-from tinygpt.generate import DEFAULT_CHECKPOINT, GenerateError
-from tinygpt.generate import decoding_config as api_decoding_config
+from tinygpt.cli.generate import (
+    add_sampling_arguments,
+    config_from_args,
+    decoding_request,
+    setting_default,
+    strategy_help,
+)
+from tinygpt.generate import DEFAULT_CHECKPOINT, DOOR_DEFAULTS, GenerateError, chosen_strategy
 from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
-from tinytorch.generation import GenerationConfig, GenerationConfigError
+from tinytorch.generation import STRATEGIES, STRATEGY_SETTINGS, GenerationConfig
 
 __all__ = ["BEAM_OPTIONS", "MAX_MEMORY_MB", "MAX_TIMEOUT_S", "SAMPLING_OPTIONS", "add_beam_arguments",
-           "add_common_arguments", "decoding_config", "sandbox_limits", "timeout_problem"]
+           "add_common_arguments", "eval_config", "sandbox_limits", "timeout_problem"]
 
 SAMPLING_OPTIONS = ("temperature", "top_k", "top_p", "min_p", "seed")
 BEAM_OPTIONS = ("num_beams", "length_penalty")
@@ -24,19 +30,21 @@ MAX_TIMEOUT_S = 600
 MAX_MEMORY_MB = 1 << 20  # 1 TiB
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, with_strategy: bool = True) -> None:
-    """Model, decoding (as `tinygpt generate`; greedy unless a sampling option, --seed included, or --num-beams is
-    given), sandbox and output. `with_strategy` adds --strategy and beam search's options."""
+def add_common_arguments(parser: argparse.ArgumentParser, door: str, with_strategy: bool = True) -> None:
+    """Model, decoding (as `tinygpt generate`, with the defaults of `door`: greedy unless a sampling option, --seed
+    included, or --num-beams is given), sandbox and output. `with_strategy` adds --strategy and beam search's
+    options."""
     model = parser.add_argument_group("model")
     model.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="a trained TinyGPT (.safetensors)")
     model.add_argument("--tokenizer", type=Path, help="(default: tokenizer.json next to the checkpoint)")
     decoding = parser.add_argument_group("decoding")
     if with_strategy:
-        decoding.add_argument("--strategy", choices=["greedy", "sample", "beam"],
-                              help="(default: greedy; sample when a sampling option is given, beam with --num-beams)")
+        decoding.add_argument("--strategy", choices=STRATEGIES, help=strategy_help(door))
         add_beam_arguments(decoding)
-    decoding.add_argument("--max-new-tokens", type=int, default=max_new_tokens, help="tokens to generate at most")
-    add_sampling_arguments(decoding)
+    decoding.add_argument("--max-new-tokens", type=int, default=DOOR_DEFAULTS[door].max_new_tokens,
+                          help="tokens to generate at most")
+    add_sampling_arguments(decoding, door)
+    parser.set_defaults(door=door)
     sandbox = parser.add_argument_group("sandbox and output")
     sandbox.add_argument("--timeout", type=float, default=5.0,
                          help=f"seconds per program, wall clock, at most {MAX_TIMEOUT_S} (default 5)")
@@ -51,34 +59,36 @@ def add_common_arguments(parser: argparse.ArgumentParser, max_new_tokens: int, w
 
 def add_beam_arguments(group) -> None:
     """--num-beams and --length-penalty; beam search's best hypothesis is the one attempt judged."""
-    group.add_argument("--num-beams", type=int, help="beam: beams kept (default 4); the best one is judged")
-    group.add_argument("--length-penalty", type=float, help="beam: exponent of the length normalisation (1)")
+    group.add_argument("--num-beams", type=int,
+                       help=f"beam: beams kept (default {setting_default('num_beams')}); the best one is judged")
+    group.add_argument("--length-penalty", type=float,
+                       help=f"beam: exponent of the length normalisation ({setting_default('length_penalty')})")
 
 
-def decoding_config(args: argparse.Namespace, strategy: str | None = None, **overrides) -> GenerationConfig:
-    """The GenerationConfig the decoding options ask for, validated; errors name the option (GenerateError).
-    `strategy` overrides --strategy; greedy and beam ignore the sampling options when `strategy` is given. Beam
-    search returns its best hypothesis only: one attempt per task, as greedy."""
-    given = [name for name in SAMPLING_OPTIONS if getattr(args, name) is not None]
-    beam_given = [name for name in BEAM_OPTIONS if getattr(args, name, None) is not None]
+def eval_config(args: argparse.Namespace, strategy: str | None = None, sampling_options: bool = True,
+                **overrides) -> GenerationConfig:
+    """The GenerationConfig the decoding options ask for, validated; errors name the option (GenerateError). Beam
+    search returns its best hypothesis only: one attempt per task, as greedy.
+
+    `strategy` is a run the command decides (HumanEval's sampled run): the options only another strategy reads are
+    left out of it. `sampling_options=False` leaves the sampling options out (HumanEval's pass@1 run, greedy or beam
+    search, when they belong to its sampled run)."""
+    request = decoding_request(args)
+    if not sampling_options:
+        request |= dict.fromkeys(SAMPLING_OPTIONS)
     if strategy is None:
-        strategy = getattr(args, "strategy", None) or ("sample" if given else "beam" if beam_given else "greedy")
-        if strategy != "sample" and given:
-            raise GenerateError(f"--{given[0].replace('_', '-')} needs sampling; drop --strategy {strategy}")
-        if strategy != "beam" and beam_given:
+        chosen = chosen_strategy(request["strategy"], request, args.door)
+        given = [name for name in SAMPLING_OPTIONS if request[name] is not None]
+        beam_given = [name for name in BEAM_OPTIONS if request[name] is not None]
+        if chosen != "sample" and given:
+            raise GenerateError(f"--{given[0].replace('_', '-')} needs sampling; drop --strategy {chosen}")
+        if chosen != "beam" and beam_given:
             raise GenerateError(f"--{beam_given[0].replace('_', '-')} needs --strategy beam")
-    settings = {name: getattr(args, name) for name in (*SAMPLING_OPTIONS, "repetition_penalty",
-                                                          "no_repeat_ngram_size")}
-    if strategy != "sample":
-        settings |= {name: None for name in SAMPLING_OPTIONS}
-    elif args.seed is None:
-        settings["seed"] = 0  # samples are reproducible unless asked otherwise
-    if strategy == "beam":
-        settings |= {name: getattr(args, name, None) for name in BEAM_OPTIONS}
-    try:
-        return api_decoding_config(strategy, args.max_new_tokens, **settings, **overrides)
-    except GenerationConfigError as err:
-        raise GenerateError(option_message(err)) from None
+    else:
+        others = {name for other, own in STRATEGY_SETTINGS.items() if other != strategy for name in own}
+        request = {name: None if name in others else value for name, value in request.items()}
+        request["strategy"] = strategy
+    return config_from_args(args, {**request, **overrides})
 
 
 def timeout_problem(seconds: float) -> str | None:

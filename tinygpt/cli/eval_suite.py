@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from tinygpt.cli import ArgumentParser, print_stderr, write_text_file
-from tinygpt.cli.eval_options import add_common_arguments, decoding_config, sandbox_limits
+from tinygpt.cli.eval_options import add_common_arguments, eval_config, sandbox_limits
 from tinygpt.cli.generate import run_generating_command
 from tinygpt.generate import load_generator
 from tinygpt.tasks import SUITE_PATH, contamination, load_tasks, python_sources
@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="one line per task on stderr")
     parser.add_argument("--check-contamination", nargs="+", type=Path, metavar="DIR",
                         help="only check whether any task occurs in the .py files under these directories")
-    add_common_arguments(parser, max_new_tokens=128)
+    add_common_arguments(parser, "eval-suite")
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error(f"-n must be >= 1, got {args.limit}")
@@ -83,7 +83,7 @@ def run(argv: list[str] | None) -> int:
     tasks = load_tasks(args.suite)[:args.limit]
     if args.check_contamination:
         return check_contamination(args.suite, tasks, args.check_contamination)
-    config = decoding_config(args)
+    config = eval_config(args)
     limits = sandbox_limits(args)
     model, tokenizer = load_generator(args.checkpoint, args.tokenizer)
     attempts = [per_task[0] for per_task in run_tasks(model, tokenizer, tasks, config, limits, "eval-suite")]

@@ -6,10 +6,11 @@
     tinygpt generate --interactive
     tinygpt generate --prompt "def add(a, b):" --strategy sample --temperature 0.7 --top-k 20 --explain
 
-Options left out keep the API's defaults (`tinygpt.generate.decoding_config`, which the evaluation commands and the
-playground use too, so a setting means the same everywhere). Bad command-line input is one line on stderr and exit
-status 2; a checkpoint that cannot produce finite logits, or output that cannot be written, one line and exit
-status 1; output piped into a reader that stops early (`| head`) ends quietly (status 141, as for SIGPIPE).
+Options left out keep the defaults of the one builder (`tinygpt.generate.decoding_config` at the "generate" door,
+which the evaluation commands and the playground reach at theirs, so a setting means the same everywhere). Bad
+command-line input is one line on stderr and exit status 2; a checkpoint that cannot produce finite logits, or output
+that cannot be written, one line and exit status 1; output piped into a reader that stops early (`| head`) ends
+quietly (status 141, as for SIGPIPE).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from tinygpt.code_completion import prepare_prompt
 from tinygpt.explain import format_trace
 from tinygpt.generate import (
     DEFAULT_CHECKPOINT,
-    MAX_NEW_TOKENS,
+    DOOR_DEFAULTS,
+    STRATEGY_DEFAULTS,
     Completion,
     GenerateError,
     decoding_config,
@@ -38,24 +40,54 @@ from tinygpt.sandbox import SandboxLimits, SandboxUnavailable, check_isolation
 from tinygpt.tasks.verify import first_candidate_config, has_statement, verify
 from tinytorch.generation import (
     STRATEGIES,
+    STRATEGY_SETTINGS,
     DecodingTrace,
     GenerationConfig,
     GenerationConfigError,
     GenerationError,
 )
 
-__all__ = ["add_sampling_arguments", "build_parser", "config_from_args", "main", "option_message",
-           "run_generating_command", "show"]
+__all__ = ["DECODING_OPTIONS", "add_sampling_arguments", "build_parser", "config_from_args", "decoding_request",
+           "main", "option_message", "run_generating_command", "setting_default", "show", "strategy_help"]
+
+DOOR = "generate"  # this command's defaults in tinygpt.generate.DOOR_DEFAULTS
+DECODING_OPTIONS = ("strategy", "max_new_tokens", "temperature", "top_k", "top_p", "min_p", "seed",
+                    "repetition_penalty", "no_repeat_ngram_size", "num_beams", "length_penalty", "early_stopping",
+                    "num_return_sequences")
+EARLY_STOPPING = {"true": True, "false": False, "never": "never", None: None}
+CONFIG_DEFAULTS = {field.name: field.default for field in dataclasses.fields(GenerationConfig)}
 
 
-def add_sampling_arguments(decoding) -> None:
-    """The sampling and penalty options, shared by `tinygpt generate` and the evaluation commands."""
-    decoding.add_argument("--temperature", type=float, help="sample: > 0 (default 0.8)")
-    decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off (default 0)")
-    decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] (default 0.95)")
-    decoding.add_argument("--min-p", type=float, help="sample: in [0, 1], relative to the top token (default 0)")
-    decoding.add_argument("--seed", type=int, help="sample: makes the draws reproducible")
-    decoding.add_argument("--repetition-penalty", type=float, help="> 0, 1 = off (default 1)")
+def setting_default(name: str) -> str:
+    """What a decoding option left out means, for its help: its strategy's default (STRATEGY_DEFAULTS), else
+    GenerationConfig's own ("0.8", "0", "false")."""
+    strategy = next((strategy for strategy, own in STRATEGY_SETTINGS.items() if name in own), None)
+    value = STRATEGY_DEFAULTS.get(strategy, {}).get(name, CONFIG_DEFAULTS[name])
+    return str(value).lower() if isinstance(value, bool) else f"{value:g}"
+
+
+def strategy_help(door: str) -> str:
+    """Which strategy a command line that names none decodes with (`tinygpt.generate.chosen_strategy`)."""
+    default = DOOR_DEFAULTS[door].strategy
+    others = " or ".join(strategy for strategy in STRATEGY_SETTINGS if strategy != default)
+    return f"(default: {default}; {others} when an option only it reads is given)"
+
+
+def add_sampling_arguments(decoding, door: str) -> None:
+    """The sampling and penalty options, shared by `tinygpt generate` and the evaluation commands; the defaults their
+    help states are the builder's, at the command's `door`."""
+    seed = DOOR_DEFAULTS[door].seed
+    decoding.add_argument("--temperature", type=float, help=f"sample: > 0 (default {setting_default('temperature')})")
+    decoding.add_argument("--top-k", type=int, help="sample: keep the k most likely tokens, 0 = off "
+                                                    f"(default {setting_default('top_k')})")
+    decoding.add_argument("--top-p", type=float, help="sample: nucleus mass in (0, 1] "
+                                                      f"(default {setting_default('top_p')})")
+    decoding.add_argument("--min-p", type=float, help="sample: in [0, 1], relative to the top token "
+                                                      f"(default {setting_default('min_p')})")
+    decoding.add_argument("--seed", type=int, help="sample: makes the draws reproducible"
+                                                   + ("" if seed is None else f" (default {seed})"))
+    decoding.add_argument("--repetition-penalty", type=float,
+                          help=f"> 0, 1 = off (default {setting_default('repetition_penalty')})")
     decoding.add_argument("--no-repeat-ngram-size", type=int, help="ban repeating n-grams of this size, 0 = off")
 
 
@@ -71,12 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     prompt.add_argument("--interactive", action="store_true", help="read prompts line by line, model kept loaded")
     prompt.add_argument("--unconditional", action="store_true", help="no prompt: start a new file from end-of-text")
     decoding = parser.add_argument_group("decoding")
-    decoding.add_argument("--strategy", help=f"{', '.join(STRATEGIES)} (default: beam with --num-beams, else sample)")
-    decoding.add_argument("--max-new-tokens", type=int, default=MAX_NEW_TOKENS, help="tokens to generate at most")
-    add_sampling_arguments(decoding)
-    decoding.add_argument("--num-beams", type=int, help="beam: beams kept per prompt (default 4)")
-    decoding.add_argument("--length-penalty", type=float, help="beam: exponent of the length normalisation (1)")
-    decoding.add_argument("--early-stopping", choices=["true", "false", "never"], help="beam: when to stop (false)")
+    decoding.add_argument("--strategy", help=f"{', '.join(STRATEGIES)} {strategy_help(DOOR)}")
+    decoding.add_argument("--max-new-tokens", type=int, default=DOOR_DEFAULTS[DOOR].max_new_tokens,
+                          help="tokens to generate at most")
+    add_sampling_arguments(decoding, DOOR)
+    decoding.add_argument("--num-beams", type=int,
+                          help=f"beam: beams kept per prompt (default {setting_default('num_beams')})")
+    decoding.add_argument("--length-penalty", type=float,
+                          help=f"beam: exponent of the length normalisation ({setting_default('length_penalty')})")
+    decoding.add_argument("--early-stopping", choices=[key for key in EARLY_STOPPING if key],
+                          help=f"beam: when to stop ({setting_default('early_stopping')})")
     decoding.add_argument("--num-return-sequences", type=int, help="sequences per prompt (beam: <= num_beams)")
     stopping = parser.add_argument_group("stopping and output")
     stopping.add_argument("--stop", action="append", default=[], help="stop before this string; repeatable")
@@ -95,12 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     checking.add_argument("--tests", type=Path, metavar="FILE", help="--verify: asserts to check against instead")
     checking.add_argument("--allow-unconfined", action="store_true",
                           help="--verify: run the checks even where bubblewrap is missing (no isolation)")
+    parser.set_defaults(door=DOOR)
     return parser
 
 
 ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
-DECODING_OPTIONS = ("strategy", "max_new_tokens", "temperature", "top_k", "top_p", "min_p", "seed",
-                    "repetition_penalty", "no_repeat_ngram_size", "num_beams", "length_penalty", "num_return_sequences")
 
 
 def unescape(text: str) -> str:
@@ -108,23 +143,29 @@ def unescape(text: str) -> str:
     return re.sub(r"\\([nt\\])", lambda match: ESCAPES[match.group(1)], text)
 
 
-def config_from_args(args: argparse.Namespace) -> GenerationConfig:
-    """The GenerationConfig the options ask for (`tinygpt.generate.decoding_config`: options left out keep its
-    defaults); checked there, an error naming the option (GenerateError)."""
-    settings = {name: getattr(args, name) for name in DECODING_OPTIONS}
-    settings["early_stopping"] = {"true": True, "false": False, "never": "never", None: None}[args.early_stopping]
+def decoding_request(args: argparse.Namespace) -> dict:
+    """The decoding options of a command line by GenerationConfig field; None where left out, or where the command
+    has no such option."""
+    request = {name: getattr(args, name, None) for name in DECODING_OPTIONS}
+    request["early_stopping"] = EARLY_STOPPING[request["early_stopping"]]
+    return request
+
+
+def config_from_args(args: argparse.Namespace, request: dict | None = None) -> GenerationConfig:
+    """The GenerationConfig the options ask for (or `request`, the options as a command reworked them), from the one
+    builder at the command's door (`args.door`): options left out keep its defaults; checked there, an error naming
+    the option (GenerateError)."""
     try:
-        return decoding_config(**settings)
+        return decoding_config(**(decoding_request(args) if request is None else request), door=args.door)
     except GenerationConfigError as err:
         raise GenerateError(option_message(err)) from None
 
 
 def option_message(error: GenerationConfigError) -> str:
     """A GenerationConfigError in command-line terms: "top_p must be ..." becomes "--top-p must be ..."."""
-    message = str(error)
-    name = re.match(r"\w*", message).group()
-    if name in {field.name for field in dataclasses.fields(GenerationConfig)}:
-        message = "--" + name.replace("_", "-") + message[len(name):]
+    message, field = str(error), error.field
+    if field is not None and message.startswith(field):
+        message = "--" + field.replace("_", "-") + message[len(field):]
     return message
 
 

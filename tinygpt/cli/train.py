@@ -118,13 +118,12 @@ def train(argv: list[str], stop: StopRequest, prog: str = "train") -> int:
     """Check everything, lock --out_dir, resume if asked, train; every failure is one line on stderr."""
     try:
         config, resume, changes = config_from_command_line(argv)
-        trainer = Trainer(config)
+        trainer = Trainer(config, resume_from=resume)
         check_release_dir(config)
         with DirectoryLock(trainer.out_dir, "--out_dir"):
             for path in remove_stale_temporaries(trainer.out_dir):
                 print(f"train: note: removed {path}, left by a run killed while writing it", file=sys.stderr)
             if resume:
-                trainer.resume(resume)
                 if changes:
                     print(f"train: note: resuming step {trainer.step} with the checkpoint's config, changed by the "
                           f"command line: {', '.join(changes)}", file=sys.stderr)

@@ -31,7 +31,6 @@ address turns the check off, since the user then wants other machines to reach i
 from __future__ import annotations
 
 import ipaddress
-import re
 import time
 from contextlib import asynccontextmanager
 from functools import partial
@@ -46,9 +45,11 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tinygpt.console import printable
+from tinygpt.generate import decoding_config
 from tinygpt.sandbox import SandboxLimits, SandboxUnavailable
 from tinygpt.serve.inspection import CacheComparison, attention_maps
 from tinygpt.serve.schema import (
+    VERIFY_DOOR,
     AttentionRequest,
     GenerateRequest,
     Limits,
@@ -63,7 +64,7 @@ from tinygpt.serve.schema import (
 from tinygpt.serve.session import EventChannel, EventStream, Generation, function_json
 from tinygpt.serve.worker import Job, Refused, StoppableModel, TimedOut, Worker
 from tinygpt.tasks.verify import candidate_code, verify
-from tinytorch.generation import GenerationConfig, GenerationConfigError, GenerationError
+from tinytorch.generation import STRATEGIES, GenerationConfigError, GenerationError
 
 __all__ = ["SECURITY_HEADERS", "STATIC", "LoopbackHostsOnly", "SecurityHeaders", "create_app", "is_loopback_host"]
 
@@ -152,9 +153,8 @@ def timed_out(request: Request, _: TimedOut) -> JSONResponse:
 
 def settings_refused(_: Request, error: GenerationConfigError) -> JSONResponse:
     """Settings that pass every range check but would need more memory than generation may use (found by
-    `generate` itself): 422 naming the setting the message starts with."""
-    name = re.match(r"\w*", str(error)).group()
-    loc = ["body", name] if name in GenerateRequest.model_fields else ["body"]
+    `generate` itself): 422 naming the setting to blame (the error's `field`)."""
+    loc = ["body", error.field] if error.field in GenerateRequest.model_fields else ["body"]
     return JSONResponse({"detail": [{"loc": loc, "msg": str(error), "type": "value_error"}]}, status_code=422)
 
 
@@ -179,7 +179,7 @@ def verification(model, tokenizer, request: VerifyRequest, sandbox: SandboxLimit
     tried its verdict and its code. Generating and running the candidates both count against the job's deadline:
     past it, the running candidate is killed, no other is judged, and the request ends in `TimedOut` (504)."""
     started = time.perf_counter()
-    config = GenerationConfig(max_new_tokens=request.max_new_tokens)
+    config = decoding_config(max_new_tokens=request.max_new_tokens, door=VERIFY_DOOR)
     result = verify(StoppableModel(model, job), tokenizer, request.prompt, request.candidates, config,
                     tests=request.tests, limits=sandbox, seed=request.seed, time_left=job.time_left)
     completion = result.completion
@@ -221,7 +221,7 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
     app.add_middleware(SecurityHeaders)  # added last: the outermost, so a refused host gets the headers too
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     info = {"model": model_info(model, model_name), "limits": limits.to_dict(), "defaults": request_defaults(),
-            "strategy_defaults": strategy_defaults(), "strategies": ["greedy", "sample", "beam"]}
+            "strategy_defaults": strategy_defaults(), "strategies": list(STRATEGIES)}
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -5,12 +5,13 @@ Three layers of checking, each answering HTTP 422 with `detail[i].loc` naming th
 
     types        pydantic, strict: a number is a JSON number, a flag is true or false, unknown fields are refused
     caps         the server's `Limits` (prompt length, max_new_tokens, beams, return sequences, stop strings)
-    ranges       `GenerationConfig`'s own checks, reached through `tinygpt.generate.decoding_config` as `tinygpt
-                 generate` reaches them, so a setting means in the playground exactly what the option means on the
-                 command line; the message names the field ("top_p must be in (0, 1], got 2.0")
+    ranges       `GenerationConfig`'s own checks, reached through the one builder, `tinygpt.generate.decoding_config`,
+                 as `tinygpt generate` reaches them, so a setting means in the playground exactly what the option
+                 means on the command line; the error's `field` names the field ("top_p must be in (0, 1], got 2.0")
 
-A null field is a setting left out: `decoding_config` fills in the same defaults as for the command line (sample:
-temperature 0.8, top_p 0.95; beam: num_beams 4).
+A null field is a setting left out: the builder fills in the same defaults as for the command line (the strategy
+whose settings are given, else sample; sample: temperature 0.8, top_p 0.95; beam: num_beams 4), at the playground's
+door (DOOR_DEFAULTS: fewer tokens by default, to stay responsive).
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from typing import Literal
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from tinygpt.generate import decoding_config
-from tinytorch.generation import GenerationConfig, GenerationConfigError
+from tinygpt.generate import DOOR_DEFAULTS, decoding_config
+from tinytorch.generation import STRATEGIES, GenerationConfig, GenerationConfigError
 
-__all__ = ["AttentionRequest", "GenerateRequest", "Limits", "VerifyRequest", "check_caps", "check_verify_caps",
-           "field_error", "generation_config", "request_defaults", "strategy_defaults"]
+__all__ = ["DOOR", "VERIFY_DOOR", "AttentionRequest", "GenerateRequest", "Limits", "VerifyRequest", "check_caps",
+           "check_verify_caps", "field_error", "generation_config", "request_defaults", "strategy_defaults"]
 
+DOOR, VERIFY_DOOR = "playground", "verify"  # the doors of /api/generate and /api/verify in generate.DOOR_DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,8 @@ class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     prompt: str
-    strategy: Literal["greedy", "sample", "beam"] = "sample"
-    max_new_tokens: int = 64
+    strategy: Literal[STRATEGIES] | None = None
+    max_new_tokens: int = DOOR_DEFAULTS[DOOR].max_new_tokens
     temperature: float | None = None
     top_k: int | None = None
     top_p: float | None = None
@@ -95,7 +97,7 @@ class VerifyRequest(BaseModel):
     prompt: str
     candidates: int = Field(default=10, ge=1)
     tests: str | None = None
-    max_new_tokens: int = Field(default=128, ge=1)
+    max_new_tokens: int = Field(default=DOOR_DEFAULTS[VERIFY_DOOR].max_new_tokens, ge=1)
     seed: int = 0
     client_id: str | None = Field(default=None, max_length=200)
 
@@ -184,27 +186,28 @@ def check_verify_caps(request: VerifyRequest, limits: Limits) -> None:
 
 
 def generation_config(request: GenerateRequest) -> GenerationConfig:
-    """The GenerationConfig of `tinygpt generate` with the same options (`tinygpt.generate.decoding_config`).
-    Raises RequestValidationError naming the field when a setting is out of range."""
+    """The GenerationConfig of `tinygpt generate` with the same options (`tinygpt.generate.decoding_config`, at the
+    playground's door). Raises RequestValidationError naming the field when a setting is out of range."""
     names = ("max_new_tokens", "strategy", "temperature", "top_k", "top_p", "min_p", "seed", "repetition_penalty",
              "no_repeat_ngram_size", "num_beams", "length_penalty", "num_return_sequences", "early_stopping")
     try:
-        return decoding_config(**{name: getattr(request, name) for name in names})
-    except GenerationConfigError as err:  # its message starts with the setting's name, which is the field's
-        name = str(err).split(maxsplit=1)[0].split("=")[0]
-        raise field_error(str(err), *([name] if name in names else [])) from None
+        return decoding_config(**{name: getattr(request, name) for name in names}, door=DOOR)
+    except GenerationConfigError as err:
+        raise field_error(str(err), *([err.field] if err.field in names else [])) from None
 
 
 def request_defaults() -> dict:
-    """The value of every optional field of a generate request when it is left out."""
-    return {name: field.get_default(call_default_factory=True) for name, field in GenerateRequest.model_fields.items()
-            if not field.is_required()}
+    """The value of every optional field of a generate request when it is left out; the strategy is the one a
+    request that gives no strategy's settings decodes with."""
+    defaults = {name: field.get_default(call_default_factory=True)
+                for name, field in GenerateRequest.model_fields.items() if not field.is_required()}
+    return {**defaults, "strategy": DOOR_DEFAULTS[DOOR].strategy}
 
 
 def strategy_defaults() -> dict:
     """For each strategy, the settings a request that leaves everything out decodes with (from decoding_config)."""
     result = {}
-    for strategy in ("greedy", "sample", "beam"):
+    for strategy in STRATEGIES:
         config = generation_config(GenerateRequest(prompt="", strategy=strategy))
         result[strategy] = {name: value for name, value in asdict(config).items() if name != "eos_token_id"}
     return result

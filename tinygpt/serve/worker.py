@@ -100,8 +100,9 @@ class JobRecord:
 
 
 class StoppableModel:
-    """A GPT as `tinygpt.generate.generate` sees it, except that every forward pass first checks `job`: generation
-    stops between two tokens, raising `Stopped`, and otherwise computes exactly what the model computes."""
+    """A GPT as `tinygpt.generate.generate` sees it, except that every pass (`forward`, or `decode` through the KV
+    cache) first checks `job`: generation stops between two tokens, raising `Stopped`, and otherwise computes exactly
+    what the model computes."""
 
     def __init__(self, model, job: Job):
         self._model, self._job = model, job
@@ -109,6 +110,10 @@ class StoppableModel:
     def __call__(self, *args, **kwargs):
         self._job.check()
         return self._model(*args, **kwargs)
+
+    def decode(self, *args, **kwargs):
+        self._job.check()
+        return self._model.decode(*args, **kwargs)
 
     def __getattr__(self, name: str):
         return getattr(self._model, name)

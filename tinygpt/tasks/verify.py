@@ -22,10 +22,10 @@ A pass at "runs" or "compiles" says the code is valid Python (that runs), not th
 evaluations use it to choose a candidate, never count it as a pass of a task (`task_eval.run_verified`).
 
 The candidates: the first follows `config` where it is deterministic (greedy or beam search), greedy where `config`
-samples; it is the one returned when nothing passes. If it fails, `candidates - 1` samples follow (temperature 0.8,
-top-p 0.95, seeded). Each runs in the sandbox (`tinygpt.sandbox`), which decides pass or fail from outside the
-candidate's reach; the first to pass is returned. Evaluations report the result apart from their plain run, as
-"pass@1, verified from K samples".
+samples; it is the one returned when nothing passes. If it fails, `candidates - 1` samples follow (sampling's defaults
+from the one builder, `tinygpt.generate.decoding_config`, seeded). Each runs in the sandbox (`tinygpt.sandbox`),
+which decides pass or fail from outside the candidate's reach; the first to pass is returned. Evaluations report the
+result apart from their plain run, as "pass@1, verified from K samples".
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tinygpt.code_completion import BLOCK_HEADER, compile_error
-from tinygpt.generate import STRATEGY_DEFAULTS, Completion, generate
+from tinygpt.generate import Completion, decoding_config, generate
 from tinygpt.sandbox import SandboxLimits, SandboxResult, check_isolation, run_tests
 from tinytorch.generation import GenerationConfig
 
@@ -46,7 +46,6 @@ __all__ = ["LEVELS", "VerifiedCompletion", "candidate_code", "checks_from_prompt
            "first_candidate_config", "has_statement", "name_the_prompt_starts", "structural_checks", "verify"]
 
 DOCSTRING = re.compile(r'("""|\'\'\')(.*?)\1', re.DOTALL)
-SAMPLING = STRATEGY_DEFAULTS["sample"]  # the samples after the first candidate: `tinygpt generate`'s sampling
 LEVELS = ("tests", "examples", "runs", "compiles")  # the request's own checks first, then the structural ones
 NAMED_HEADER = re.compile(r"(?:async[ \t]+def|def|class)[ \t]+([^\W\d]\w*)[ \t]*[(:]")  # a name the prompt finished
 BLOCK_NAME = re.compile(r"(?:async[ \t]+def|def|class)[ \t]+([^\W\d]\w*)")
@@ -214,7 +213,7 @@ def verify(model, tokenizer, prompt: str, candidates: int, config: GenerationCon
     that timed out, it returns the seconds left (> 0) or raises to stop; each run is killed once they are spent."""
     if candidates < 1:
         raise ValueError(f"--verify needs at least 1 candidate, got {candidates}")
-    config = config or GenerationConfig(max_new_tokens=128)
+    config = config or decoding_config(door="verify")
     level, checks, why = choose_checks(prompt, tests, run_code)
     if run_code:
         check_isolation(limits or SandboxLimits())  # refuse at once, not only once a candidate compiles
@@ -224,8 +223,8 @@ def verify(model, tokenizer, prompt: str, candidates: int, config: GenerationCon
     results = []
     for index in range(candidates):
         if index == len(completions):  # the first did not pass: draw the samples
-            sampled = GenerationConfig(strategy="sample", num_return_sequences=candidates - 1, seed=seed, **SAMPLING,
-                                       **shared_settings(config))
+            sampled = decoding_config("sample", num_return_sequences=candidates - 1, seed=seed, door="verify",
+                                      **shared_settings(config))
             completions += generate(model, tokenizer, prompt, sampled, **options)
         name = name_to_define(prompt, completions[index], complete_function) if structural else None
         run_limits = limits if time_left is None else within(limits or SandboxLimits(), time_left())

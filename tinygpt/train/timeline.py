@@ -13,7 +13,7 @@ engine `tinygpt eval-suite` runs (`tinygpt.tasks.task_eval`), which lies in a fl
 from __future__ import annotations
 
 from tinygpt.code_completion import compiles
-from tinygpt.generate import generate
+from tinygpt.generate import decoding_config, generate
 from tinygpt.model import GPT
 from tinygpt.sandbox import SandboxLimits
 from tinygpt.tasks import UNSEEN_PATH, TaskFileError, load_tasks, mbpp
@@ -52,7 +52,7 @@ def task_sets() -> dict[str, list]:
 
 def task_counts(model: GPT, tokenizer) -> dict[str, dict[str, int]]:
     """Each of `task_sets()`, greedy, as `tinygpt eval-suite` runs it: counts of compiles, bodies, passes."""
-    config = GenerationConfig(strategy="greedy", max_new_tokens=128)
+    config = decoding_config(door="eval-suite")  # the command's own defaults: greedy, its token limit
     counts = {}
     for name, tasks in task_sets().items():
         attempts = run_tasks(model, tokenizer, tasks, config, SandboxLimits(), f"timeline {name}")

@@ -129,7 +129,10 @@ def make_optimizer(model: GPT, config: TrainConfig) -> AdamW | Combined:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, resume: bool = False):
+    def __init__(self, config: TrainConfig, resume_from: Path | None = None):
+        """A run of `config`: from `resume_from` (a checkpoint of this run: weights, optimizer, RNGs and logs) if
+        given, else from `config.init_from`'s weights if set (never read when resuming: the checkpoint has the
+        weights, and the init's shape may be the one the run grew from), else from a fresh initialisation."""
         self.config = config
         self.out_dir = Path(config.out_dir)
         self.meta = data.reweighted(data.read_meta(config.data_dir), parse_source_weights(config.source_weights))
@@ -168,8 +171,8 @@ class Trainer:
         self.healthy: dict | None = None  # the last healthy checkpoint's step, held-out loss and weight norm
         self.unhealthy: str | None = None  # why the latest checkpoint is not healthy, if it is not
         self.blas_threads = config.blas_threads or None  # None: counted when the run starts, then fixed
-        if resume:
-            self.resume()
+        if resume_from is not None:
+            self.resume(resume_from)
         elif config.init_from:
             self.start_from(Path(config.init_from))
 

@@ -15,21 +15,24 @@ The modules, in the order a token passes through them:
     explain.py         DecodingTrace: the candidates after each processor, step by step
     config.py          GenerationConfig: every setting, validated
 
+`generate` runs the loop that `LOOPS` gives the config's strategy (search.py's for greedy and sample, beam.py's).
+
 Errors: `GenerationConfigError` for a setting out of range (or settings that would need more memory than the
-decoder's budget), `GenerationError` when decoding cannot go on (logits that are not finite, token ids outside the
-vocabulary, nothing left to choose). Both are ValueErrors with a one-line message for a person.
+decoder's budget), its `field` naming the setting; `GenerationError` when decoding cannot go on (logits that are not
+finite, token ids outside the vocabulary, nothing left to choose). Both are ValueErrors with a one-line message for a
+person.
 
 This package knows nothing about any particular model: anything that maps tokens to next-token logits will do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .beam import beam_search
-from .config import STRATEGIES, GenerationConfig, GenerationConfigError
+from .beam import beam_search, run_beam_search
+from .config import STRATEGIES, STRATEGY_SETTINGS, GenerationConfig, GenerationConfigError
 from .decoder import Decoder, GenerationError, StepFunction
 from .explain import BeamCandidate, BeamStep, BeamTrace, Candidates, DecodingTrace, StepTrace
 from .logits_process import (
@@ -46,18 +49,24 @@ from .logits_process import (
     log_softmax,
     softmax,
 )
-from .search import GenerationOutput, Streamer, sample_or_greedy
+from .search import GenerationOutput, Streamer, run_search, sample_or_greedy
 from .stopping import EndOfText, StoppingCriteria, StopStrings, truncate_at_stop_string
 from .streaming import TextStreamer
 
 __all__ = [
-    "STRATEGIES", "BeamCandidate", "BeamStep", "BeamTrace", "Candidates", "Decoder", "DecodingTrace", "EndOfText",
-    "FirstTokenPrefix", "GenerationConfig",
+    "LOOPS", "STRATEGIES", "STRATEGY_SETTINGS", "BeamCandidate", "BeamStep", "BeamTrace", "Candidates", "Decoder",
+    "DecodingTrace", "EndOfText", "FirstTokenPrefix", "GenerationConfig",
     "GenerationConfigError", "GenerationError", "GenerationOutput", "LogitsProcessor", "LogitsProcessorList",
     "MinPFilter", "NoRepeatNGram", "RepetitionPenalty", "StepFunction", "StepTrace", "StopStrings",
     "StoppingCriteria", "Streamer", "Temperature", "TextStreamer", "TopKFilter", "TopPFilter", "VocabularyLimit",
     "beam_search", "generate", "log_softmax", "sample_or_greedy", "softmax", "truncate_at_stop_string"
 ]
+
+# The decoding loop of each strategy (config.STRATEGIES names them): a new strategy is its loop's module and an entry
+# here. A loop takes (decoder, prompts, config, processors, criteria, streamer, trace) and refuses what it cannot
+# follow (beam search streams nothing; each kind of trace follows its own loops).
+LOOPS: dict[str, Callable[..., GenerationOutput]] = {"greedy": run_search, "sample": run_search,
+                                                     "beam": run_beam_search}
 
 
 def generate(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
@@ -77,17 +86,4 @@ def generate(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
     config.check_memory(prompts.shape[0], decoder.row_bytes, decoder.memory_budget)
     criteria = ([EndOfText(config.eos_token_id)] if config.eos_token_id is not None else []) + list(stopping)
     processors = LogitsProcessorList([*constraints, *config.logits_processors()])
-    if config.strategy == "beam":
-        if streamer is not None:
-            raise ValueError("streaming shows one sequence as it grows; beam search knows its result only at the end")
-        if trace is not None and not isinstance(trace, BeamTrace):
-            raise ValueError("a DecodingTrace follows one row step by step; beam search reorders its rows each step "
-                             "(use a BeamTrace)")
-        return beam_search(decoder, prompts, config, processors, criteria, trace)
-    if isinstance(trace, BeamTrace):
-        raise ValueError("a BeamTrace follows beam search; greedy search and sampling take a DecodingTrace")
-    if trace is None:
-        return sample_or_greedy(decoder, prompts, config, processors, criteria, streamer)
-    output = sample_or_greedy(decoder, prompts, config, trace.wrap(processors), criteria, streamer)
-    trace.finish(output.tokens[trace.row])
-    return output
+    return LOOPS[config.strategy](decoder, prompts, config, processors, criteria, streamer, trace)

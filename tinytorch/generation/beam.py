@@ -39,9 +39,9 @@ import numpy as np
 
 from .config import GenerationConfig
 from .decoder import Decoder, GenerationError
-from .explain import BeamTrace
+from .explain import BeamTrace, DecodingTrace
 from .logits_process import LogitsProcessorList, log_softmax
-from .search import GenerationOutput
+from .search import GenerationOutput, Streamer
 from .stopping import StoppingCriteria, any_done
 
 __all__ = ["beam_search"]
@@ -179,3 +179,15 @@ def best_running_could_improve(running_scores: np.ndarray, finished_scores: np.n
     best_possible = running_scores[:, :1] / np.float32(best_length ** length_penalty)  # (B, 1)
     worst_finished = np.where(is_finished, finished_scores.min(axis=1, keepdims=True), IMPOSSIBLE)  # (B, nb)
     return (best_possible > worst_finished).any(axis=1)
+
+
+def run_beam_search(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig,
+                    processors: LogitsProcessorList, criteria: Sequence[StoppingCriteria], streamer: Streamer | None,
+                    trace: DecodingTrace | BeamTrace | None) -> GenerationOutput:
+    """`generate`'s loop for beam search: `beam_search`, which streams nothing and is followed by a BeamTrace only."""
+    if streamer is not None:
+        raise ValueError("streaming shows one sequence as it grows; beam search knows its result only at the end")
+    if trace is not None and not isinstance(trace, BeamTrace):
+        raise ValueError("a DecodingTrace follows one row step by step; beam search reorders its rows each step "
+                         "(use a BeamTrace)")
+    return beam_search(decoder, prompts, config, processors, criteria, trace)

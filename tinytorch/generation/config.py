@@ -32,11 +32,12 @@ from .logits_process import (
     TopPFilter,
 )
 
-__all__ = ["SCALE_RANGE", "STRATEGIES", "GenerationConfig", "GenerationConfigError"]
+__all__ = ["SCALE_RANGE", "STRATEGIES", "STRATEGY_SETTINGS", "GenerationConfig", "GenerationConfigError"]
 
-STRATEGIES = ("greedy", "sample", "beam")
-SAMPLING_ONLY = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "min_p": 0.0, "seed": None}
-BEAM_ONLY = {"num_beams": 1, "length_penalty": 1.0, "early_stopping": False}
+STRATEGIES = ("greedy", "sample", "beam")  # each decoded by its loop in `generate`'s LOOPS
+# The settings that only one strategy reads, at their "off" values: set for another strategy, they are refused.
+STRATEGY_SETTINGS = {"sample": {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "min_p": 0.0, "seed": None},
+                     "beam": {"num_beams": 1, "length_penalty": 1.0, "early_stopping": False}}
 INTEGERS = ("max_new_tokens", "no_repeat_ngram_size", "top_k", "num_beams", "num_return_sequences")
 OPTIONAL_INTEGERS = ("eos_token_id", "seed")
 NUMBERS = ("repetition_penalty", "temperature", "top_p", "min_p", "length_penalty")
@@ -48,7 +49,12 @@ BOOKKEEPING_BYTES = {"beam": 8 * 8, "sample": 2 * 8, "greedy": 2 * 8}
 
 
 class GenerationConfigError(ValueError):
-    """A decoding setting out of range; the message names it."""
+    """A decoding setting out of range. The message names it, and so does `field`: the GenerationConfig field to
+    blame (None where no one setting is), for a caller that names it in its own terms (an option, a form field)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -89,14 +95,15 @@ class GenerationConfig:
     def with_eos(self, eos_token_id: int) -> GenerationConfig:
         """A copy that finishes each sequence at `eos_token_id`; the other settings stay as they were checked."""
         if isinstance(eos_token_id, bool) or not isinstance(eos_token_id, Integral) or eos_token_id < 0:
-            raise GenerationConfigError(f"eos_token_id must be an integer >= 0, got {eos_token_id!r}")
+            raise GenerationConfigError(f"eos_token_id must be an integer >= 0, got {eos_token_id!r}", "eos_token_id")
         twin = copy.copy(self)
         object.__setattr__(twin, "eos_token_id", eos_token_id)
         return twin
 
     def _check_all(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise GenerationConfigError(f"unknown strategy {self.strategy!r}; expected one of {', '.join(STRATEGIES)}")
+            raise GenerationConfigError(f"unknown strategy {self.strategy!r}; expected one of {', '.join(STRATEGIES)}",
+                                        "strategy")
         self._check_types()
         self._check(self.max_new_tokens >= 0, "max_new_tokens", "must be >= 0")
         self._check(self.repetition_penalty > 0, "repetition_penalty", "must be > 0 (1 is off)")
@@ -106,8 +113,8 @@ class GenerationConfig:
             self._check(getattr(self, name) is None or getattr(self, name) >= 0, name, "must be >= 0")
         self._check(self.no_repeat_ngram_size >= 0, "no_repeat_ngram_size", "must be >= 0 (0 is off)")
         self._check(self.num_return_sequences >= 1, "num_return_sequences", "must be >= 1")
-        self._check_only_for("sample", SAMPLING_ONLY)
-        self._check_only_for("beam", BEAM_ONLY)
+        for strategy, settings in STRATEGY_SETTINGS.items():
+            self._check_only_for(strategy, settings)
         if self.strategy == "sample":
             self._check(self.temperature > 0, "temperature", "must be > 0 for sampling (use strategy greedy for 0)")
             self._check_scale("temperature", "lower is greedy decoding, higher makes every token equally likely")
@@ -127,7 +134,8 @@ class GenerationConfig:
                             "stays finite in float32")
         if self.strategy == "greedy" and self.num_return_sequences != 1:
             raise GenerationConfigError(f"num_return_sequences={self.num_return_sequences}: greedy decoding gives "
-                                        "one sequence per prompt; use strategy sample or beam for more")
+                                        "one sequence per prompt; use strategy sample or beam for more",
+                                        "num_return_sequences")
 
     def check_memory(self, batch: int, row_bytes: int, budget: int) -> None:
         """Refuse, before anything is allocated, settings whose working memory would exceed `budget` bytes.
@@ -142,19 +150,20 @@ class GenerationConfig:
         if needed <= budget:
             return
         if bookkeeping > row_bytes:
-            culprit = f"max_new_tokens {self.max_new_tokens}"
+            field, culprit = "max_new_tokens", f"max_new_tokens {self.max_new_tokens}"
         elif per_sequence > 1:
-            culprit = f"{'num_beams' if self.strategy == 'beam' else 'num_return_sequences'} {per_sequence}"
+            field = "num_beams" if self.strategy == "beam" else "num_return_sequences"
+            culprit = f"{field} {per_sequence}"
         else:
-            culprit = f"a batch of {batch} prompts"
+            field, culprit = None, f"a batch of {batch} prompts"
         raise GenerationConfigError(
             f"{culprit} needs about {needed / 2**30:.3g} GiB for {sequences:,} sequences of up to "
             f"{self.max_new_tokens:,} new tokens, more than the {budget / 2**30:.3g} GiB generation may use; "
-            "lower it")
+            "lower it", field)
 
     def _check(self, ok: bool, name: str, expected: str) -> None:
         if not ok:
-            raise GenerationConfigError(f"{name} {expected}, got {getattr(self, name)!r}")
+            raise GenerationConfigError(f"{name} {expected}, got {getattr(self, name)!r}", name)
 
     def _check_types(self) -> None:
         """Counts are integers; every other number is finite (NaN compares false with everything, so a NaN setting
@@ -164,11 +173,11 @@ class GenerationConfig:
             if value is None and name in OPTIONAL_INTEGERS:
                 continue
             if isinstance(value, bool) or not isinstance(value, Integral):
-                raise GenerationConfigError(f"{name} must be an integer, got {value!r}")
+                raise GenerationConfigError(f"{name} must be an integer, got {value!r}", name)
         for name in NUMBERS:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-                raise GenerationConfigError(f"{name} must be a finite number, got {value!r}")
+                raise GenerationConfigError(f"{name} must be a finite number, got {value!r}", name)
 
     def _check_scale(self, name: str, note: str) -> None:
         low, high = SCALE_RANGE
@@ -180,7 +189,7 @@ class GenerationConfig:
         for name, default in defaults.items():
             if getattr(self, name) != default:
                 raise GenerationConfigError(f"{name}={getattr(self, name)!r} applies only to strategy {strategy!r}, "
-                                            f"not {self.strategy!r}")
+                                            f"not {self.strategy!r}", name)
 
     def logits_processors(self) -> LogitsProcessorList:
         """The processors these settings imply, in Hugging Face's order."""

@@ -23,10 +23,11 @@ import numpy as np
 
 from .config import GenerationConfig
 from .decoder import Decoder, GenerationError
+from .explain import BeamTrace, DecodingTrace
 from .logits_process import LogitsProcessorList, softmax
 from .stopping import StoppingCriteria, any_done
 
-__all__ = ["GenerationOutput", "Streamer", "check_scores", "sample_or_greedy", "sample_tokens"]
+__all__ = ["GenerationOutput", "Streamer", "check_scores", "run_search", "sample_or_greedy", "sample_tokens"]
 
 
 class Streamer(Protocol):
@@ -105,3 +106,17 @@ def sample_or_greedy(decoder: Decoder, prompts: np.ndarray, config: GenerationCo
         tokens=[row[:length].tolist() for row, length in zip(generated, lengths)],
         finish_reasons=["length" if still_open else "stop" for still_open in unfinished],
     )
+
+
+def run_search(decoder: Decoder, prompts: np.ndarray, config: GenerationConfig, processors: LogitsProcessorList,
+               criteria: Sequence[StoppingCriteria], streamer: Streamer | None,
+               trace: DecodingTrace | BeamTrace | None) -> GenerationOutput:
+    """`generate`'s loop for greedy search and sampling: `sample_or_greedy`, followed step by step by a DecodingTrace
+    (it sees the scores after each processor) when one is given."""
+    if isinstance(trace, BeamTrace):
+        raise ValueError("a BeamTrace follows beam search; greedy search and sampling take a DecodingTrace")
+    if trace is None:
+        return sample_or_greedy(decoder, prompts, config, processors, criteria, streamer)
+    output = sample_or_greedy(decoder, prompts, config, trace.wrap(processors), criteria, streamer)
+    trace.finish(output.tokens[trace.row])
+    return output

@@ -66,15 +66,33 @@ class MultiHeadAttention(Module):
         self.attn_dropout_p = dropout
         self.resid_dropout = Dropout(dropout)
 
-    def forward(self, x: Tensor, attn_mask=None, kv_cache: KVCache | None = None) -> Tensor:
+    def forward(self, x: Tensor, attn_mask=None) -> Tensor:
+        """x (B, T, C) -> (B, T, C), the graph recorded; decoding through a KV cache is `infer`."""
         qkv = self.c_attn(x)  # (B, T, 3C)
-        if kv_cache is not None:
-            y = self._attend_cached(qkv.data, kv_cache)
-        elif self.attn_dropout_p and self.training:
+        if self.attn_dropout_p and self.training:
             y = self._attend_with_dropout(qkv, attn_mask)
         else:
             y = F.self_attention(qkv, self.n_head, attn_mask, is_causal=self.causal)
         return self.resid_dropout(self.c_proj(y))
+
+    def infer(self, x: np.ndarray, kv_cache: KVCache, attentions: list | None = None) -> np.ndarray:
+        """forward for decoding, on raw arrays: the new positions x (B, T, C) attend to every position cached before
+        them and to each other (causally), their keys and values appended to `kv_cache` first. With an `attentions`
+        list, the attention probabilities (B, nh, T, L) are computed explicitly and appended to it (for inspection, as
+        transformers' `output_attentions`); the result is the same."""
+        if is_grad_enabled():
+            raise RuntimeError("MultiHeadAttention: the KV cache is for inference; run it under tinytorch.no_grad()")
+        batch, time, _ = x.shape
+        qkv = self.c_attn.infer(x)  # (B, T, 3C)
+        heads = qkv.reshape(batch, time, 3, self.n_head, self.n_embd // self.n_head).transpose(2, 0, 3, 1, 4)
+        keys, values = kv_cache.append(heads[1], heads[2])  # (B, nh, L, hs)
+        if attentions is None:
+            out = fused.attention_inference(heads[0], keys, values, self.causal)
+        else:
+            probs = fused.attention_probabilities(heads[0], keys, self.causal)  # (B, nh, T, L)
+            attentions.append(probs)
+            out = probs @ values
+        return self.c_proj.infer(out.transpose(0, 2, 1, 3).reshape(batch, time, self.n_embd))
 
     def _split_heads(self, t: Tensor) -> Tensor:
         batch, time, _ = t.shape
@@ -93,26 +111,6 @@ class MultiHeadAttention(Module):
         weights = F.dropout(F.softmax(scores, -1), self.attn_dropout_p, True)
         return (weights @ v).transpose(1, 2).reshape(batch, time, self.n_embd)
 
-    def _attend_cached(self, qkv: np.ndarray, kv_cache: KVCache) -> Tensor:
-        if is_grad_enabled():
-            raise RuntimeError("MultiHeadAttention: the KV cache is for inference; run it under tinytorch.no_grad()")
-        return Tensor._wrap(self.attend_step(qkv, kv_cache))
-
-    def attend_step(self, qkv: np.ndarray, kv_cache: KVCache, attentions: list | None = None) -> np.ndarray:
-        """Attention of the new positions in qkv (B, T, 3C) to everything cached so far: (B, T, C), raw arrays.
-        With an `attentions` list, the attention probabilities (B, nh, T, L) are computed explicitly and appended
-        to it (for inspection, as transformers' `output_attentions`); the result is the same."""
-        batch, time, _ = qkv.shape
-        heads = qkv.reshape(batch, time, 3, self.n_head, self.n_embd // self.n_head).transpose(2, 0, 3, 1, 4)
-        keys, values = kv_cache.append(heads[1], heads[2])  # (B, nh, L, hs)
-        if attentions is None:
-            out = fused.attention_inference(heads[0], keys, values, self.causal)
-        else:
-            probs = fused.attention_probabilities(heads[0], keys, self.causal)  # (B, nh, T, L)
-            attentions.append(probs)
-            out = probs @ values
-        return out.transpose(0, 2, 1, 3).reshape(batch, time, self.n_embd)
-
 
 class MLP(Module):
     """Position-wise feed-forward: Linear(C, 4C) -> GELU -> Linear(4C, C)."""
@@ -127,9 +125,22 @@ class MLP(Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.dropout(self.c_proj(F.gelu(self.c_fc(x), self.approximate)))
 
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """forward on raw arrays, for decoding (no dropout: inference)."""
+        h = self.c_fc.infer(x)
+        if self.approximate == "tanh":
+            return self.c_proj.infer(fused.gelu_tanh_inference(h))
+        return self.c_proj.infer(F.gelu(Tensor._wrap(h), self.approximate).data)
+
 
 class TransformerBlock(Module):
-    """Pre-LN block: x + attn(ln_1(x)), then x + mlp(ln_2(x))."""
+    """Pre-LN block: x + attn(ln_1(x)), then x + mlp(ln_2(x)), one function for training and for decoding.
+
+    Without a cache, x is a Tensor of whole sequences and the graph is recorded (training, and a window read whole).
+    With `kv_cache`, x is a raw (B, T, C) array of the new positions only, which attend to the cached ones: the same
+    two lines through each layer's `infer`, its forward on raw arrays without a graph, so that a generated token costs
+    a few dozen small NumPy calls per block. `attentions` (with a cache): see MultiHeadAttention.infer.
+    """
 
     def __init__(self, n_embd: int, n_head: int, dropout: float = 0.0, bias: bool = True, causal: bool = True,
                  eps: float = 1e-5):
@@ -139,37 +150,16 @@ class TransformerBlock(Module):
         self.ln_2 = LayerNorm(n_embd, eps=eps, bias=bias)
         self.mlp = MLP(n_embd, dropout, bias)
 
-    def forward(self, x: Tensor, attn_mask=None, kv_cache: KVCache | None = None) -> Tensor:
-        x = x + self.attn(self.ln_1(x), attn_mask, kv_cache)
-        return x + self.mlp(self.ln_2(x))
-
-    def step(self, x: np.ndarray, kv_cache: KVCache, attentions: list | None = None) -> np.ndarray:
-        """forward's math on raw arrays for decoding with a KV cache: no graph, no tensors, only the arithmetic
-        (a generated token costs a few dozen small NumPy calls per block). `attentions`: see attend_step."""
-        attn, mlp = self.attn, self.mlp
-        h = fused.layer_norm_inference(x, *_affine(self.ln_1), self.ln_1.eps)
-        y = attn.attend_step(_linear(h, attn.c_attn), kv_cache, attentions)
-        x = x + _linear(y, attn.c_proj)
-        h = fused.layer_norm_inference(x, *_affine(self.ln_2), self.ln_2.eps)
-        return x + _linear(fused.gelu_tanh_inference(_linear(h, mlp.c_fc)), mlp.c_proj)
-
-
-def _affine(layer: LayerNorm) -> tuple[np.ndarray, np.ndarray | None]:
-    """The weight and bias arrays of a LayerNorm layer."""
-    return layer.weight.data, None if layer.bias is None else layer.bias.data
-
-
-def _linear(x: np.ndarray, layer: Linear) -> np.ndarray:
-    """layer(x) for a few rows of decoding. OpenBLAS multiplies a few rows by a transposed (out, in) weight several
-    times slower than by a contiguous (in, out) copy (4 x 256 @ 256 x 768: 159 us against 19 us), so the layer keeps
-    such a copy, made again whenever the weight's version changes (optimizer steps and load_state_dict bump it)."""
-    key = (id(layer.weight.data), layer.weight._version)
-    if getattr(layer, "_decode_weight", (None,))[0] != key:
-        object.__setattr__(layer, "_decode_weight", (key, np.ascontiguousarray(layer.weight.data.T)))
-    rows = x.reshape(-1, x.shape[-1]) @ layer._decode_weight[1]
-    if layer.bias is not None:
-        rows += layer.bias.data
-    return rows.reshape(x.shape[:-1] + (rows.shape[-1],))
+    def forward(self, x: Tensor | np.ndarray, attn_mask=None, kv_cache: KVCache | None = None,
+                attentions: list | None = None) -> Tensor | np.ndarray:
+        if kv_cache is None:
+            x = x + self.attn(self.ln_1(x), attn_mask)
+            return x + self.mlp(self.ln_2(x))
+        if isinstance(x, Tensor) or attn_mask is not None:
+            raise TypeError("TransformerBlock: with a kv_cache, x is a raw array of the new positions (a Tensor's "
+                            ".data), without attn_mask (decoding records no graph and masks causally)")
+        x = x + self.attn.infer(self.ln_1.infer(x), kv_cache, attentions)
+        return x + self.mlp.infer(self.ln_2.infer(x))
 
 
 class LearnedPositionalEmbedding(Embedding):
@@ -192,5 +182,7 @@ class SinusoidalPositionalEncoding(Module):
         self.table = table.astype(np.float32)
 
     def forward(self, positions) -> Tensor:
-        positions = positions.data if isinstance(positions, Tensor) else np.asarray(positions)
-        return Tensor._wrap(self.table[positions])
+        return Tensor._wrap(self.infer(positions.data if isinstance(positions, Tensor) else np.asarray(positions)))
+
+    def infer(self, positions: np.ndarray) -> np.ndarray:
+        return self.table[positions]
