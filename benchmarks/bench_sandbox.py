@@ -3,8 +3,8 @@
     python benchmarks/bench_sandbox.py [--runs 20]
 
 Three ways, each run `--runs` times after one warm-up, mean and median reported in milliseconds:
-- one plain `python -I` process running code and tests together: what the sandbox before issue 20 started (it added
-  only a few limits and a marker line), the floor for any out-of-process check;
+- one plain `python -I` process running code and tests together, with only a few limits and a marker line: no
+  sandbox, the floor for any out-of-process check;
 - `run_tests` unconfined (`allow_unconfined`, bubblewrap pretended missing): the candidate's process and the judge's,
   no isolation;
 - `run_tests` in bubblewrap: the same two processes, each in its own sandbox (skipped where bwrap cannot run).
@@ -55,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="timed runs per way (default 20)")
     args = parser.parse_args()
-    ways = [("one plain python -I process (before issue 20)", plain_process),
+    ways = [("one plain python -I process (no sandbox)", plain_process),
             ("run_tests, unconfined (two plain processes)", unconfined)]
     problem = sandbox.isolation_problem()
     if problem is None:

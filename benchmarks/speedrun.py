@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from a source checkout
 import tinytorch as tt  # noqa: E402
 from tinygpt.bench import load_torch_reference, thread_count  # noqa: E402
 from tinygpt.checkpoint import atomic_write_bytes, atomic_write_text  # noqa: E402
-from tinygpt.data import dataset as data  # noqa: E402
+from tinygpt.data import dataset  # noqa: E402
 from tinygpt.model import GPT, GPTConfig, decay_groups  # noqa: E402
 from tinygpt.train.loss import bits_per_byte  # noqa: E402
 from tinytorch.optim import AdamW, Muon, clip_grad_norm_, muon_split, warmup_cosine  # noqa: E402
@@ -181,11 +181,11 @@ class Progress:
 
 # ---- the race ---------------------------------------------------------------------------------------------------
 def race(args: argparse.Namespace, config: GPTConfig, recipe: Recipe) -> list[Progress]:
-    meta = data.read_meta(args.data)
-    train_tokens, val_tokens = data.load_split(args.data, "train"), data.load_split(args.data, "val")
-    sample = data.batch_sampler(meta, train_tokens)
+    meta = dataset.read_meta(args.data)
+    train_tokens, val_tokens = dataset.load_split(args.data, "train"), dataset.load_split(args.data, "val")
+    sample = dataset.batch_sampler(meta, train_tokens)
     eval_rng = np.random.default_rng(SEED + 1)
-    held_out = [data.get_batch(val_tokens, args.batch_size, config.block_size, eval_rng)
+    held_out = [dataset.get_batch(val_tokens, args.batch_size, config.block_size, eval_rng)
                 for _ in range(args.eval_batches)]
     val = meta["splits"]["val"]
     tokens_per_step = args.batch_size * config.block_size
@@ -221,8 +221,8 @@ def race(args: argparse.Namespace, config: GPTConfig, recipe: Recipe) -> list[Pr
 def step_times(args: argparse.Namespace, config: GPTConfig, recipe: Recipe, turns: int = 3) -> dict[str, float]:
     """Median seconds per training step of each contender, without a race: `turns` turns of `args.step_times` steps
     each, the contenders interleaved (the first turn is a warm-up and not counted)."""
-    meta = data.read_meta(args.data)
-    sample = data.batch_sampler(meta, data.load_split(args.data, "train"))
+    meta = dataset.read_meta(args.data)
+    sample = dataset.batch_sampler(meta, dataset.load_split(args.data, "train"))
     runs = {name: make_run(name, config, recipe) for name in args.contenders}
     rngs = {name: np.random.default_rng(SEED) for name in args.contenders}
     seconds: dict[str, list[float]] = {name: [] for name in args.contenders}
@@ -367,8 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         memory_child(args.memory_child, args.config_json, args.batch_size)
         return 0
     try:
-        meta = data.read_meta(args.data)
-    except data.DatasetError as err:
+        meta = dataset.read_meta(args.data)
+    except dataset.DatasetError as err:
         print(f"speedrun: error: {err} (prepare it: tinygpt prepare --sources configs/mixture_sources.json)",
               file=sys.stderr)
         return 1

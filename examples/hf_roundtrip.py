@@ -24,7 +24,8 @@ from transformers import AutoTokenizer, GPT2LMHeadModel
 
 import tinytorch as tt
 from tinygpt.checkpoint import load_model, save_checkpoint
-from tinygpt.hf.export import export_hf, import_hf
+from tinygpt.hf.export import export_hf
+from tinygpt.hf.import_ import import_hf
 from tinygpt.model import GPT, GPTConfig
 from tinytorch.optim import AdamW
 from tinytorch.text import BPETokenizer

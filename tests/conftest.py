@@ -9,9 +9,9 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from helpers import stdlib_source
 from hypothesis import settings
 
+from tests.helpers import stdlib_source
 from tinygpt.checkpoint import save_checkpoint
 from tinygpt.model import GPT, GPTConfig
 from tinytorch.text import BPETokenizer

@@ -4,8 +4,9 @@ and gradient by gradient) and `check_grad` (float64 central differences along ra
 PyTorch is imported inside `check_op` only, so the finite-difference tests run where it is not installed.
 
 For the tests of training runs: `stdlib_source` (a folder of copied standard-library modules), `TINY_RUN_FLAGS`
-and `run_flags` (a one-layer model that checkpoints every 5 steps), `trained` (a Trainer after a few steps, saved)
-and `error_line` (the one line a failed command printed).
+and `run_flags` (a one-layer model that checkpoints every 5 steps), `train_config` (the config `python train.py`
+makes of a command line), `trained` (a Trainer after a few steps, saved) and `error_line` (the one line a failed
+command printed); `rewrite_safetensors_header` (a checkpoint whose header claims what its data cannot hold).
 
 For the playground's tests: `serve` (a test client of the app), `parse_events`, `run_events` and `read_until` (its
 server-sent events), and `scripted_generate` (a stand-in for `tinygpt.generate.generate` that chooses tokens given
@@ -24,8 +25,12 @@ import numpy as np
 
 import tinytorch as tt
 
+REPO = Path(__file__).resolve().parents[1]  # the checkout: its configs, models, tools and benchmarks
+
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
+
+    from tinygpt.train.config import TrainConfig
 
 
 def _as_tuple(out) -> tuple:
@@ -154,16 +159,36 @@ def run_flags(data_dir: Path, out_dir: Path, *extra: str) -> list[str]:
     return [f"--data_dir={data_dir}", f"--out_dir={out_dir}", *TINY_RUN_FLAGS, *extra]
 
 
+def train_config(argv: list[str]) -> TrainConfig:
+    """The config a new run of `python train.py ARGV` trains with, read by the command's own `config_from_command_line`
+    (flags over a config file over the defaults, each value checked)."""
+    from tinygpt.cli.train import config_from_command_line
+
+    config, resume_from, _ = config_from_command_line(argv)
+    assert resume_from is None, "train_config reads a new run's command line; --resume reads a checkpoint"
+    return config
+
+
 def trained(data_dir: Path, out_dir: Path, *extra: str, steps: int = 5):
     """A Trainer of the tiny run after `steps` steps, its checkpoint saved."""
-    from tinygpt.config import parse_args
     from tinygpt.train.trainer import Trainer
 
-    trainer = Trainer(parse_args(run_flags(data_dir, out_dir, *extra))[0])
+    trainer = Trainer(train_config(run_flags(data_dir, out_dir, *extra)))
     for _ in range(steps):
         trainer.train_step()
     trainer.save()
     return trainer
+
+
+def rewrite_safetensors_header(path: Path, change: Callable[[dict], object]) -> None:
+    """Apply `change` to the safetensors header of `path` in place (it mutates the header); the tensor data stays as
+    it was, so the header may claim what the data cannot hold."""
+    data = path.read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size])
+    change(header)
+    text = json.dumps(header).encode()
+    path.write_bytes(len(text).to_bytes(8, "little") + text + data[8 + size:])
 
 
 def error_line(capsys) -> str:

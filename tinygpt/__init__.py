@@ -1,12 +1,12 @@
 """TinyGPT: a small GPT trained on Python source with tinytorch.
 
 The API: `model` (GPTConfig, GPT), `generate` (load a checkpoint, complete prompts; the decoding defaults and the
-one check of a GenerationConfig), `checkpoint` (safetensors with metadata), `config` (TrainConfig).
+one check of a GenerationConfig), `checkpoint` (safetensors with metadata), `train.config` (TrainConfig).
     sandbox/ run untrusted code (a model's completion) against trusted tests, contained by the kernel
     tasks/   function-completion tasks and their judging: the suite, the unseen-words set, MBPP as tasks, code that
              checks itself (verify) and the runner that evaluations and the training timeline share (task_eval)
     data/    Python sources to token arrays, and the batches cut from them; the exercise generator
-    train/   the Trainer and what it measures and writes
+    train/   a run's settings (config), the Trainer and what it measures and writes
     eval/    bits per byte, held-out functions, HumanEval's sampled pass@k
     hf/      export to and import from Hugging Face's GPT-2
     bench/   `tinygpt bench`: speed and memory against PyTorch eager (its PyTorch side: the `bench` extra)
@@ -24,8 +24,8 @@ below train (whose timeline runs them); the loss estimate sits in train, which e
 LAYERS = (
     ("outputs", "console", "sandbox"),  # files written whole, lines for people, contained code: none imports tinygpt
     ("model", "code_completion"),  # the network; the text around a completion
-    ("config", "checkpoint"),  # a training run's settings; weights on disk
-    ("generate", "explain"),  # the API: load a checkpoint, complete prompts; what one completion's trace shows
+    ("checkpoint",),  # weights on disk
+    ("generate",),  # the API: load a checkpoint, complete prompts
     ("tasks",),
     ("data",),
     ("train",),

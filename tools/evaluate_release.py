@@ -96,7 +96,7 @@ def verified_row(figure: str, report: dict, target: float | None = None) -> tupl
 
 def targets(evaluation: dict, suite: dict, unseen: dict, humaneval: dict, mbpp: dict | None,
             demo: dict | None) -> list:
-    """(figure, measured, target, met) for each target of the release (issue 28's), the verified figures beside
+    """(figure, measured, target, met) for each target of the release, the verified figures beside
     them; the gap between the suite and the unseen-words set is what recalling the generator's sentences is worth."""
     humaneval_greedy = {"summary": humaneval["greedy"]["summary"], "verified": humaneval.get("verified")}
     numpy_bpb = bits_per_byte(evaluation, "ood")

@@ -1,7 +1,7 @@
 """The cases of the fault-injection run (`fault_injection.py`), one declarative entry each, by command: bad arguments,
 non-finite and out-of-range values, damaged files, I/O faults, signals and huge inputs. `fault_fixtures.py` says what
 an entry holds and provides the setups and checks; `quick=True` marks the subset of `--quick` (and of
-tests/test_fault_injection.py).
+tests/tinygpt/cli/test_fault_injection.py).
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.helpers import rewrite_safetensors_header
+
 REPO = Path(__file__).resolve().parents[2]
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 SHIPPED = REPO / "models" / "tinygpt-stdlib" / "model.safetensors"  # read only
@@ -207,13 +209,7 @@ def edit_header(name: str, change: Callable[[dict], object]) -> Setup:
     """Apply `change` to the safetensors header of CASE/name in place (it mutates the header); the tensor data stays
     as it was, so the header may claim what the data cannot hold."""
     def setup(fx: Fixtures, d: Path):
-        path = d / name
-        data = path.read_bytes()
-        size = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8:8 + size])
-        change(header)
-        text = json.dumps(header).encode()
-        path.write_bytes(len(text).to_bytes(8, "little") + text + data[8 + size:])
+        rewrite_safetensors_header(d / name, change)
     return setup
 
 

@@ -1,4 +1,4 @@
-"""`tinygpt export-hf` and `tinygpt import-hf`: the options of `tinygpt.hf.export`'s two conversions, and their errors.
+"""`tinygpt export-hf` and `tinygpt import-hf`: the options of `tinygpt.hf`'s two conversions, and their errors.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from tinygpt.checkpoint import (
     CheckpointError,
 )
 from tinygpt.cli import ArgumentParser
-from tinygpt.hf.export import InteropError, export_hf, import_hf
+from tinygpt.hf import InteropError
+from tinygpt.hf.export import export_hf
+from tinygpt.hf.import_ import import_hf
 from tinygpt.outputs import (
     OutputError,
 )

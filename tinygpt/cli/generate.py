@@ -11,6 +11,18 @@ which the evaluation commands and the playground reach at theirs, so a setting m
 command-line input is one line on stderr and exit status 2; a checkpoint that cannot produce finite logits, or output
 that cannot be written, one line and exit status 1; output piped into a reader that stops early (`| head`) ends
 quietly (status 141, as for SIGPIPE).
+
+--explain prints, after the text, each generated token's candidates after each logits processor, in the order they
+ran, and which token was finally chosen (`format_trace`):
+
+    --- step 3: chose ' return' (p 0.412 after the processors, 0.231 from the model) ---
+      model                   ' return' 0.231  ' if' 0.120  ' self' 0.090  ...  (4096 tokens possible)
+      RepetitionPenalty(1.3)  ' return' 0.244  ' if' 0.127  ' self' 0.081  ...  (4096 kept)
+      Temperature(0.8)        ' return' 0.301  ' if' 0.133  ' self' 0.079  ...  (4096 kept)
+      TopPFilter(0.95)        ' return' 0.412  ' if' 0.182  ' self' 0.108  ...  (37 kept)
+
+The numbers are probabilities (the softmax of the scores at that stage); a filtered token has probability 0, so
+"kept" counts the tokens a draw could still pick. The browser playground (`tinygpt serve`) shows the same table.
 """
 
 from __future__ import annotations
@@ -24,7 +36,6 @@ from pathlib import Path
 
 from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, print_stderr, run_command
 from tinygpt.code_completion import prepare_prompt
-from tinygpt.explain import format_trace
 from tinygpt.generate import (
     DEFAULT_CHECKPOINT,
     DOOR_DEFAULTS,
@@ -45,10 +56,12 @@ from tinytorch.generation import (
     GenerationConfig,
     GenerationConfigError,
     GenerationError,
+    StepTrace,
 )
 
 __all__ = ["DECODING_OPTIONS", "add_sampling_arguments", "build_parser", "config_from_args", "decoding_request",
-           "main", "option_message", "run_generating_command", "setting_default", "show", "strategy_help"]
+           "format_trace", "main", "option_message", "run_generating_command", "setting_default", "show",
+           "strategy_help"]
 
 DOOR = "generate"  # this command's defaults in tinygpt.generate.DOOR_DEFAULTS
 DECODING_OPTIONS = ("strategy", "max_new_tokens", "temperature", "top_k", "top_p", "min_p", "seed",
@@ -233,6 +246,31 @@ def check_explain(args: argparse.Namespace, prompts: list[str] | None, config: G
     if args.explain and (config.strategy == "beam" or config.num_return_sequences != 1
                          or (prompts is not None and len(prompts) != 1)):
         raise GenerateError("--explain follows one sequence: one prompt, --num-return-sequences 1, not beam search")
+
+
+def token_text(decode: Callable[[list[int]], str], token: int) -> str:
+    """A token as a quoted string literal, so spaces, newlines and tabs are visible."""
+    return repr(decode([token]))
+
+
+def format_step(step: StepTrace, decode: Callable[[list[int]], str], top: int) -> str:
+    chosen = "?" if step.chosen is None else token_text(decode, step.chosen)
+    probs = step.chosen_probs or [float("nan")]
+    lines = [f"--- step {step.step + 1}: chose {chosen} (p {probs[-1]:.3f} after the processors, "
+             f"{probs[0]:.3f} from the model) ---"]
+    width = max(len(stage.name) for stage in step.stages)
+    for index, stage in enumerate(step.stages):
+        shown = [f"{token_text(decode, token)} {prob:.3f}"
+                 for token, prob in zip(stage.token_ids[:top], stage.probs[:top]) if prob > 0]
+        more = "  ..." if stage.kept > len(shown) else ""
+        note = f"{stage.kept} tokens possible" if index == 0 else f"{stage.kept} kept"
+        lines.append(f"  {stage.name:<{width}}  {'  '.join(shown)}{more}  ({note})")
+    return "\n".join(lines)
+
+
+def format_trace(trace: DecodingTrace, decode: Callable[[list[int]], str], top: int = 5) -> str:
+    """--explain's table: every step of `trace`, `top` candidates per stage."""
+    return "\n".join(format_step(step, decode, top) for step in trace.steps)
 
 
 def run_prompts(model, tokenizer, prompts: list[str], config: GenerationConfig, args: argparse.Namespace) -> None:

@@ -28,8 +28,8 @@ import textwrap
 from pathlib import Path
 
 from tinygpt.cli import EXIT_BAD_ARGUMENT, EXIT_FAILED, ArgumentParser, DefaultsHelpFormatter, print_stderr
-from tinygpt.config import ConfigError, TrainConfig, read_command_line
 from tinygpt.data.dataset import DatasetError
+from tinygpt.train.config import ConfigError, TrainConfig, read_command_line
 
 PROG = "tinygpt scale-train"
 DEVICES = ("auto", "cpu", "cuda")

@@ -36,8 +36,7 @@ import sys
 from pathlib import Path
 
 from tinygpt.checkpoint import CheckpointError, read_document
-from tinygpt.config import ConfigError, TrainConfig, build_config, convert_values, read_command_line, resume_config
-from tinygpt.data import dataset as data
+from tinygpt.data import dataset
 from tinygpt.outputs import (
     DirectoryLock,
     Interrupted,
@@ -45,6 +44,14 @@ from tinygpt.outputs import (
     check_replaceable,
     remove_stale_temporaries,
     signal_handlers,
+)
+from tinygpt.train.config import (
+    ConfigError,
+    TrainConfig,
+    build_config,
+    convert_values,
+    read_command_line,
+    resume_config,
 )
 from tinygpt.train.trainer import (
     CHECKPOINT_NAME,
@@ -131,7 +138,7 @@ def train(argv: list[str], stop: StopRequest, prog: str = "train") -> int:
                 trainer.run(stop)
             else:
                 trainer.stop_on_signal(stop.signum, trainer.step)
-    except (ConfigError, CheckpointError, data.DatasetError, OutputError) as err:
+    except (ConfigError, CheckpointError, dataset.DatasetError, OutputError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     except TrainingDiverged as err:

@@ -6,8 +6,8 @@ extra (`pip install -e ".[scale]"`) and tinytorch and the rest of the product ne
 product imports this package; only its command (`tinygpt.cli.scale_train`) does, and only once it runs.
 
 It sits on the top floor of the library, beside `serve`: it reads the project's prepared data (`tinygpt.data`), its
-training recipe (`tinygpt.config`, tinytorch's schedule and Muon split), its loss units (`tinygpt.train.loss`) and its
-export (`tinygpt.hf.mapping`), and writes checkpoints that `tinygpt import-hf` reads back.
+training recipe (`tinygpt.train.config`, tinytorch's schedule and Muon split), its loss units (`tinygpt.train.loss`)
+and its export (`tinygpt.hf.mapping`), and writes checkpoints that `tinygpt import-hf` reads back.
 
     batches.py   which windows each rank trains and evaluates on (NumPy only): N ranks of batch B draw exactly
                  the batches one process of batch N*B would

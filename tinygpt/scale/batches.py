@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygpt.data import dataset as data
+from tinygpt.data import dataset
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class ShardedBatches:
 
     def __init__(self, meta: dict, tokens: np.ndarray, mask: np.ndarray | None, block_size: int, batch_size: int,
                  rank: int, world_size: int, seed: int):
-        sources = data.source_splits(meta, "train")
+        sources = dataset.source_splits(meta, "train")
         self.tokens, self.mask, self.block_size = tokens, mask, block_size
         self.batch_size, self.rank, self.world_size = batch_size, rank, world_size
         self.single = len(sources) == 1  # one source: get_batch over the whole array; several: the mixture
@@ -72,7 +72,8 @@ class ShardedBatches:
 
     def next(self) -> Shard:
         starts = self.draw_starts()
-        x, y = data.cut_windows(self.tokens, rank_rows(starts, self.rank, self.world_size), self.block_size, self.mask)
+        own_starts = rank_rows(starts, self.rank, self.world_size)
+        x, y = dataset.cut_windows(self.tokens, own_starts, self.block_size, self.mask)
         return Shard(x, y, count_targets(starts, self.block_size, self.mask))
 
 
@@ -84,6 +85,6 @@ def eval_shards(tokens: np.ndarray, batches: int, global_batch: int, block_size:
     shards = []
     for _ in range(batches):
         starts = rng.integers(0, len(tokens) - block_size, size=global_batch)
-        x, y = data.cut_windows(tokens, rank_rows(starts, rank, world_size), block_size, mask)
+        x, y = dataset.cut_windows(tokens, rank_rows(starts, rank, world_size), block_size, mask)
         shards.append(Shard(x, y, count_targets(starts, block_size, mask)))
     return shards

@@ -11,7 +11,8 @@ difference needs a correction: Muon scales each update by sqrt(max(1, rows / col
 projection as (in, out) where tinytorch's Linear stores (out, in), so torch would scale the (4E, E) MLP input matrix
 by 1 where tinytorch scales it by 2 (and the output matrix the other way round). Each Muon matrix therefore gets a
 learning rate multiplied by tinytorch's factor over torch's, in param groups by factor. torch's Muon runs its
-Newton-Schulz iteration in bfloat16 where tinytorch's runs float32 (within a few per cent: tests/test_optim.py).
+Newton-Schulz iteration in bfloat16 where tinytorch's runs float32 (within a few per cent:
+tests/tinytorch/test_optim.py).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from tinygpt.config import TrainConfig
 from tinygpt.data.dataset import IGNORE_INDEX
 from tinygpt.hf.mapping import CONV1D_SUFFIXES, to_hf_state_dict
+from tinygpt.train.config import TrainConfig
 
 
 def build_model(hf_config: dict, weights: dict[str, np.ndarray] | None = None) -> GPT2LMHeadModel:

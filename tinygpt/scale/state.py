@@ -27,11 +27,11 @@ import torch
 from safetensors.torch import load_file
 
 from tinygpt.checkpoint import CheckpointError, load_model
-from tinygpt.config import MODEL_KEYS, ConfigError, TrainConfig, build_config, convert_values, resume_config
 from tinygpt.hf.mapping import to_hf_config
 from tinygpt.model import GPT, WEIGHT_SHAPE_KEYS, GPTConfig
 from tinygpt.outputs import atomic_directory, file_sha256
 from tinygpt.scale.gpt2 import build_model
+from tinygpt.train.config import MODEL_KEYS, ConfigError, TrainConfig, build_config, convert_values, resume_config
 from tinytorch.text import BPETokenizer, load_tokenizer
 
 CHECKPOINT_DIR = "checkpoint"

@@ -34,12 +34,12 @@ from tqdm import tqdm
 from transformers.utils import logging as transformers_logging
 
 from tinygpt.checkpoint import CheckpointError
-from tinygpt.config import ConfigError, TrainConfig, parse_source_weights
-from tinygpt.data import dataset as data
+from tinygpt.data import dataset
 from tinygpt.outputs import DirectoryLock, Interrupted, OutputError, remove_stale_temporaries, signal_handlers
 from tinygpt.scale import state as checkpoints
 from tinygpt.scale.batches import ShardedBatches, eval_shards
 from tinygpt.scale.gpt2 import build_model, make_optimizers, non_finite_parameter, summed_loss, weights_sha256
+from tinygpt.train.config import ConfigError, TrainConfig, parse_source_weights
 from tinygpt.train.loss import bits_per_byte
 from tinygpt.train.report import write_logs
 from tinytorch.optim import warmup_cosine
@@ -287,16 +287,16 @@ class ScaleTrainer:
 def load_data(config: TrainConfig, world: World) -> dict:
     """Every rank opens the prepared token files itself (memory-mapped): each node needs the dataset at the same
     path. Checked as `tinygpt train` checks it, with the global batch for the evaluation windows."""
-    meta = data.reweighted(data.read_meta(config.data_dir), parse_source_weights(config.source_weights))
-    data.check_block_size(meta, config.block_size, config.data_dir)
-    data.check_eval_batches(meta, config.eval_batches, config.batch_size * world.size)
+    meta = dataset.reweighted(dataset.read_meta(config.data_dir), parse_source_weights(config.source_weights))
+    dataset.check_block_size(meta, config.block_size, config.data_dir)
+    dataset.check_eval_batches(meta, config.eval_batches, config.batch_size * world.size)
     tokenizer = Path(config.data_dir) / meta["tokenizer"]
     if not tokenizer.is_file():
-        raise data.DatasetError(f"{tokenizer} is missing (meta.json names it); prepare the dataset again")
-    val_sources = data.source_splits(meta, "val")
-    return {"meta": meta, "tokenizer": tokenizer, "train": data.load_split(config.data_dir, "train"),
-            "val": data.load_split(config.data_dir, "val"),
-            "train_mask": data.load_mask(config.data_dir, "train") if config.loss_mask else None,
+        raise dataset.DatasetError(f"{tokenizer} is missing (meta.json names it); prepare the dataset again")
+    val_sources = dataset.source_splits(meta, "val")
+    return {"meta": meta, "tokenizer": tokenizer, "train": dataset.load_split(config.data_dir, "train"),
+            "val": dataset.load_split(config.data_dir, "val"),
+            "train_mask": dataset.load_mask(config.data_dir, "train") if config.loss_mask else None,
             "val_sources": [s for s in val_sources if s.tokens > config.block_size] if len(val_sources) > 1 else []}
 
 
@@ -321,7 +321,7 @@ def lead_start(resolved: tuple, data_view: dict, world: World) -> tuple:
         return None, None
     try:
         return checkpoints.plan_start(*resolved, data_view["meta"], data_view["tokenizer"])
-    except (ConfigError, CheckpointError, OutputError, data.DatasetError) as err:
+    except (ConfigError, CheckpointError, OutputError, dataset.DatasetError) as err:
         return str(err), None
 
 

@@ -223,6 +223,15 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
     info = {"model": model_info(model, model_name), "limits": limits.to_dict(), "defaults": request_defaults(),
             "strategy_defaults": strategy_defaults(), "strategies": list(STRATEGIES)}
 
+    def stream(kind: str, client_id: str | None, streamed: Generation | CacheComparison) -> EventStream:
+        """Admit a streamed request (or `Refused`), hand its `run` to the worker, and answer with its events: its
+        start event first, then a `queue` event whenever its place in line changes, then what the run sends."""
+        job = worker.admit(kind, client_id, limits.request_timeout_s)
+        channel = EventChannel()
+        worker.submit(job, partial(streamed.run, channel=channel))
+        start = streamed.start_event(worker.ahead(job))
+        return EventStream(channel.events(start, partial(worker.ahead, job)), job)
+
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
@@ -235,11 +244,7 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
     async def post_generate(request: GenerateRequest) -> EventStream:
         check_caps(request, limits)
         generation = Generation(model, tokenizer, request, generation_config(request), limits.explain_top)
-        job = worker.admit("generate", request.client_id, limits.request_timeout_s)
-        channel = EventChannel()
-        worker.submit(job, partial(generation.run, channel=channel))
-        start = generation.start_event(worker.ahead(job))
-        return EventStream(channel.events(start, partial(worker.ahead, job)), job)
+        return stream("generate", request.client_id, generation)
 
     @app.post("/api/attention")
     async def post_attention(request: AttentionRequest) -> dict:
@@ -261,12 +266,7 @@ def create_app(model, tokenizer, limits: Limits | None = None, model_name: str =
             raise field_error("compare-cache runs greedy or sample decoding, not beam search", "strategy")
         if config.num_return_sequences != 1:
             raise field_error("compare-cache compares one sequence", "num_return_sequences")
-        comparison = CacheComparison(model, tokenizer, request, config)
-        job = worker.admit("compare-cache", request.client_id, limits.request_timeout_s)
-        channel = EventChannel()
-        worker.submit(job, partial(comparison.run, channel=channel))
-        start = comparison.start_event(worker.ahead(job))
-        return EventStream(channel.events(start, partial(worker.ahead, job)), job)
+        return stream("compare-cache", request.client_id, CacheComparison(model, tokenizer, request, config))
 
     @app.post("/api/verify")
     async def post_verify(request: VerifyRequest) -> dict:

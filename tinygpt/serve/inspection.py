@@ -35,7 +35,6 @@ left out of the trend.
 from __future__ import annotations
 
 import base64
-import logging
 import time
 
 import numpy as np
@@ -54,7 +53,6 @@ RUNS = (("with_cache", True), ("without_cache", False))
 MIN_TREND_TOKENS = 4  # tokens after the prefill needed to fit a line at all
 GROWTH = 0.2  # a time per token that grows by less than this fraction over the run is called flat
 SIGNIFICANCE = 3.0  # and a slope within this many standard errors of 0 is noise
-log = logging.getLogger("tinygpt.serve")
 
 
 def encode_map(probs: np.ndarray) -> str:
@@ -103,20 +101,15 @@ class CacheComparison:
                         break
         except Stopped:
             raise
-        except Exception as err:  # whatever stopped the model, the client hears of it
-            if not isinstance(err, ValueError):
-                log.exception("cache comparison failed")
-            job.outcome = "error"
-            job.release()
-            channel.put("error", {"message": str(err) or type(err).__name__}, job)
+        except Exception as err:
+            channel.fail(job, err, "cache comparison")
             return
         finished = all(run is not None and run["finished"] for run in runs.values())
         job.outcome = "done" if finished else "timeout"
         done = {**runs, "threads": threads, "outcome": job.outcome, "same_tokens": same_tokens(*runs.values()),
                 "trend": {name: None if run is None else time_trend(run["seconds_per_token"])
                           for name, run in runs.items()}}
-        job.release()  # before the last event: the client may start its next request as soon as it reads it
-        channel.put("done", done, job)
+        channel.finish(job, [("done", done)])
 
     def timed_run(self, name: str, use_cache: bool, job: Job, channel: EventChannel) -> dict:
         """One run, a `tick` per token; stops early (finished false) when the request's time runs out."""

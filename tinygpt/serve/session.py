@@ -121,6 +121,21 @@ class EventChannel:
             except CancelledError:
                 raise ClientGone("the server is stopping") from None
 
+    def finish(self, job: Job, events: list[tuple[str, dict]]) -> None:
+        """Worker thread: release the worker, then hand over the run's last events (released first, since the client
+        may start its next request as soon as it reads them)."""
+        job.release()
+        for name, payload in events:
+            self.put(name, payload, job)
+
+    def fail(self, job: Job, err: Exception, what: str) -> None:
+        """Worker thread, inside the `except` that caught `err`: whatever stopped the model, the client hears of it,
+        as one `error` event; logged with its traceback unless it is a ValueError (bad input, its message says why)."""
+        if not isinstance(err, ValueError):
+            log.exception("%s failed", what)
+        job.outcome = "error"
+        self.finish(job, [("error", {"message": str(err) or type(err).__name__})])
+
     async def events(self, start: dict, ahead: Callable[[], int] = lambda: 0) -> AsyncIterator[str]:
         """The response body: `start`, then every event the worker hands over, up to the last one. While the job
         waits in line (`ahead()` requests before it), a `queue` event each time that number changes."""
@@ -217,15 +232,12 @@ class Generation:
             partial = make_completion(self.encoded.text, self.generated, self.tokenizer, self.eot, self.request.stop,
                                       self.request.complete_function, None)
             partial.finish_reason = "timeout"
-            self.finish(job, channel, [("done", self.done_event(partial, time.perf_counter() - started))])
+            channel.finish(job, [("done", self.done_event(partial, time.perf_counter() - started))])
             return
         except Stopped:
             raise
-        except Exception as err:  # whatever stopped the model, the client hears of it
-            if not isinstance(err, ValueError):
-                log.exception("generation failed")
-            job.outcome = "error"
-            self.finish(job, channel, [("error", {"message": str(err) or type(err).__name__})])
+        except Exception as err:
+            channel.fail(job, err, "generation")
             return
         best = completions[0]
         job.tokens, job.outcome = len(best.tokens), best.finish_reason
@@ -235,12 +247,7 @@ class Generation:
             "hypotheses": [{"text": c.text, "score": finite(c.score) if scored else None, "tokens": c.tokens,
                             "pieces": self.pieces(c.tokens)} for c in completions],
             "steps": [self.beam_step(step) for step in beam_trace.steps] if scored else []})]
-        self.finish(job, channel, events + [("done", self.done_event(best, time.perf_counter() - started))])
-
-    def finish(self, job: Job, channel: EventChannel, events: list[tuple[str, dict]]) -> None:
-        job.release()  # before the last event: the client may start its next request as soon as it reads it
-        for name, payload in events:
-            channel.put(name, payload, job)
+        channel.finish(job, events + [("done", self.done_event(best, time.perf_counter() - started))])
 
     def token_event(self, index: int, token_id: int, stream_text: str, step: StepTrace) -> dict:
         stages = [{"name": stage.name, "explanation": stage.explanation, "kept": stage.kept,

@@ -7,7 +7,8 @@ kinds of function asked for in words training never sees (`tinygpt.data.exercise
 
     task_id             "tinygpt/0"
     prompt              a signature and a one-line docstring, or a comment followed by the `def` line
-    canonical_solution  the body: used only to check the suite itself (tests/test_tasks.py), never shown to a model
+    canonical_solution  the body: used only to check the suite itself (tests/tinygpt/tasks/test_tasks.py), never
+                        shown to a model
     test                assert lines (HumanEval: a `def check(candidate)` that the program then calls)
     entry_point         the function's name
 

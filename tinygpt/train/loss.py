@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 import tinytorch as tt
-from tinygpt.data import dataset as data
+from tinygpt.data import dataset
 from tinygpt.model import GPT
 
 __all__ = ["bits_per_byte", "estimate_loss", "evaluate_split", "evaluating"]
@@ -43,7 +43,7 @@ def estimate_loss(model: GPT, tokens: np.ndarray, batches: int, batch_size: int,
     rng = np.random.default_rng(seed)
     block = model.config.block_size
     with evaluating(model):
-        losses = [model(*data.get_batch(tokens, batch_size, block, rng, mask))[1].item() for _ in range(batches)]
+        losses = [model(*dataset.get_batch(tokens, batch_size, block, rng, mask))[1].item() for _ in range(batches)]
     return float(np.mean(losses))
 
 

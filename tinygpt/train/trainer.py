@@ -8,7 +8,7 @@ run repeats the uninterrupted one bit for bit on the same machine and NumPy buil
 
 `Trainer` owns one run: data, model, optimizer, schedule, the loop, checkpoints, logs, the capability timeline and
 the release. The command line around it (`python train.py`, `tinygpt train`: flags, --resume, the directory lock,
-signals, exit statuses) is `train_command.py`; the loss estimates it logs are `loss.py`.
+signals, exit statuses) is `tinygpt/cli/train.py`; the loss estimates it logs are `loss.py`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from tinygpt.checkpoint import (
     read_document,
     save_checkpoint,
 )
-from tinygpt.config import MODEL_KEYS, ConfigError, TrainConfig, parse_source_weights
-from tinygpt.data import dataset as data
+from tinygpt.data import dataset
 from tinygpt.model import GPT, WEIGHT_SHAPE_KEYS, GPTConfig, decay_groups
 from tinygpt.outputs import (
     Interrupted,
@@ -44,6 +43,7 @@ from tinygpt.outputs import (
     file_sha256,
 )
 from tinygpt.train import health, timeline
+from tinygpt.train.config import MODEL_KEYS, ConfigError, TrainConfig, parse_source_weights
 from tinygpt.train.loss import bits_per_byte, estimate_loss, evaluate_split
 from tinygpt.train.report import LOG_FILES, write_logs, write_timeline
 from tinytorch.optim import AdamW, Combined, Muon, clip_grad_norm_, muon_split, warmup_cosine
@@ -102,9 +102,10 @@ def check_dataset_tokenizer(path: Path, vocab_size: int) -> None:
     try:
         tokenizer = load_tokenizer(path)
     except (OSError, ValueError) as err:
-        raise data.DatasetError(f"the dataset's tokenizer cannot be read: {err}; prepare the dataset again") from None
+        raise dataset.DatasetError(f"the dataset's tokenizer cannot be read: {err}; prepare the dataset "
+                                   "again") from None
     if tokenizer.vocab_size > vocab_size:
-        raise data.DatasetError(f"{path} has {tokenizer.vocab_size} tokens, more than meta.json's vocab_size "
+        raise dataset.DatasetError(f"{path} has {tokenizer.vocab_size} tokens, more than meta.json's vocab_size "
                                 f"{vocab_size}; prepare the dataset again")
 
 
@@ -135,26 +136,26 @@ class Trainer:
         weights, and the init's shape may be the one the run grew from), else from a fresh initialisation."""
         self.config = config
         self.out_dir = Path(config.out_dir)
-        self.meta = data.reweighted(data.read_meta(config.data_dir), parse_source_weights(config.source_weights))
-        data.check_block_size(self.meta, config.block_size, config.data_dir)
+        self.meta = dataset.reweighted(dataset.read_meta(config.data_dir), parse_source_weights(config.source_weights))
+        dataset.check_block_size(self.meta, config.block_size, config.data_dir)
         self.tokenizer_path = Path(config.data_dir) / self.meta["tokenizer"]
         if not self.tokenizer_path.is_file():
-            raise data.DatasetError(f"{self.tokenizer_path} is missing (meta.json names it); prepare the dataset "
+            raise dataset.DatasetError(f"{self.tokenizer_path} is missing (meta.json names it); prepare the dataset "
                                     "again")
         self.tokenizer_sha256 = file_sha256(self.tokenizer_path)
-        self.train_tokens = data.load_split(config.data_dir, "train")
-        self.val_tokens = data.load_split(config.data_dir, "val")
+        self.train_tokens = dataset.load_split(config.data_dir, "train")
+        self.val_tokens = dataset.load_split(config.data_dir, "val")
         check_dataset_tokenizer(self.tokenizer_path, self.meta["vocab_size"])
-        data.check_eval_batches(self.meta, config.eval_batches, config.batch_size)
+        dataset.check_eval_batches(self.meta, config.eval_batches, config.batch_size)
         if config.timeline_suite and config.timeline_interval > 0:
             from tinygpt.sandbox import isolation_problem  # the suite runs generated code: only in the sandbox
             if (problem := isolation_problem()) is not None:
                 raise ConfigError(f"timeline_suite runs generated code, which needs the sandbox: {problem} "
                                   "(apt-get install bubblewrap), or set --timeline_suite=false")
-        mask = data.load_mask(config.data_dir, "train") if config.loss_mask else None  # exercises: body only
-        self.val_mask = data.load_mask(config.data_dir, "val")
-        self.sample_batch = data.batch_sampler(self.meta, self.train_tokens, mask)  # rows drawn by source weight
-        val_sources = data.source_splits(self.meta, "val")
+        mask = dataset.load_mask(config.data_dir, "train") if config.loss_mask else None  # exercises: body only
+        self.val_mask = dataset.load_mask(config.data_dir, "val")
+        self.sample_batch = dataset.batch_sampler(self.meta, self.train_tokens, mask)  # rows drawn by source weight
+        val_sources = dataset.source_splits(self.meta, "val")
         self.val_sources = [s for s in val_sources if s.tokens > config.block_size] if len(val_sources) > 1 else []
         for source in val_sources if len(val_sources) > 1 else []:
             if source.tokens <= config.block_size:

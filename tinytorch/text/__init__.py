@@ -28,14 +28,11 @@ def load_tokenizer(path: str | Path) -> BPETokenizer | CharTokenizer:
     """Load a tokenizer saved by `BPETokenizer.save` or `CharTokenizer.save`, whichever the file holds. A file that
     is not one of them, or is damaged, raises one `TokenizerFileError` (a `ValueError`) naming the file."""
     document = read_document(path)
-    formats = {f"tinytorch.text.{cls.__name__}": cls for cls in (BPETokenizer, CharTokenizer)}
+    formats = {cls.FORMAT_NAME: cls for cls in (BPETokenizer, CharTokenizer)}
     format_name = document.get("format")
     if format_name not in formats:
         found = f"format={format_name!r}" if "format" in document else 'no "format" field'
         raise TokenizerFileError(
             f"{path} is not a tinytorch tokenizer file ({found}); expected format {' or '.join(map(repr, formats))}"
         )
-    try:
-        return formats[format_name].from_dict(document)
-    except ValueError as err:
-        raise TokenizerFileError(f"{path}: {err}") from None
+    return formats[format_name].from_file_document(path, document)

@@ -25,7 +25,6 @@ Ids: 0..255 are bytes, then one id per learned token in order, then the special 
 from __future__ import annotations
 
 import heapq
-import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -36,11 +35,9 @@ from tqdm import tqdm
 
 from . import hf
 from .bpe_trainer import Merge, learn_merges
-from .files import TokenizerFileError, check_format, read_document, require_fields
+from .files import TokenizerFile
 from .pretokenize import CODE_PATTERN, END_OF_TEXT, PreTokenizer, special_token_splitter, split_on_special_tokens
 
-FORMAT_NAME = "tinytorch.text.BPETokenizer"
-FORMAT_VERSION = 1
 # The word cache holds at most WORD_CACHE_SIZE words of at most MAX_CACHED_WORD_LENGTH characters: ~25 MB when full
 # of ASCII words, under 100 MB even for words of 4-byte characters that never merge. Encoding the 31 MB standard
 # library (~180k distinct words, 99.9% of occurrences no longer than 32 characters) still finds 97% of words cached.
@@ -82,9 +79,12 @@ def is_merge(merge: object) -> bool:
     )
 
 
-class BPETokenizer:
+class BPETokenizer(TokenizerFile):
     """A byte-level BPE tokenizer: merges (left id, right id, merged id) in rank order, special tokens and the
     pre-tokenizer regex. Build one with `train` or `load`."""
+
+    FORMAT_NAME = "tinytorch.text.BPETokenizer"
+    FIELDS = {"pattern": str, "special_tokens": list, "merges": list}
 
     def __init__(
         self, merges: Sequence[Merge], special_tokens: Sequence[str] = (END_OF_TEXT,), pattern: str = CODE_PATTERN
@@ -286,35 +286,17 @@ class BPETokenizer:
     # ---- saving and loading ------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
+        """The file `save` writes: the regex, the special tokens and the merges as `[left, right, merged]`."""
         return {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
+            **self.format_header(),
             "pattern": self.pattern,
             "special_tokens": list(self.special_tokens),
             "merges": [list(merge) for merge in self.merges],
         }
 
     @classmethod
-    def from_dict(cls, document: dict) -> BPETokenizer:
-        """The tokenizer `to_dict` describes; a `ValueError` names the first field that is missing or wrong."""
-        if not isinstance(document, dict):
-            raise ValueError(f"a tokenizer document is a JSON object, got a {type(document).__name__}")
-        check_format(document, FORMAT_NAME, FORMAT_VERSION)
-        require_fields(document, {"pattern": str, "special_tokens": list, "merges": list})
+    def from_fields(cls, document: dict) -> BPETokenizer:
         return cls(document["merges"], document["special_tokens"], document["pattern"])
-
-    def save(self, path: str | Path) -> None:
-        """Write the tokenizer as JSON: the regex, the special tokens and the merges as `[left, right, merged]`."""
-        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> BPETokenizer:
-        """Read a file written by `save`. Any problem with its contents is one `TokenizerFileError` naming the file."""
-        document = read_document(path)
-        try:
-            return cls.from_dict(document)
-        except ValueError as err:
-            raise TokenizerFileError(f"{path}: {err}") from None
 
     def save_hf(self, directory: str | Path) -> None:
         """Export for Hugging Face: `tokenizer.json`, `tokenizer_config.json`, `special_tokens_map.json`, loadable

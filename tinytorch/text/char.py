@@ -12,21 +12,19 @@ Unknown characters are the one lossy case, and it is explicit: `encode` maps the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 
-from .files import TokenizerFileError, check_format, read_document, require_fields
+from .files import TokenizerFile
 from .pretokenize import END_OF_TEXT, special_token_splitter, split_on_special_tokens
 
-FORMAT_NAME = "tinytorch.text.CharTokenizer"
-FORMAT_VERSION = 1
 REPLACEMENT_CHARACTER = "\N{REPLACEMENT CHARACTER}"
 
 
-class CharTokenizer:
+class CharTokenizer(TokenizerFile):
     """Maps each known character to an id; unknown characters to `unk_id` (0)."""
 
+    FORMAT_NAME = "tinytorch.text.CharTokenizer"
+    FIELDS = {"chars": str, "special_tokens": list}
     unk_id = 0
 
     def __init__(self, chars: Iterable[str], special_tokens: Sequence[str] = (END_OF_TEXT,)):
@@ -86,29 +84,11 @@ class CharTokenizer:
 
     def to_dict(self) -> dict:
         return {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
+            **self.format_header(),
             "special_tokens": list(self.special_tokens),
             "chars": "".join(self.chars),
         }
 
     @classmethod
-    def from_dict(cls, document: dict) -> CharTokenizer:
-        """The tokenizer `to_dict` describes; a `ValueError` names the first field that is missing or wrong."""
-        if not isinstance(document, dict):
-            raise ValueError(f"a tokenizer document is a JSON object, got a {type(document).__name__}")
-        check_format(document, FORMAT_NAME, FORMAT_VERSION)
-        require_fields(document, {"chars": str, "special_tokens": list})
+    def from_fields(cls, document: dict) -> CharTokenizer:
         return cls(document["chars"], document["special_tokens"])
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> CharTokenizer:
-        """Read a file written by `save`. Any problem with its contents is one `TokenizerFileError` naming the file."""
-        document = read_document(path)
-        try:
-            return cls.from_dict(document)
-        except ValueError as err:
-            raise TokenizerFileError(f"{path}: {err}") from None

@@ -5,8 +5,10 @@ hand edit with a broken regex or a merge that names a token that does not exist 
 `TokenizerFileError` naming the file and what is wrong with it, rather than as a traceback from deep inside the
 tokenizer. `TokenizerFileError` is a `ValueError`, so callers that already catch `ValueError` keep working.
 
-This module only reads the file and checks the fields every tokenizer file shares (`format`, `version`); each
-tokenizer class checks its own fields in `from_dict`, raising `ValueError`, which `load` re-raises with the path.
+This module reads the file and checks the fields every tokenizer file shares (`format`, `version`); `TokenizerFile`
+gives each tokenizer class its `save`, `load` and `from_dict` from what the class declares (its format name and the
+fields of its document, with their JSON types) and its `to_dict` / `from_fields`. A field that is missing or of the
+wrong type is a `ValueError`, which `load` re-raises as a `TokenizerFileError` with the path.
 """
 
 from __future__ import annotations
@@ -61,3 +63,50 @@ def require_fields(document: dict, types: dict[str, type]) -> None:
             raise ValueError(f'the "{field}" field is missing')
         if not isinstance(document[field], expected):
             raise ValueError(f'"{field}" is {json_type(document[field])}, expected a JSON {JSON_NAMES[expected]}')
+
+
+class TokenizerFile:
+    """Saving and loading as one JSON object, shared by the tokenizers. A subclass sets `FORMAT_NAME` and `FIELDS`
+    (each field its document must hold, with its type: `str` or `list`), writes its document in `to_dict` (starting
+    with `format_header()`), and builds itself from a checked document in `from_fields`."""
+
+    FORMAT_NAME: str
+    FORMAT_VERSION = 1
+    FIELDS: dict[str, type]
+
+    def to_dict(self) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def from_fields(cls, document: dict):
+        raise NotImplementedError
+
+    @classmethod
+    def format_header(cls) -> dict:
+        return {"format": cls.FORMAT_NAME, "version": cls.FORMAT_VERSION}
+
+    @classmethod
+    def from_dict(cls, document: dict):
+        """The tokenizer `to_dict` describes; a `ValueError` names the first field that is missing or wrong."""
+        if not isinstance(document, dict):
+            raise ValueError(f"a tokenizer document is a JSON object, got a {type(document).__name__}")
+        check_format(document, cls.FORMAT_NAME, cls.FORMAT_VERSION)
+        require_fields(document, cls.FIELDS)
+        return cls.from_fields(document)
+
+    @classmethod
+    def from_file_document(cls, path: str | Path, document: dict):
+        """`from_dict` of the document read from `path`: any problem is one `TokenizerFileError` naming the file."""
+        try:
+            return cls.from_dict(document)
+        except ValueError as err:
+            raise TokenizerFileError(f"{path}: {err}") from None
+
+    def save(self, path: str | Path) -> None:
+        """Write `to_dict()` as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Read a file written by `save`. Any problem with its contents is one `TokenizerFileError` naming the file."""
+        return cls.from_file_document(path, read_document(path))

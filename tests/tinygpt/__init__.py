@@ -1,0 +1,1 @@
+"""tinygpt's tests: a folder per package (sandbox, tasks, data, train, eval, bench, serve, cli), a file per module."""

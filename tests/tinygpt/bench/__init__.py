@@ -1,0 +1,1 @@
+"""Tests of tinygpt.bench (`tinygpt bench`) and of the speedrun benchmark built on it."""

@@ -1,0 +1,1 @@
+"""Tests of tinygpt.cli through the commands: bad input, what they load, `tinygpt generate`, fault injection."""

@@ -1,0 +1,1 @@
+"""Tests of tinygpt.serve, the playground: its API, what it streams, its deadline, load, the page in a browser."""

@@ -1,0 +1,1 @@
+"""Tests of tinygpt.train: the loop, exact resume, signals, the faults of a run, widening."""

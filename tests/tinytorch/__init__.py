@@ -1,0 +1,1 @@
+"""tinytorch's tests: the engine and every op against PyTorch, layers, optimizers, data, tokenizers, generation."""
